@@ -2,7 +2,7 @@
 torch SLIC on batches of 1, 16 and 64, on the CPU and on a GPU when there is one. Prints a markdown table with
 images per second and the ratio to scikit-image's SLIC, all measured in this one run.
 
-    python benchmarks/patches.py            # about 3 minutes on a 2-core CPU
+    python benchmarks/patches.py            # 3 to 6 minutes on a 2-core CPU
     python benchmarks/patches.py --quick    # fewer repeats
 """
 import argparse, os, platform, statistics, time
@@ -36,13 +36,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--quick', action='store_true', help='one repeat of everything')
     a = ap.parse_args(argv)
-    rep = 1 if a.quick else 3
+    rep = 1 if a.quick else 2
     load = ' '.join(f'{x:.1f}' for x in os.getloadavg()) if hasattr(os, 'getloadavg') else 'n/a'
     imgs = photos(64)
     sp, fp = SLIC_DEFAULTS, FELZENSZWALB_DEFAULTS
     rows = []   # (implementation, method, device, batch, threads, images/s)
     one = imgs[0]
-    rows.append(('scikit-image', 'slic', 'cpu', 1, 1, rate(lambda: [slic(x, start_label=0, **sp) for x in imgs[:4]], 4, rep)))
+    sk_slic = lambda: rate(lambda: [slic(x, start_label=0, **sp) for x in imgs[:4]], 4, rep)
+    sk_before = sk_slic()
     rows.append(('scikit-image', 'felzenszwalb', 'cpu', 1, 1, rate(lambda: [felzenszwalb(x, **fp) for x in imgs[:4]], 4, rep)))
     rows.append(('numpy', 'slic', 'cpu', 1, 1, rate(lambda: [slic_numpy(x, **sp) for x in imgs[:2]], 2, 1)))
     rows.append(('numpy', 'felzenszwalb', 'cpu', 1, 1, rate(lambda: felzenszwalb_numpy(one, **fp), 1, 1)))
@@ -58,10 +59,13 @@ def main(argv=None):
         for b in (1, 16, 64):
             batch = torch.from_numpy(imgs[:b]).cuda()
             rows.append(('torch', 'slic', torch.cuda.get_device_name(), b, '-', rate(lambda: slic_torch(batch, **sp), b, 5, sync)))
-    ref = rows[0][-1]
+    sk_after = sk_slic()                          # measured again at the end: the load of a shared machine drifts
+    ref = (sk_before + sk_after) / 2
+    rows.insert(0, ('scikit-image', 'slic', 'cpu', 1, 1, ref))
     print(f"Superpixels at {SIZE}x{SIZE}, defaults SLIC {sp}, Felzenszwalb {fp}")
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"load average before the run {load}; ratio = images/s relative to scikit-image's SLIC\n")
+    print(f"scikit-image SLIC measured before and after the rest: {sk_before:.2f} and {sk_after:.2f} images/s (mean used)\n")
     print('| implementation | method | device | batch | threads | images/s | ratio |')
     print('|---|---|---|---|---|---|---|')
     for impl, m, dev, b, th, ips in rows:
