@@ -1,4 +1,4 @@
-"""`qgnet ablate` as a real command: a tiny two-variant study writes its table, figure and per-variant results,
+"""`qgnet ablate` as a real command: a tiny two-variant study writes its table, figure and per-setting results,
 and a second run resumes by skipping the variants that finished."""
 import json, subprocess
 from pathlib import Path
@@ -7,39 +7,44 @@ TINY = ['--backbone', 'resnet18', '--size', '64', '--pretrain-size', '32', '--pr
         '--pretrain-images', '8', '--queue', '64', '--local-queue', '256', '--epochs', '1', '--train-episodes', '4',
         '--episodes', '4', '--device', 'cpu', '--quiet']
 
-def ablate(*args, cwd):
-    return subprocess.run(['qgnet', 'ablate', *args, *TINY], capture_output=True, text=True, timeout=900, cwd=cwd)
+def ablate(*args, cwd, tiny=TINY):
+    return subprocess.run(['qgnet', 'ablate', *args, *tiny], capture_output=True, text=True, timeout=900, cwd=cwd)
 
 def test_tiny_patch_study_writes_table_and_resumes(tmp_path):
-    out = tmp_path/'patches'
+    out = tmp_path/'abl'
     # an "interrupted" study: only the first variant has run
     r = ablate('--study', 'patches', '--variants', 'slic', '--out', str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    first = (out/'slic'/'result.json').read_bytes()
-    assert not (out/'felzenszwalb'/'result.json').exists()
+    first = (out/'slic-both'/'result.json').read_bytes()
+    assert not (out/'felzenszwalb-both'/'result.json').exists()
     # the full study skips the finished variant and runs the other
     r = ablate('--study', 'patches', '--out', str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'slic: finished earlier' in r.stdout and 'felzenszwalb: finished earlier' not in r.stdout
-    assert (out/'slic'/'result.json').read_bytes() == first, 'a finished variant was run again'
-    table = (out/'table.md').read_text()
+    assert (out/'slic-both'/'result.json').read_bytes() == first, 'a finished variant was run again'
+    table = (out/'patches.md').read_text()
     for v in ('slic', 'felzenszwalb'): assert f'| {v} |' in table, table
     assert (out/'patches.png').stat().st_size > 0
-    res = {v: json.loads((out/v/'result.json').read_text()) for v in ('slic', 'felzenszwalb')}
-    assert res['slic']['setting'] == {'method': 'slic', 'losses': 'both'}
-    assert res['felzenszwalb']['setting']['method'] == 'felzenszwalb'
-    assert res['slic']['paper_miou'] == 61.6 and res['felzenszwalb']['paper_miou'] == 60.8
-    assert {'guided', 'prior', 'prior (1 - V)'} <= set(res['felzenszwalb']['maps'])
-    assert res['slic']['episodes'] == res['felzenszwalb']['episodes'] == 4
-    # everything but the variant's own pretraining is the same: config, feature extractor, test episodes
-    assert res['slic']['config'] == res['felzenszwalb']['config']
-    assert res['slic']['weights'] == res['felzenszwalb']['weights'] == str(out/'pretrain-slic-both'/'checkpoint.pth.tar')
-    assert res['felzenszwalb']['prior'].endswith('pretrain-felzenszwalb-both/checkpoint.pth.tar')
-    # a third run has nothing left to do
-    r = ablate('--study', 'patches', '--out', str(out), cwd=tmp_path)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stdout.count('finished earlier') == 2
+    rows = {r['variant']: r for r in json.loads((out/'patches.json').read_text())}
+    assert rows['slic']['setting'] == {'method': 'slic', 'losses': 'both'}
+    assert rows['felzenszwalb']['setting'] == {'method': 'felzenszwalb', 'losses': 'both'}
+    assert rows['slic']['paper_miou'] == 61.6 and rows['felzenszwalb']['paper_miou'] == 60.8
+    assert {'guided', 'prior', 'prior (1 - V)'} <= set(rows['felzenszwalb']['maps'])
+    assert rows['slic']['episodes'] == rows['felzenszwalb']['episodes'] == 4
+    # everything but the variant's own pretraining is the same: configuration, feature extractor, test episodes
+    assert rows['slic']['config'] == rows['felzenszwalb']['config']
+    ref = str(out/'slic-both'/'pretrain'/'checkpoint.pth.tar')
+    assert rows['slic']['weights'] == rows['felzenszwalb']['weights'] == ref == rows['slic']['prior']
+    assert rows['felzenszwalb']['prior'] == str(out/'felzenszwalb-both'/'pretrain'/'checkpoint.pth.tar')
+    # a third run has nothing left to do; the recall study reuses the SLIC + both setting without training it again
+    for study in ('patches', 'recall'):
+        r = ablate('--study', study, '--out', str(out), cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert r.stdout.count('finished earlier') == len(STUDY_VARIANTS[study]), r.stdout
+    assert (out/'slic-both'/'result.json').read_bytes() == first
+    assert '| guided (ours) |' in (out/'recall.md').read_text()
     # other settings in the same folder are refused, not mixed into the table
-    r = subprocess.run(['qgnet', 'ablate', '--study', 'patches', '--out', str(out), *TINY[:-5], '--episodes', '5', '--device', 'cpu'],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert r.returncode == 2 and 'other settings' in r.stderr
+    r = ablate('--study', 'patches', '--out', str(out), cwd=tmp_path, tiny=TINY[:-5] + ['--episodes', '5', '--device', 'cpu'])
+    assert r.returncode == 2 and 'other settings' in r.stderr, r.stderr[-2000:]
+
+STUDY_VARIANTS = {'patches': ('slic', 'felzenszwalb'), 'recall': ('qgnet',)}
