@@ -23,9 +23,9 @@ def photos(n):
     return np.stack([base[i % len(base)] for i in range(n)])
 
 
-def rate(fn, n_images, repeats, sync=lambda: None):
-    "Images per second: n_images / median wall time of `repeats` calls (after one warm-up call)."
-    fn(); sync()
+def rate(fn, n_images, repeats, sync=lambda: None, warmup=True):
+    "Images per second: n_images / median wall time of `repeats` calls (after one warm-up call if `warmup`)."
+    if warmup: fn(); sync()
     ts = []
     for _ in range(repeats):
         t = time.perf_counter(); fn(); sync(); ts.append(time.perf_counter() - t)
@@ -45,15 +45,15 @@ def main(argv=None):
     sk_slic = lambda: rate(lambda: [slic(x, start_label=0, **sp) for x in imgs[:4]], 4, rep)
     sk_before = sk_slic()
     rows.append(('scikit-image', 'felzenszwalb', 'cpu', 1, 1, rate(lambda: [felzenszwalb(x, **fp) for x in imgs[:4]], 4, rep)))
-    rows.append(('numpy', 'slic', 'cpu', 1, 1, rate(lambda: [slic_numpy(x, **sp) for x in imgs[:2]], 2, 1)))
-    rows.append(('numpy', 'felzenszwalb', 'cpu', 1, 1, rate(lambda: felzenszwalb_numpy(one, **fp), 1, 1)))
+    rows.append(('numpy', 'slic', 'cpu', 1, 1, rate(lambda: [slic_numpy(x, **sp) for x in imgs[:2]], 2, 1, warmup=False)))
+    rows.append(('numpy', 'felzenszwalb', 'cpu', 1, 1, rate(lambda: felzenszwalb_numpy(one, **fp), 1, 1, warmup=False)))
     default_threads = torch.get_num_threads()
     for threads in sorted({1, default_threads}):
         with torch_threads(threads):
             for b in (1, 16, 64):
                 batch = torch.from_numpy(imgs[:b])
-                r = rep if b < 64 else 1
-                rows.append(('torch', 'slic', 'cpu', b, threads, rate(lambda: slic_torch(batch, **sp), b, r)))
+                r = rep if b < 64 else 1          # the batch of 64 runs once, after the smaller ones warmed up
+                rows.append(('torch', 'slic', 'cpu', b, threads, rate(lambda: slic_torch(batch, **sp), b, r, warmup=b < 64)))
     if torch.cuda.is_available():
         sync = torch.cuda.synchronize
         for b in (1, 16, 64):
