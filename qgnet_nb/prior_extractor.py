@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import torch.distributed as dist
 import torchvision
 from .core import (freeze, get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator,
-                           atomic_save, atomic_open, save_json, count_params)
+                           atomic_save, atomic_open, save_json, count_params, rng_state, set_rng_state)
 from .contrastive import (info_nce, local_info_nce, KeyQueue, momentum_update, pair_patches, pool_patches,
                                   ContrastivePairs, all_gather_varlen, dist_info, item_seed)
 from .patches import find_images, METHODS, PatchCache
@@ -338,16 +338,6 @@ def data_fingerprint(files, root=None) -> dict:
     names = sorted(str(Path(f).relative_to(root)) if root else Path(f).name for f in files)
     return {'images': len(names), 'sha1': hashlib.sha1('\n'.join(names).encode()).hexdigest()[:16]}
 
-def _rng_state() -> dict:
-    st = {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
-    if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
-    return st
-
-def _set_rng_state(st: dict):
-    random.setstate(st['python']); np.random.set_state(st['numpy']); torch.set_rng_state(st['torch'])
-    if 'cuda' in st and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(st['cuda'])
-
 def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint'):
     "Refuse (ValueError) to resume from `ckpt` unless it was written by the same configuration on the same images."
     if ckpt.get('format') != FORMAT:
@@ -407,7 +397,7 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
         model.load_state_dict({k[len('module.'):]: v for k, v in ckpt['state_dict'].items()})
         opt.load_state_dict(ckpt['optimizer']); sched.load_state_dict(ckpt['scheduler'])
         state = {k: ckpt[k] for k in ('epoch', 'step', 'history')}
-        _set_rng_state(ckpt['rng'])
+        set_rng_state(ckpt['rng'])
         if rank == 0: log(f"resuming from {ckpt_path} after epoch {state['epoch']} (step {state['step']})")
     net = model if world == 1 else nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == 'cuda' else None, broadcast_buffers=False)
@@ -438,7 +428,7 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
             atomic_save({'format': FORMAT, 'epoch': state['epoch'], 'arch': cfg.arch,
                          'state_dict': {'module.' + k: v for k, v in model.state_dict().items()},
                          'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'step': state['step'],
-                         'config': dataclasses.asdict(cfg), 'data': data, 'rng': _rng_state(),
+                         'config': dataclasses.asdict(cfg), 'data': data, 'rng': rng_state(),
                          'history': state['history']}, ckpt_path)
             save_json(state['history'], Path(out)/'history.json')
             fig = plot_losses(state['history'], f"{cfg.arch}, {cfg.losses} loss(es), {cfg.method}")
