@@ -14,6 +14,8 @@ Random weights (no download), batch of one episode, frozen backbone (the default
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import _inputs          # the same synthetic 1-shot episode as benchmarks/model.py
 
 MODELS = ('baseline', 'qgnet', 'iir', 'qgnet+iir')
 
@@ -24,17 +26,6 @@ def _setup(device, threads):
     if threads: torch.set_num_threads(threads)
     dev = get_device(device)
     return dev, amp_dtype(dev)
-
-
-def _inputs(size, dev, seed=0):
-    import torch
-    from qgnet_nb.core import normalize
-    g = torch.Generator().manual_seed(seed)
-    q = normalize(torch.rand(1, 3, size, size, generator=g))
-    s = normalize(torch.rand(1, 1, 3, size, size, generator=g))
-    sm = torch.zeros(1, 1, size, size, dtype=torch.long); sm[..., size // 4: 3 * size // 4, size // 3: 2 * size // 3] = 1
-    t = torch.zeros(1, size, size, dtype=torch.long); t[..., size // 5: size // 2, size // 5: size // 2] = 1; t[..., -8:, :] = 255
-    return [x.to(dev) for x in (q, s, sm, t)]
 
 
 def _build(name, arch, size, dev):
