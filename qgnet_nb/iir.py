@@ -14,6 +14,7 @@ from .region_maps import EPS, resize, masked_average_pool, reduction, PriorRegio
 from .fem import segmentation_ce
 from .qgnet import QGNet, make_backbone, register_model, _bn_eval
 from .core import freeze
+from .train import register_eval_wrapper
 
 # %% auto #0
 __all__ = ['CAM_THRESHOLDS', 'TTA_SCALES', 'cosine_map', 'activation_map', 'otsu_threshold', 'cam_threshold', 'dual_prototypes',
@@ -313,7 +314,8 @@ class MultiScaleTTA(nn.Module):
         scales = tuple(float(s) for s in scales)
         if not scales or min(scales) <= 0: raise ValueError(f"scales={scales!r}: expected positive scale factors")
         self.model, self.scales = model, scales
-        self.config = {**getattr(model, 'config', {}), 'tta': list(scales)}
+        cfg = getattr(model, 'config', {})
+        self.config = {**cfg, 'tta': list(scales), 'label': tta_label(cfg.get('name', type(model).__name__), scales)}
 
     @staticmethod
     def _scaled(x, s, mode):
@@ -338,3 +340,5 @@ class MultiScaleTTA(nn.Module):
 def tta_label(name: str, scales=TTA_SCALES) -> str:
     "A table row's model name with its test-time augmentation spelled out."
     return f"{name} (+TTA {'/'.join(f'{s:g}' for s in scales)})"
+
+register_eval_wrapper('tta', MultiScaleTTA)          # `qgnet eval --tta`: notebook 08 cannot import this one

@@ -22,9 +22,10 @@ from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter,
 from .qgnet import build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES
 
 # %% auto #0
-__all__ = ['MODEL_MODULES', 'TrainConfig', 'import_model_modules', 'make_model', 'poly_lr', 'init_distributed', 'loss_scale',
-           'predict', 'evaluate', 'train', 'episode_figure', 'train_parser', 'train_cli', 'eval_parser', 'eval_cli',
-           'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
+__all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'TrainConfig', 'import_model_modules', 'make_model', 'register_eval_wrapper',
+           'eval_wrapper', 'poly_lr', 'init_distributed', 'loss_scale', 'predict', 'evaluate', 'train',
+           'episode_figure', 'train_parser', 'train_cli', 'eval_parser', 'eval_cli', 'imagenet_cached', 'DemoConfig',
+           'demo', 'demo_cli']
 
 # %% ../nbs/08_train.ipynb #4b62d3d1
 @dataclasses.dataclass
@@ -87,6 +88,20 @@ def make_model(name: str, **kw) -> nn.Module:
 
 # %% ../nbs/08_train.ipynb #3d70d551
 MODEL_MODULES = ('qgnet_nb.iir',)        # modules that register further models with `register_model` when imported
+
+EVAL_WRAPPERS: dict = {}                 # name -> fn(model) -> a model for evaluation only, e.g. 'tta' (qgnet_nb.iir)
+
+def register_eval_wrapper(name: str, fn):
+    "Make `qgnet eval --NAME` wrap the loaded model with `fn(model)`; `fn`'s result may set `config['label']`."
+    EVAL_WRAPPERS[name] = fn
+    return fn
+
+def eval_wrapper(name: str):
+    "The evaluation wrapper `name`, after importing the optional model modules that register them."
+    import_model_modules()
+    if name not in EVAL_WRAPPERS:
+        raise ValueError(f"evaluation wrapper {name!r} is not known: expected one of {', '.join(EVAL_WRAPPERS) or '(none registered)'}")
+    return EVAL_WRAPPERS[name]
 
 # %% ../nbs/08_train.ipynb #3a02aa5e
 def poly_lr(base_lr: float, it: int, max_it: int, power: float = 0.9, x10: bool = False) -> float:
@@ -351,6 +366,8 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument('--episodes', type=int, default=1000)
     p.add_argument('--size', type=int, default=None, help='input size (default: the training size)')
     p.add_argument('--resolution', default='original', choices=['original', 'input'])
+    p.add_argument('--tta', action='store_true', help="multi-scale test-time augmentation (IIR's scales 0.8/1/1.25); "
+                   "off by default; the JSON's `label` and `tta` say when it was used")
     p.add_argument('--figure', default=None, help='also save a figure of sample episodes (a PNG path)')
     p.add_argument('--out', default=None, help='JSON file (default: print only)')
     return p
@@ -360,18 +377,20 @@ def eval_cli(argv: list[str]) -> int:
     rank, world, device = init_distributed(a.device)
     import_model_modules()
     model, extra = load_model(a.ckpt, return_extra=True)
+    if a.tta: model = eval_wrapper('tta')(model)
     size = a.size or extra.get('train_config', {}).get('size', 473)
     ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
                       episodes=a.episodes, seed=a.seed)
     res = evaluate(model.to(device), ds, device, a.precision, a.resolution, a.workers)
     res.pop('seconds')
-    res.update(data=a.data, split=a.split, model=model.config['name'], checkpoint=str(a.ckpt), size=size)
+    res.update(data=a.data, split=a.split, model=model.config['name'], label=model.config.get('label', model.config['name']),
+               tta=model.config.get('tta'), checkpoint=str(a.ckpt), size=size)
     if rank == 0:
         print(json.dumps({k: res[k] for k in ('miou', 'fbiou', 'per_class')}, indent=1))
         if a.out: save_json(res, a.out)
         if a.figure:
             fig = episode_figure(model, ds, indices=range(min(3, len(ds))), device=device,
-                                 title=f"{model.config['name']}, {a.data} fold {a.fold}, {a.shot}-shot")
+                                 title=f"{res['label']}, {a.data} fold {a.fold}, {a.shot}-shot")
             with atomic_open(a.figure, 'wb') as f: fig.savefig(f, dpi=100, format='png', bbox_inches='tight')
     return 0
 
