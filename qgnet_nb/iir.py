@@ -251,6 +251,8 @@ class IIR(nn.Module):
         return self
 
     _frozen, _mid, _features, parameter_groups = QGNet._frozen, QGNet._mid, QGNet._features, QGNet.parameter_groups
+    _feature_cache, _cache, _query_feats, _support_feats = None, QGNet._cache, QGNet._query_feats, QGNet._support_feats
+    _prior_features = QGNet._prior_features
 
     @torch.no_grad()
     def cams(self, query, support_imgs, support_masks) -> dict:
@@ -277,7 +279,7 @@ class IIR(nn.Module):
         maps = inter['prior'].to(q_dec.dtype)
         prior_map = None
         if self.qgnet:
-            with torch.no_grad(): p4 = self.prior_extractor(query)['layer4']        # frozen F_p (eq. 8)
+            p4 = self._prior_features(query)                                       # frozen F_p (eq. 8)
             prior_map = self.prior_region_map(q4, p4, size=q_dec.shape[-2:])       # QGNet's eqs. 9-12
             maps = torch.cat([prior_map.to(q_dec.dtype), maps], 1)
         s_size = s_dec.shape[-2:]

@@ -6,7 +6,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/qgnet.html.md"""
 
 # %% ../nbs/07_qgnet.ipynb #7f7102fb
 from __future__ import annotations
-import contextlib, os, warnings
+import contextlib, hashlib, os, warnings
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 import torch
@@ -18,8 +19,8 @@ from .region_maps import (resize, PriorRegionMap, guided_region_map, category_gu
 from .fem import FEM, PFENET_BINS, FRACTION_BINS, fem_loss, check_bins
 
 # %% auto #0
-__all__ = ['BACKBONES', 'MODELS', 'VGGBackbone', 'make_backbone', 'QGNet', 'register_model', 'build_model', 'model_checkpoint',
-           'model_from_checkpoint', 'save_model', 'load_model']
+__all__ = ['BACKBONES', 'MODELS', 'VGGBackbone', 'make_backbone', 'QGNet', 'FeatureCache', 'feature_cache', 'register_model',
+           'build_model', 'model_checkpoint', 'model_from_checkpoint', 'save_model', 'load_model']
 
 # %% ../nbs/07_qgnet.ipynb #39547326
 _VGG_STAGES = {'stem': (0, 7), 'layer1': (7, 14), 'layer2': (14, 24), 'layer3': (24, 34), 'layer4': (34, 43)}
@@ -174,6 +175,25 @@ class QGNet(nn.Module):
         if target is not None and target.shape != (B, *query.shape[-2:]):
             raise ValueError(f"target must be (B, H, W) = {(B, *query.shape[-2:])}, got {tuple(target.shape)}")
 
+    _feature_cache = None                                                          # a FeatureCache while one is active
+
+    def _query_feats(self, query):
+        "Query images (N, 3, H, W) -> (mid-level, layer4)."
+        with self._frozen():                                                       # eq. 8: X_q = F(I_q)
+            q_mid, q3 = self._mid(query)
+            return q_mid, self.backbone.layer4(q3)
+
+    def _support_feats(self, s_imgs, masks):
+        "Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask)."
+        with self._frozen():                                                       # eq. 8: X_s = F(I_s)
+            s_mid, s3 = self._mid(s_imgs)
+            return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
+
+    def _cache(self):
+        "The active FeatureCache, when the features may be memoised: evaluation mode and no gradients."
+        c = self._feature_cache
+        return c if c is not None and not self.training and not torch.is_grad_enabled() else None
+
     def _features(self, query, support_imgs, support_masks):
         "Frozen features -> (query, masks, (query mid-level, query layer4, support mid-level, support layer4 of layer3 * mask)), per shot."
         B, K = support_imgs.shape[:2]
@@ -181,12 +201,20 @@ class QGNet(nn.Module):
         query = query.contiguous(memory_format=fmt)
         s_imgs = support_imgs.flatten(0, 1).contiguous(memory_format=fmt)
         masks = (support_masks == 1).to(query.dtype)                               # 255 (ignore) is not object
-        with self._frozen():                                                       # eq. 8: X_q = F(I_q), X_s = F(I_s)
-            q_mid, q3 = self._mid(query)
-            q4 = self.backbone.layer4(q3)
-            s_mid, s3 = self._mid(s_imgs)
-            s4 = self.backbone.layer4(s3 * resize(masks.flatten(0, 1)[:, None], s3.shape[-2:]))   # layer4 of layer3 * mask
+        c, m = self._cache(), masks.flatten(0, 1)
+        if c is None:
+            (q_mid, q4), (s_mid, s4) = self._query_feats(query), self._support_feats(s_imgs, m)
+        else:                                                                      # one image (and mask) at a time, memoised
+            q_mid, q4 = c.batch('query', (query,), lambda x: self._query_feats(x))
+            s_mid, s4 = c.batch('support', (s_imgs, m), lambda x, y: self._support_feats(x, y))
         return query, masks, (q_mid, q4, s_mid.unflatten(0, (B, K)), s4.unflatten(0, (B, K)))
+
+    def _prior_features(self, query):
+        "The frozen prior extractor's layer4 of the query (eq. 8: P_q = F_p(I_q))."
+        c = self._cache()
+        with torch.no_grad():
+            if c is None: return self.prior_extractor(query)['layer4']
+            return c.batch('prior', (query,), lambda x: (self.prior_extractor(x)['layer4'],))[0]
 
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
                 target: torch.Tensor | None = None) -> dict:
@@ -201,8 +229,7 @@ class QGNet(nn.Module):
         proto = category_guider(self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks)  # category guider (256)
         prior_map = None
         if self.mode == 'qgnet':
-            with torch.no_grad():                                                  # eq. 8: P_q = F_p(I_q), frozen
-                p4 = self.prior_extractor(query)['layer4']
+            p4 = self._prior_features(query)                                       # eq. 8: P_q = F_p(I_q), frozen
             prior_map = self.prior_region_map(q4, p4, size=size)                   # eqs. 9-12
         maps = torch.cat([prior_map, guided], 1) if prior_map is not None else guided
         logits, aux = self.fem(bridge, proto, maps.to(bridge.dtype))               # 256 + 256 + 2 (or 1) channels
@@ -215,6 +242,55 @@ class QGNet(nn.Module):
         bb = {id(p) for p in self.backbone.parameters()}
         return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
                 'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
+
+# %% ../nbs/07_qgnet.ipynb #8e6e136d
+def _nbytes(v) -> int: return sum(t.numel() * t.element_size() for t in v)
+
+class FeatureCache:
+    "An LRU memo of frozen-feature tensors keyed by the exact bytes of their inputs, bounded by `max_bytes`."
+    def __init__(self, max_bytes: float = 2 * 2**30):
+        if max_bytes < 0: raise ValueError(f"max_bytes={max_bytes!r}: expected a size in bytes >= 0")
+        self.max_bytes, self.items, self.nbytes, self.hits, self.misses = int(max_bytes), OrderedDict(), 0, 0, 0
+
+    @staticmethod
+    def key(tag: str, *tensors) -> tuple:
+        "`tag` and a 160-bit hash of the tensors' dtypes, shapes and bytes."
+        h = hashlib.blake2b(digest_size=20)
+        for t in tensors:
+            t = t.detach().contiguous()
+            h.update(f'{t.dtype}{tuple(t.shape)}'.encode()); h.update(t.cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+        return tag, h.digest()
+
+    def get(self, tag: str, inputs: tuple, fn) -> tuple:
+        "The tuple of tensors `fn(*inputs)`, computed once per distinct `inputs`."
+        k = self.key(tag, *inputs)
+        if k in self.items:
+            self.hits += 1; self.items.move_to_end(k); return self.items[k]
+        self.misses += 1
+        v = tuple(fn(*inputs))
+        if _nbytes(v) <= self.max_bytes:
+            self.items[k] = v; self.nbytes += _nbytes(v)
+            while self.nbytes > self.max_bytes: self.nbytes -= _nbytes(self.items.popitem(last=False)[1])
+        return v
+
+    def batch(self, tag: str, inputs: tuple, fn) -> tuple:
+        "`fn` applied to the batch `inputs` one item at a time through the memo, results concatenated."
+        outs = [self.get(tag, tuple(x[i:i+1] for x in inputs), fn) for i in range(len(inputs[0]))]
+        return tuple(torch.cat(parts) for parts in zip(*outs))
+
+    def __repr__(self): return (f'FeatureCache({len(self.items)} items, {self.nbytes / 2**20:.0f} MiB, '
+                                f'{self.hits} hits, {self.misses} misses)')
+
+@contextlib.contextmanager
+def feature_cache(model: nn.Module, max_bytes: float = 2 * 2**30):
+    "Within the block, every QGNet-family module in `model` memoises its frozen features (evaluation only)."
+    mods = [m for m in model.modules() if hasattr(m, '_feature_cache')]
+    c = FeatureCache(max_bytes)
+    old = [m._feature_cache for m in mods]
+    for m in mods: m._feature_cache = c
+    try: yield c
+    finally:
+        for m, o in zip(mods, old): m._feature_cache = o
 
 # %% ../nbs/07_qgnet.ipynb #819838a7
 MODELS: dict[str, Callable[..., nn.Module]] = {}

@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/train.html.md"""
 
 # %% ../nbs/08_train.ipynb #94b86d4f
 from __future__ import annotations
-import argparse, dataclasses, json, math, os, sys, time, warnings
+import argparse, contextlib, dataclasses, json, math, os, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from .core import (get_device, amp_dtype, autocast, seed_everything, seed_worker
 from .contrastive import dist_info, item_seed
 from .prior_extractor import GlobalBatchSampler
 from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS
-from .qgnet import build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES
+from .qgnet import feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES
 
 # %% auto #0
 __all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'TrainConfig', 'import_model_modules', 'make_model', 'register_eval_wrapper',
@@ -152,8 +152,8 @@ def predict(model: nn.Module, batch: dict, resolution: str = 'original', device=
 
 @torch.no_grad()
 def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resolution: str = 'original',
-             workers: int = 0, progress: bool = True) -> dict:
-    "Few-shot evaluation of `model` on the test episodes `ds` -> mIoU, FB-IoU, per-class IoU and the protocol."
+             workers: int = 0, progress: bool = True, cache_gb: float = 2.0) -> dict:
+    "Few-shot evaluation of `model` on the test episodes `ds` -> mIoU, FB-IoU, per-class IoU and the protocol (frozen features memoised in `cache_gb` GiB)."
     if ds.mode != 'test': raise ValueError("evaluate needs a dataset made with mode='test'")
     device = get_device(device) if not isinstance(device, torch.device) else device
     dtype = amp_dtype(device, precision)
@@ -167,9 +167,10 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
         from fastprogress.fastprogress import progress_bar
         it = progress_bar(loader, leave=False)
     t0 = time.perf_counter()
-    for batch in it:
-        preds, targets, _ = predict(model, batch, resolution, device, dtype)
-        for p, t, c in zip(preds, targets, batch['class_id'].tolist()): meter.update(p, t, c)
+    with feature_cache(model, cache_gb * 2**30) if cache_gb > 0 else contextlib.nullcontext():
+        for batch in it:
+            preds, targets, _ = predict(model, batch, resolution, device, dtype)
+            for p, t, c in zip(preds, targets, batch['class_id'].tolist()): meter.update(p, t, c)
     meter.all_reduce(device if device.type == 'cuda' else None)
     model.train(was_training)
     res = meter.summary(ds.class_names)
@@ -366,6 +367,7 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument('--episodes', type=int, default=1000)
     p.add_argument('--size', type=int, default=None, help='input size (default: the training size)')
     p.add_argument('--resolution', default='original', choices=['original', 'input'])
+    p.add_argument('--cache-gb', type=float, default=2.0, help='memory for memoised frozen features (0: off)')
     p.add_argument('--tta', action='store_true', help="multi-scale test-time augmentation (IIR's scales 0.8/1/1.25); "
                    "off by default; the JSON's `label` and `tta` say when it was used")
     p.add_argument('--figure', default=None, help='also save a figure of sample episodes (a PNG path)')
@@ -381,7 +383,7 @@ def eval_cli(argv: list[str]) -> int:
     size = a.size or extra.get('train_config', {}).get('size', 473)
     ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
                       episodes=a.episodes, seed=a.seed)
-    res = evaluate(model.to(device), ds, device, a.precision, a.resolution, a.workers)
+    res = evaluate(model.to(device), ds, device, a.precision, a.resolution, a.workers, cache_gb=a.cache_gb)
     res.pop('seconds')
     res.update(data=a.data, split=a.split, model=model.config['name'], label=model.config.get('label', model.config['name']),
                tta=model.config.get('tta'), checkpoint=str(a.ckpt), size=size)
