@@ -15,9 +15,11 @@ MODELS=${MODELS:-"qgnet baseline"}; FOLDS=${FOLDS:-"0 1"}; SHOTS=${SHOTS:-"1 5"}
 CK=$OUT/pretrain/checkpoint.pth.tar
 
 # 2. episodic training, one run per model and fold: frozen ResNet-18 from step 1, 241 px, 6 epochs of 400
-#    episodes (600 steps of 4), PFENet's SGD recipe with the x10 learning rate (effective 0.025), poly schedule
+#    episodes (600 steps of 4), PFENet's SGD recipe with the x10 learning rate (effective 0.025), poly schedule.
+#    No validation during training (--val-every 0): the evaluated model is the last one (last.pt); a finished run
+#    started again only reloads it.
 for f in $FOLDS; do for m in $MODELS; do
-  [ -f $OUT/$m-f$f/best.pt ] || qgnet train --data camvid --root $ROOT --fold $f --model $m --backbone resnet18 \
+  qgnet train --data camvid --root $ROOT --fold $f --model $m --backbone resnet18 \
       --weights $CK --prior $CK --size 241 --epochs 6 --train-episodes 400 --val-every 0 --val-episodes 100 \
       --lr-x10 --workers 0 --out $OUT/$m-f$f
 done; done
@@ -25,6 +27,6 @@ done; done
 # 3. evaluation on val/: the fold's novel classes, 1000 episodes, seed 321, at the original 480x360 resolution
 for f in $FOLDS; do for m in $MODELS; do for k in $SHOTS; do
   [ -f $OUT/eval/$m-f$f-${k}shot.json ] || qgnet eval --data camvid --root $ROOT --split val --fold $f --shot $k \
-      --ckpt $OUT/$m-f$f/best.pt --episodes $EPISODES --workers 0 --out $OUT/eval/$m-f$f-${k}shot.json
+      --ckpt $OUT/$m-f$f/last.pt --episodes $EPISODES --workers 0 --out $OUT/eval/$m-f$f-${k}shot.json
 done; done; done
 python experiments/table.py $OUT/eval

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from .core import get_device, amp_dtype, seed_worker, atomic_open, save_json
 from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS
 from .train import TrainConfig, train, predict, imagenet_cached, import_model_modules
-from .qgnet import BACKBONES
+from .qgnet import BACKBONES, feature_cache
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'PAPER_RECALL', 'MAPS', 'STUDIES', 'PAPER_MIOU', 'REFERENCE', 'recall_counts', 'map_at_label',
@@ -105,15 +105,16 @@ def evaluate_maps(model, ds, device='auto', precision: str = 'auto', resolution:
         from fastprogress.fastprogress import progress_bar
         loader = progress_bar(loader, leave=False)
     t0 = time.perf_counter()
-    for batch in loader:
-        preds, targets, out = predict(model, batch, resolution, device, dtype)
-        for i, (p, t, c) in enumerate(zip(preds, targets, batch['class_id'].tolist())):
-            meter.update(p, t, c)
-            at = lambda m: map_at_label(m[i:i+1].float().cpu(), batch['query_img'].shape[-2:], batch['query_size'][i], t.shape)
-            maps['guided'].update(at(out['guided_map']), t)
-            if out.get('prior_map') is not None:
-                vp = at(out['prior_map'])
-                maps['prior'].update(vp, t); maps['prior (1 - V)'].update(1 - vp, t)
+    with torch.no_grad(), feature_cache(model):                                     # frozen features memoised per image
+        for batch in loader:
+            preds, targets, out = predict(model, batch, resolution, device, dtype)
+            for i, (p, t, c) in enumerate(zip(preds, targets, batch['class_id'].tolist())):
+                meter.update(p, t, c)
+                at = lambda m: map_at_label(m[i:i+1].float().cpu(), batch['query_img'].shape[-2:], batch['query_size'][i], t.shape)
+                maps['guided'].update(at(out['guided_map']), t)
+                if out.get('prior_map') is not None:
+                    vp = at(out['prior_map'])
+                    maps['prior'].update(vp, t); maps['prior (1 - V)'].update(1 - vp, t)
     model.train(was_training)
     res = meter.summary(ds.class_names)
     res.update(episodes=len(ds), shot=ds.shot, fold=ds.fold, seed=ds.seed, resolution=resolution,
