@@ -210,6 +210,12 @@ def save_figure(fig, name: str, dpi: int = 110) -> Path:
     return path
 
 # %% ../nbs/00_core.ipynb #5aa8f019
+def _file_mode(path: Path) -> int:
+    "The permission bits for a file written to `path`: those of the file it replaces, else 0666 minus the umask."
+    with contextlib.suppress(FileNotFoundError): return path.stat().st_mode & 0o7777
+    umask = os.umask(0); os.umask(umask)
+    return 0o666 & ~umask
+
 @contextlib.contextmanager
 def atomic_open(path, mode: str = 'wb'):
     "Open a temporary file beside `path` for writing; on success it atomically replaces `path`."
@@ -220,6 +226,7 @@ def atomic_open(path, mode: str = 'wb'):
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))             # mkstemp makes 0600; keep the old file's mode, or the umask's
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
