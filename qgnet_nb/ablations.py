@@ -17,10 +17,10 @@ from .train import TrainConfig, train, predict, imagenet_cached, import_model_mo
 from .qgnet import BACKBONES, feature_cache
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'PAPER_RECALL', 'MAPS', 'STUDIES', 'PAPER_MIOU', 'REFERENCE', 'recall_counts', 'map_at_label',
-           'RecallMeter', 'evaluate_maps', 'recall_table', 'recall_figure', 'AblateConfig', 'setting_name',
-           'pretrain_dir', 'pretrain_config', 'run_pretraining', 'setting_result', 'run_setting', 'study_table',
-           'study_figure', 'ablate', 'ablate_parser', 'ablate_cli']
+__all__ = ['THRESHOLDS', 'PAPER_RECALL', 'MAPS', 'STUDIES', 'PAPER_MIOU', 'REFERENCE', 'PRIOR_MODELS', 'recall_counts',
+           'map_at_label', 'RecallMeter', 'evaluate_maps', 'recall_table', 'recall_figure', 'AblateConfig',
+           'setting_name', 'pretrain_dir', 'pretrain_config', 'run_pretraining', 'setting_result', 'run_setting',
+           'study_table', 'study_figure', 'ablate', 'ablate_parser', 'ablate_cli']
 
 # %% ../nbs/09_ablations.ipynb #f7c041fe
 THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))      # alpha = 0.1 ... 0.9
@@ -170,6 +170,8 @@ PAPER_MIOU = {'patches': {'slic': 61.6, 'felzenszwalb': 60.8},            # Tabl
               'recall': {'qgnet': 61.6}}
 REFERENCE = dict(method='slic', losses='both')
 
+PRIOR_MODELS = ('qgnet', 'qgnet+iir')    # the models that read a prior extractor
+
 @dataclasses.dataclass
 class AblateConfig:
     "What is held fixed across the variants of a study; the defaults are `qgnet demo`'s CPU scale."
@@ -197,8 +199,12 @@ class AblateConfig:
     episodes: int = 300
     test_split: str = 'val'
     seed: int = 321
+    model: str = 'qgnet'                 # a model with a prior extractor: 'qgnet' or 'qgnet+iir'
 
     def __post_init__(self):
+        if self.model not in PRIOR_MODELS:
+            raise ValueError(f"model={self.model!r}: the ablations vary how the prior extractor is pretrained, so the model "
+                             f"must use one: expected one of {', '.join(PRIOR_MODELS)}")
         if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
         if self.backbone not in BACKBONES: raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
         for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'epochs', 'batch_size', 'episodes'):
@@ -245,11 +251,16 @@ def run_pretraining(cfg: AblateConfig, method: str, losses: str, out, device='au
 
 # %% ../nbs/09_ablations.ipynb #1a3fb87d
 def _config_key(cfg: AblateConfig) -> dict:
-    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+    "The configuration a result must match; the model is not in it because it names the result's files (`_suffix`)."
+    return {k: v for k, v in json.loads(json.dumps(dataclasses.asdict(cfg))).items() if k != 'model'}
+
+def _suffix(cfg: AblateConfig) -> str:
+    "'' for QGNet (the paper's model), '-MODEL' otherwise: a setting's pretraining is shared, its training and result are not."
+    return '' if cfg.model == 'qgnet' else f'-{cfg.model}'
 
 def setting_result(out, method: str, losses: str, cfg: AblateConfig) -> dict | None:
     "The finished result of a setting in `out`, None if there is none; a ValueError if it was made with another configuration."
-    p = Path(out)/setting_name(method, losses)/'result.json'
+    p = Path(out)/setting_name(method, losses)/f'result{_suffix(cfg)}.json'
     if not p.exists(): return None
     r = json.loads(p.read_text())
     old, new = r.get('config', {}), _config_key(cfg)
@@ -266,18 +277,18 @@ def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto',
         weights = 'imagenet' if imagenet_cached(cfg.backbone) else str(run_pretraining(cfg, **REFERENCE, out=out, device=device,
                                                                                       progress=progress, log=log))
     else: weights = None if cfg.weights == 'none' else cfg.weights
-    tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=cfg.shot, model='qgnet', backbone=cfg.backbone,
+    tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=cfg.shot, model=cfg.model, backbone=cfg.backbone,
                        weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs, batch_size=cfg.batch_size,
                        train_episodes=cfg.train_episodes or None, lr=cfg.lr, lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed)
     log(f"  training {name}: prior extractor {prior.parent.parent.name}, feature extractor "
         f"{'ImageNet' if weights == 'imagenet' else Path(weights).parent.parent.name if weights else 'random'}")
-    st = train(tcfg, out/name/'train', device=device, workers=workers, progress=progress, log=log)
+    st = train(tcfg, out/name/f'train{_suffix(cfg)}', device=device, workers=workers, progress=progress, log=log)
     ds = make_dataset(cfg.data, cfg.root, split=cfg.test_split, fold=cfg.fold, shot=cfg.shot, mode='test', size=cfg.size,
                       episodes=cfg.episodes, seed=cfg.seed)
     r = evaluate_maps(st['model'], ds, device, workers=workers, progress=progress)
-    res = dict(setting=dict(method=method, losses=losses), prior=str(prior), weights=weights, config=_config_key(cfg),
+    res = dict(setting=dict(method=method, losses=losses), model=cfg.model, prior=str(prior), weights=weights, config=_config_key(cfg),
                train_loss=[h['loss'] for h in st['history']], minutes=round((time.perf_counter() - t0) / 60, 2), **r)
-    save_json(res, out/name/'result.json')                          # atomic: exists only once the setting is done
+    save_json(res, out/name/f'result{_suffix(cfg)}.json')             # atomic: exists only once the setting is done
     return res
 
 # %% ../nbs/09_ablations.ipynb #49bbbd1b
@@ -366,6 +377,7 @@ def ablate_parser() -> argparse.ArgumentParser:
     p.add_argument('--pretrain-root', default=None, help='folder of unlabeled pretraining images (default: the training images)')
     p.add_argument('--test-split', default=d.test_split)
     p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
+    p.add_argument('--model', default=d.model, choices=list(PRIOR_MODELS), help='the model trained on each prior extractor')
     p.add_argument('--weights', default=d.weights, help='auto, imagenet, none or a checkpoint for the feature extractor')
     for k in ('fold', 'shot', 'size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'pretrain_images', 'queue',
               'local_queue', 'epochs', 'train_episodes', 'batch_size', 'episodes', 'seed', 'bn_group_size'):
