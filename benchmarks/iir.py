@@ -14,6 +14,7 @@ Random weights (no download), batch of one episode, frozen backbone (the default
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, time
+from common import status_mib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import _inputs          # the same synthetic 1-shot episode as benchmarks/model.py
 
@@ -61,11 +62,6 @@ def _eval_step(m, inputs, dev, dtype):
     return time.perf_counter() - t0
 
 
-def _status_mib(field):
-    for line in open('/proc/self/status'):
-        if line.startswith(field + ':'): return int(line.split()[1]) / 1024
-
-
 def measure_time(arch, size, device, threads, repeats):
     dev, dtype = _setup(device, threads)
     inputs = _inputs(size, dev)
@@ -93,9 +89,9 @@ def measure_memory(name, arch, size, device, threads):
     try:
         with open('/proc/self/clear_refs', 'w') as f: f.write('5')            # reset the peak-RSS counter
     except OSError: pass
-    before = _status_mib('VmRSS')
+    before = status_mib('VmRSS')
     _train_step(m, inputs, dev, dtype)
-    return {'peak_mib': _status_mib('VmHWM') - before, 'weights_mib': weights}
+    return {'peak_mib': status_mib('VmHWM') - before, 'weights_mib': weights}
 
 
 def _child(args):

@@ -18,6 +18,7 @@ backbone (the default).
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, time
+from common import status_mib
 
 CONFIGS = [('resnet50', 473), ('resnet18', 241)]
 MODELS = ('baseline', 'qgnet')
@@ -37,11 +38,6 @@ def _inputs(size, dev, seed=0):
     sm = torch.zeros(1, 1, size, size, dtype=torch.long); sm[..., size // 4: 3 * size // 4, size // 3: 2 * size // 3] = 1
     t = torch.zeros(1, size, size, dtype=torch.long); t[..., size // 5: size // 2, size // 5: size // 2] = 1; t[..., -8:, :] = 255
     return [x.to(dev) for x in (q, s, sm, t)]
-
-
-def _status_mib(field):
-    for line in open('/proc/self/status'):
-        if line.startswith(field + ':'): return int(line.split()[1]) / 1024
 
 
 def _reset_peak_rss() -> bool:
@@ -132,7 +128,7 @@ def memory_one(arch: str, size: int, name: str, device: str, threads: int | None
         torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); before = torch.cuda.memory_allocated() / 2**20
         _episode(m, inputs, dev, dtype); peak = torch.cuda.max_memory_allocated() / 2**20 - before
     elif _reset_peak_rss():
-        before = _status_mib('VmRSS'); _episode(m, inputs, dev, dtype); peak = _status_mib('VmHWM') - before
+        before = status_mib('VmRSS'); _episode(m, inputs, dev, dtype); peak = status_mib('VmHWM') - before
     else: peak = float('nan')
     return dict(weights_mib=weights, episode_peak_mib=peak)
 

@@ -18,13 +18,9 @@ and ResNet-50 dilated at 224 on a GPU when there is one. Ratios are against the 
 """
 from __future__ import annotations
 import argparse, json, subprocess, sys, time
+from common import status_mib
 
 PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'immunohistochemistry', 'hubble_deep_field', 'retina', 'cat')
-
-
-def _vmhwm_mib():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
 
 
 def run_one(arch: str, dilated: bool, losses: str, device: str, batch: int, steps: int, threads: int) -> dict:
@@ -66,7 +62,7 @@ def run_one(arch: str, dilated: bool, losses: str, device: str, batch: int, step
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         if i: pairs += int(out.get('pairs', 0))
     sync(); step_s = (time.perf_counter() - t0) / steps
-    mem = torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else _vmhwm_mib()
+    mem = torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else status_mib('VmHWM')
     pool_bwd = 0.
     if 'args' in seen:             # backward of one pooling (the query side's) per step, on the last pooling's inputs
         f, ids = seen['args']

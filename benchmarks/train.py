@@ -12,10 +12,7 @@ For each model (baseline, qgnet, and iir / qgnet+iir when qgnet_nb.iir exists) a
 """
 from __future__ import annotations
 import argparse, json, subprocess, sys, time
-
-def _vmhwm_mib():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
+from common import status_mib
 
 def run_one(model: str, arch: str, size: int, device: str, steps: int, episodes: int, threads: int) -> dict:
     import torch
@@ -41,7 +38,7 @@ def run_one(model: str, arch: str, size: int, device: str, steps: int, episodes:
     train_eps = 4 * steps / (time.perf_counter() - t0)
     vds = make_dataset('demo', split='val', fold=0, shot=1, mode='test', size=size, episodes=episodes, seed=0)
     r = evaluate(net, vds, dev, progress=False)
-    mem = torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else _vmhwm_mib()
+    mem = torch.cuda.max_memory_allocated() / 2**20 if dev.type == 'cuda' else status_mib('VmHWM')
     return dict(model=model, backbone=arch, size=size, device=dev.type, train_eps=train_eps,
                 eval_eps=episodes / r['seconds'] if r['seconds'] else float('nan'), peak_mib=mem,
                 params_m=sum(p.numel() for p in net.parameters() if p.requires_grad) / 1e6)
