@@ -105,7 +105,7 @@ def evaluate_maps(model, ds, device='auto', precision: str = 'auto', resolution:
         from fastprogress.fastprogress import progress_bar
         loader = progress_bar(loader, leave=False)
     t0 = time.perf_counter()
-    with torch.no_grad(), feature_cache(model):                                     # frozen features memoised per image
+    with feature_cache(model):                                                      # frozen features memoised per image
         for batch in loader:
             preds, targets, out = predict(model, batch, resolution, device, dtype)
             for i, (p, t, c) in enumerate(zip(preds, targets, batch['class_id'].tolist())):

@@ -205,8 +205,8 @@ class QGNet(nn.Module):
         if c is None:
             (q_mid, q4), (s_mid, s4) = self._query_feats(query), self._support_feats(s_imgs, m)
         else:                                                                      # one image (and mask) at a time, memoised
-            q_mid, q4 = c.batch('query', (query,), lambda x: self._query_feats(x))
-            s_mid, s4 = c.batch('support', (s_imgs, m), lambda x, y: self._support_feats(x, y))
+            q_mid, q4 = c.batch('query', (query,), self._query_feats)
+            s_mid, s4 = c.batch('support', (s_imgs, m), self._support_feats)
         return query, masks, (q_mid, q4, s_mid.unflatten(0, (B, K)), s4.unflatten(0, (B, K)))
 
     def _prior_features(self, query):
@@ -267,9 +267,9 @@ class FeatureCache:
         if k in self.items:
             self.hits += 1; self.items.move_to_end(k); return self.items[k]
         self.misses += 1
-        v = tuple(fn(*inputs))
-        if _nbytes(v) <= self.max_bytes:
-            self.items[k] = v; self.nbytes += _nbytes(v)
+        v = tuple(fn(*inputs)); n = _nbytes(v)
+        if n <= self.max_bytes:
+            self.items[k] = v; self.nbytes += n
             while self.nbytes > self.max_bytes: self.nbytes -= _nbytes(self.items.popitem(last=False)[1])
         return v
 
