@@ -12,7 +12,7 @@ from torch import nn
 import torch.nn.functional as F
 from .region_maps import EPS, resize, masked_average_pool, reduction, PriorRegionMap, _unit, _no_autocast
 from .fem import segmentation_ce
-from .qgnet import QGNet, make_backbone, register_model, _bn_eval
+from .qgnet import FewShotBase, make_backbone, register_model
 from .core import freeze
 from .train import register_eval_wrapper
 
@@ -214,7 +214,7 @@ class IIRDecoder(nn.Module):
         return self.cls(x), aux
 
 # %% ../nbs/10_iir.ipynb #08df797a
-class IIR(nn.Module):
+class IIR(FewShotBase):
     "IIR (`qgnet=False`) or IIR with QGNet's prior region map as one more decoder input (`qgnet=True`)."
     def __init__(self, qgnet: bool = False, backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True, finetune_backbone: bool = False,
@@ -233,7 +233,7 @@ class IIR(nn.Module):
         self.down_query, self.down_supp = reduction(mid, dim), reduction(mid, dim)
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if qgnet:
-            self.prior_extractor, prior_note = QGNet._make_prior(
+            self.prior_extractor, prior_note = self._make_prior(
                 prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone), prior_dilated)
             self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'], dim)
         self.decoder = IIRDecoder(dim, 2 if qgnet else 1, attn_dim, heads, blocks, classes)
@@ -244,15 +244,6 @@ class IIR(nn.Module):
                            threshold=threshold, dropout_attention=dropout_attention, classes=classes,
                            aux_weight=aux_weight, channels_last=channels_last)
         if channels_last: self.to(memory_format=torch.channels_last)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if self.finetune_backbone: _bn_eval(self.backbone)
-        return self
-
-    _frozen, _mid, _features, parameter_groups = QGNet._frozen, QGNet._mid, QGNet._features, QGNet.parameter_groups
-    _feature_cache, _cache, _query_feats, _support_feats = None, QGNet._cache, QGNet._query_feats, QGNet._support_feats
-    _prior_features = QGNet._prior_features
 
     @torch.no_grad()
     def cams(self, query, support_imgs, support_masks) -> dict:
@@ -270,7 +261,7 @@ class IIR(nn.Module):
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
                 target: torch.Tensor | None = None) -> dict:
         "K-shot forward -> {'logits' (B, 2, H, W), 'guided_map' (IIR's prior), 'prior_map' (QGNet's or None), + losses}."
-        QGNet._check(query, support_imgs, support_masks, target)
+        self._check(query, support_imgs, support_masks, target)
         B, K = support_imgs.shape[:2]
         query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
         q_dec = self.down_query(q_mid)                                             # query features (256)

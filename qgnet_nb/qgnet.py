@@ -19,8 +19,8 @@ from .region_maps import (resize, PriorRegionMap, guided_region_map, category_gu
 from .fem import FEM, PFENET_BINS, FRACTION_BINS, fem_loss, check_bins
 
 # %% auto #0
-__all__ = ['BACKBONES', 'MODELS', 'VGGBackbone', 'make_backbone', 'QGNet', 'FeatureCache', 'feature_cache', 'register_model',
-           'build_model', 'model_checkpoint', 'model_from_checkpoint', 'save_model', 'load_model']
+__all__ = ['BACKBONES', 'MODELS', 'VGGBackbone', 'make_backbone', 'FewShotBase', 'QGNet', 'FeatureCache', 'feature_cache',
+           'register_model', 'build_model', 'model_checkpoint', 'model_from_checkpoint', 'save_model', 'load_model']
 
 # %% ../nbs/07_qgnet.ipynb #39547326
 _VGG_STAGES = {'stem': (0, 7), 'layer1': (7, 14), 'layer2': (14, 24), 'layer3': (24, 34), 'layer4': (34, 43)}
@@ -103,36 +103,8 @@ def _bn_eval(module: nn.Module):
     for m in module.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
 
-class QGNet(nn.Module):
-    "QGNet (`mode='qgnet'`) or its PFENet-style baseline without the prior region map (`mode='baseline'`)."
-    def __init__(self, mode: str = 'qgnet', backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
-                 prior=None, prior_arch: str | None = None, prior_dilated: bool = True,
-                 finetune_backbone: bool = False, bins=None, dim: int = 256, classes: int = 2,
-                 aux_weight: float = 1.0, channels_last: bool = False):
-        super().__init__()
-        if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
-        self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = mode, finetune_backbone, aux_weight, channels_last
-        self.backbone, bb_note = make_backbone(backbone, weights, allow_random=allow_random)
-        if not finetune_backbone: freeze(self.backbone)
-        ch = self.backbone.channels
-        mid = ch['layer2'] + ch['layer3']
-        self.down_query = reduction(mid, dim)                   # bridge features: the query's mid-level, reduced
-        self.down_supp = reduction(mid, dim)                    # support features for the category guider
-        self.prior_extractor, self.prior_region_map, prior_note = None, None, None
-        if mode == 'qgnet':
-            self.prior_extractor, prior_note = self._make_prior(prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone),
-                                                                prior_dilated)
-            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'], dim)
-        bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone == 'vgg16' else PFENET_BINS))
-        self.fem = FEM(in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes)
-        self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
-        # the arguments that rebuild this architecture without any download (weights come from the checkpoint)
-        self.config = dict(name=mode, mode=mode, backbone=backbone, weights=None, prior='random' if mode == 'qgnet' else None,
-                           prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
-                           finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
-                           aux_weight=aux_weight, channels_last=channels_last)
-        if channels_last: self.to(memory_format=torch.channels_last)
-
+class FewShotBase(nn.Module):
+    "What QGNet, its baseline and IIR share: the frozen backbone's and prior extractor's features (memoised under `feature_cache`), input checks, parameter groups."
     @staticmethod
     def _make_prior(prior, arch, dilated):
         if prior is None:
@@ -216,6 +188,42 @@ class QGNet(nn.Module):
             if c is None: return self.prior_extractor(query)['layer4']
             return c.batch('prior', (query,), lambda x: (self.prior_extractor(x)['layer4'],))[0]
 
+    def parameter_groups(self) -> dict:
+        "Trainable parameters split into 'backbone' (empty unless fine-tuned) and 'head', e.g. for per-group learning rates."
+        bb = {id(p) for p in self.backbone.parameters()}
+        return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
+                'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
+
+class QGNet(FewShotBase):
+    "QGNet (`mode='qgnet'`) or its PFENet-style baseline without the prior region map (`mode='baseline'`)."
+    def __init__(self, mode: str = 'qgnet', backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
+                 prior=None, prior_arch: str | None = None, prior_dilated: bool = True,
+                 finetune_backbone: bool = False, bins=None, dim: int = 256, classes: int = 2,
+                 aux_weight: float = 1.0, channels_last: bool = False):
+        super().__init__()
+        if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
+        self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = mode, finetune_backbone, aux_weight, channels_last
+        self.backbone, bb_note = make_backbone(backbone, weights, allow_random=allow_random)
+        if not finetune_backbone: freeze(self.backbone)
+        ch = self.backbone.channels
+        mid = ch['layer2'] + ch['layer3']
+        self.down_query = reduction(mid, dim)                   # bridge features: the query's mid-level, reduced
+        self.down_supp = reduction(mid, dim)                    # support features for the category guider
+        self.prior_extractor, self.prior_region_map, prior_note = None, None, None
+        if mode == 'qgnet':
+            self.prior_extractor, prior_note = self._make_prior(prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone),
+                                                                prior_dilated)
+            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'], dim)
+        bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone == 'vgg16' else PFENET_BINS))
+        self.fem = FEM(in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes)
+        self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
+        # the arguments that rebuild this architecture without any download (weights come from the checkpoint)
+        self.config = dict(name=mode, mode=mode, backbone=backbone, weights=None, prior='random' if mode == 'qgnet' else None,
+                           prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
+                           finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
+                           aux_weight=aux_weight, channels_last=channels_last)
+        if channels_last: self.to(memory_format=torch.channels_last)
+
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
                 target: torch.Tensor | None = None) -> dict:
         "K-shot forward -> {'logits' (B, 2, H, W), 'guided_map', 'prior_map' (B, 1, h, w) or None, + losses when `target` is given}."
@@ -237,11 +245,6 @@ class QGNet(nn.Module):
         if target is not None: out.update(fem_loss(out['logits'], aux, target, self.aux_weight))
         return out
 
-    def parameter_groups(self) -> dict:
-        "Trainable parameters split into 'backbone' (empty unless fine-tuned) and 'head', e.g. for per-group learning rates."
-        bb = {id(p) for p in self.backbone.parameters()}
-        return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
-                'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
 
 # %% ../nbs/07_qgnet.ipynb #8e6e136d
 def _nbytes(v) -> int: return sum(t.numel() * t.element_size() for t in v)
