@@ -263,6 +263,8 @@ from . import __version__
 COMMANDS = {
     'patches':  ('qgnet_nb.patches', 'patches_cli', 'compute and cache superpixel label maps for a folder of images'),
     'pretrain': ('qgnet_nb.prior_extractor', 'pretrain_cli', 'self-supervised (global + local contrastive) prior-extractor training'),
+    'base-pretrain': ('qgnet_nb.start_point', 'base_pretrain_cli', 'supervised backbone pretraining on the base classes only'),
+    'probe':    ('qgnet_nb.start_point', 'probe_cli', 'does a backbone start point carry signal? per-layer novel-class probe'),
     'train':    ('qgnet_nb.train', 'train_cli', 'episodic training of QGNet, its baseline or IIR'),
     'eval':     ('qgnet_nb.train', 'eval_cli', 'few-shot evaluation (mIoU, FB-IoU) written as JSON'),
     'demo':     ('qgnet_nb.train', 'demo_cli', 'the whole pipeline on the built-in demo set, on a CPU in minutes'),

@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/data.html.md"""
 
 # %% ../nbs/04_data.ipynb #ff6153c7
 from __future__ import annotations
-import contextlib, hashlib, io, json, os, re, shutil, tempfile, warnings
+import colorsys, contextlib, hashlib, io, json, os, re, shutil, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,12 +20,12 @@ from .core import (IMG_EXTS, ImageReadError, read_image, read_mask, shared_data_
                            to_image, overlay_mask, save_figure, save_json)
 
 # %% auto #0
-__all__ = ['CAMVID_CLASSES', 'VOC_CLASSES', 'DEMO_CLASSES', 'DEMO_PHOTOS', 'DEMO_VERSION', 'DEMO_MIN_PIXELS', 'DATASETS',
-           'cache_dir', 'cached_json', 'scan_masks', 'gaussian_blur5', 'train_transform', 'test_hw', 'test_transform',
-           'Record', 'binary_mask', 'FewShotDataset', 'consecutive_folds', 'ClassMaskDataset', 'MaskFolder',
-           'CamVidFSS', 'Pascal5i', 'coco_folds', 'Coco20i', 'FSS1000', 'demo_shape', 'demo_image', 'build_demo',
-           'demo_root', 'demo_images', 'DemoShapes', 'show_demo_classes', 'make_dataset', 'collate_episodes',
-           'shard_episodes', 'EpisodeShardSampler', 'IoUMeter', 'show_episodes']
+__all__ = ['CAMVID_CLASSES', 'VOC_CLASSES', 'DEMO_CLASSES', 'DEMO_PHOTOS', 'DEMO_VERSION', 'DEMO_MIN_PIXELS', 'DEMO_PATTERNS',
+           'DEMO_SURFACES', 'DATASETS', 'cache_dir', 'cached_json', 'scan_masks', 'gaussian_blur5', 'train_transform',
+           'test_hw', 'test_transform', 'to_test_scale', 'Record', 'binary_mask', 'FewShotDataset', 'consecutive_folds',
+           'ClassMaskDataset', 'MaskFolder', 'CamVidFSS', 'Pascal5i', 'coco_folds', 'Coco20i', 'FSS1000', 'demo_shape',
+           'demo_surface', 'demo_image', 'build_demo', 'demo_root', 'demo_images', 'DemoShapes', 'show_demo_classes',
+           'make_dataset', 'collate_episodes', 'shard_episodes', 'EpisodeShardSampler', 'IoUMeter', 'show_episodes']
 
 # %% ../nbs/04_data.ipynb #ae1011a4
 def cache_dir(*parts: str) -> Path:
@@ -165,6 +165,15 @@ def test_transform(img: np.ndarray, mask: np.ndarray, size: int) -> tuple[torch.
     x, m = F.pad(x, (0, size - w, 0, size - h), value=0.), F.pad(m, (0, size - w, 0, size - h), value=255)
     return x, m[0].long(), (h, w)
 
+# %% ../nbs/04_data.ipynb #74ffaaf2
+def to_test_scale(img: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    "Resize an (H, W, 3) image (bilinear) and its (H, W) mask (nearest) so the longer side is `size`, as the test does."
+    size = _check_size(size)
+    h, w = test_hw(*mask.shape[:2], size)
+    if (h, w) == mask.shape[:2]: return img, mask
+    return (np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR)),
+            np.asarray(Image.fromarray(mask).resize((w, h), Image.NEAREST)))
+
 # %% ../nbs/04_data.ipynb #c4a14b94
 @dataclass
 class Record:
@@ -193,8 +202,11 @@ class FewShotDataset(torch.utils.data.Dataset):
     ignore_index = 255
 
     def __init__(self, fold: int = 0, shot: int = 1, mode: str = 'train', size: int = 473,
-                 episodes: int | None = None, seed: int = 0, rare: str = 'error', min_gap: int | None = None):
+                 episodes: int | None = None, seed: int = 0, rare: str = 'error', min_gap: int | None = None,
+                 train_scale: str = 'test'):
         if mode not in ('train', 'test'): raise ValueError(f"mode={mode!r}: expected 'train' or 'test'")
+        if train_scale not in ('test', 'image'): raise ValueError(f"train_scale={train_scale!r}: expected 'test' or 'image'")
+        self.train_scale = train_scale
         if rare not in ('error', 'drop'): raise ValueError(f"rare={rare!r}: expected 'error' or 'drop'")
         self.mode, self.rare = mode, rare
         self.shot, self.size, self.seed = _check_int('shot', shot, 1), _check_size(size), _check_int('seed', seed, 0)
@@ -321,7 +333,8 @@ class FewShotDataset(torch.utils.data.Dataset):
         q, c, sup, rng = self._episode(index)
         img, m = self._load_binary(q, c)
         if self.mode == 'train':
-            tf = lambda im, mk: train_transform(im, mk, self.size, rng)
+            sc = (lambda im, mk: to_test_scale(im, mk, self.size)) if self.train_scale == 'test' else (lambda im, mk: (im, mk))
+            tf = lambda im, mk: train_transform(*sc(im, mk), self.size, rng)
             qx, qm = tf(img, m)
         else:
             tf = lambda im, mk: test_transform(im, mk, self.size)[:2]
@@ -331,6 +344,7 @@ class FewShotDataset(torch.utils.data.Dataset):
                     class_id=int(c), query_name=self.records[q].name, support_names=[self.records[s].name for s in sup])
         if self.mode == 'test':
             item['query_label'] = torch.from_numpy(m).long(); item['query_size'] = torch.tensor(hw)
+            item['others'] = sum(k != c for k in self.records[q].classes)   # other classes in the query: distractors
         return item
 
     def __repr__(self):
@@ -603,7 +617,7 @@ class FSS1000(FewShotDataset):
 DEMO_CLASSES = ('background', 'disc', 'square', 'triangle', 'ring', 'cross', 'star', 'bar', 'L-shape')
 DEMO_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'hubble_deep_field', 'retina', 'camera', 'brick', 'grass',
                'gravel', 'clock', 'immunohistochemistry')
-DEMO_VERSION, DEMO_MIN_PIXELS = 1, 256
+DEMO_VERSION, DEMO_MIN_PIXELS = 2, 256
 
 def _circle(r=1., n=48):
     t = np.linspace(0, 2*np.pi, n, endpoint=False); return np.stack([r*np.cos(t), r*np.sin(t)], 1)
@@ -655,12 +669,36 @@ def _raster(polys, h, w, ss=4):
     for p, fill in polys: dr.polygon([tuple(v) for v in p * ss], fill=255 * fill)
     return np.asarray(im, np.float32).reshape(h, ss, w, ss).mean((1, 3)) / 255
 
+DEMO_PATTERNS = ('stripes', 'checker', 'dots', 'waves')
+# class -> (hue index of 4, pattern): each hue and each pattern is worn by two classes, so neither alone names a class
+DEMO_SURFACES = {1: (0, 'stripes'), 2: (1, 'checker'), 3: (2, 'dots'), 4: (3, 'waves'),
+                 5: (0, 'dots'), 6: (1, 'waves'), 7: (2, 'stripes'), 8: (3, 'checker')}
+
+def demo_surface(cls: int, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    "The (h, w, 3) float surface of demo class `cls`: its hue and pattern, with random shade, orientation and period."
+    if cls not in DEMO_SURFACES: raise ValueError(f'cls={cls}: expected a demo class 1..8')
+    k, pat = DEMO_SURFACES[cls]
+    hue = (k * 0.25 + 0.03 + rng.uniform(-0.02, 0.02)) % 1
+    s, v = rng.uniform(0.55, 0.85), rng.uniform(0.7, 0.95)
+    c1 = np.array(colorsys.hsv_to_rgb(hue, s, v)) * 255
+    c2 = np.array(colorsys.hsv_to_rgb(hue, s * 0.8, v * rng.uniform(0.35, 0.55))) * 255
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    th, period = rng.uniform(0, np.pi), rng.uniform(5, 8)
+    u, t = xx * np.cos(th) + yy * np.sin(th), -xx * np.sin(th) + yy * np.cos(th)
+    if pat == 'stripes': on = np.sin(2 * np.pi * u / period) > 0
+    elif pat == 'checker': on = (np.floor(u / period) + np.floor(t / period)) % 2 == 0
+    elif pat == 'dots': on = (np.mod(u, period) - period / 2) ** 2 + (np.mod(t, period) - period / 2) ** 2 < (0.3 * period) ** 2
+    else: on = np.sin(2 * np.pi * u / period + 2.0 * np.sin(2 * np.pi * t / (2.5 * period))) > 0
+    on = on.astype(np.float32)[..., None]
+    return np.clip(c1 * on + c2 * (1 - on) + rng.normal(0, 6, (h, w, 3)), 0, 255)
+
 def demo_image(rng: np.random.Generator, h: int, w: int, photos=None) -> tuple[np.ndarray, np.ndarray]:
-    "One synthetic image (h, w, 3) uint8 and its label (0 = background, 1..8 = shape class, 255 = edge) drawn from `rng`."
+    "One synthetic image (h, w, 3) uint8 and its label (0 = background, 1..8 = class, 255 = edge) drawn from `rng`."
     photos = photos or _demo_photos()
     img, kb = _photo_crop(photos, rng, h, w)
+    grey = img.mean(2, keepdims=True); img = grey + 0.5 * (img - grey)        # muted photographs behind the objects
     lab = np.zeros((h, w), np.uint8); busy = np.zeros((h, w), bool)
-    n = int(rng.choice([1, 2, 3], p=[0.35, 0.4, 0.25]))
+    n = int(rng.choice([1, 2, 3], p=[0.2, 0.5, 0.3]))                         # 80% of images hold 2 or 3 classes
     for cls in rng.choice(np.arange(1, 9), n, replace=False):
         th = rng.uniform(0, 2*np.pi); rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
         stretch = np.array([1., 1.]) * rng.uniform(0.87, 1.15, 2)
@@ -674,14 +712,11 @@ def demo_image(rng: np.random.Generator, h: int, w: int, photos=None) -> tuple[n
             if not busy[max(0, y0-2):y1+2, max(0, x0-2):x1+2].any(): break
         else: continue
         a = _raster([(p + [cx - x0, cy - y0], f) for p, f in polys], y1 - y0, x1 - x0)
-        tex, _ = _photo_crop(photos, rng, y1 - y0, x1 - x0, exclude=kb)
-        inside = a > 0.5; bg = img[y0:y1, x0:x1]
-        diff = tex[inside].mean() - bg[inside].mean() if inside.any() else 40.
-        if abs(diff) < 40: tex = np.clip(tex + (np.sign(diff) or 1) * (40 - abs(diff)), 0, 255)
+        tex, bg = demo_surface(int(cls), y1 - y0, x1 - x0, rng), img[y0:y1, x0:x1]
         img[y0:y1, x0:x1] = bg * (1 - a[..., None]) + tex * a[..., None]
         sub = lab[y0:y1, x0:x1]; sub[a >= 1] = cls; sub[(a > 0) & (a < 1)] = 255
         busy[y0:y1, x0:x1] |= a > 0
-    return img.round().astype(np.uint8), lab
+    return np.clip(img, 0, 255).round().astype(np.uint8), lab
 
 # %% ../nbs/04_data.ipynb #8b869e7e
 def build_demo(dest, n_train: int = 400, n_val: int = 200, seed: int = 0, min_side: int = 160, max_side: int = 240) -> Path:
@@ -700,7 +735,7 @@ def build_demo(dest, n_train: int = 400, n_val: int = 200, seed: int = 0, min_si
                     photos=list(DEMO_PHOTOS), photo_source='scikit-image sample data (CC0 / public domain)')
     save_json(manifest, dest/'manifest.json')
     (dest/'README.md').write_text('Synthetic few-shot segmentation set made by qgnet_nb.data.build_demo: photographs from '
-                                  'scikit-image with pasted shapes; the class is the shape. Labels: 0 background, 1-8 '
+                                  'scikit-image with pasted shapes; a class is a shape worn with its surface (hue and pattern). Labels: 0 background, 1-8 '
                                   f'{", ".join(DEMO_CLASSES[1:])}, 255 ignore (object edges).\n')
     return dest
 
@@ -726,7 +761,7 @@ def demo_images(split: str = 'train') -> Path:
 
 # %% ../nbs/04_data.ipynb #ac1228ab
 class DemoShapes(MaskFolder):
-    "The built-in synthetic demo set: 8 shape classes on real photographs, 4 folds of 2 novel classes."
+    "The built-in synthetic demo set: 8 classes (shape + surface) on muted photographs, 4 folds of 2 novel classes."
     benchmark = 'demo shapes (synthetic)'
     def __init__(self, root=None, split: str | None = None, fold: int = 0, mode: str = 'train', **kw):
         super().__init__(demo_root() if root is None else root, split, num_classes=9, background=0, ignore=(255,),
@@ -747,7 +782,7 @@ def show_demo_classes(root=None):
         m = binary_mask(lab, c)[y0:y1, x0:x1]; m[m == 1] = 128
         axs[1, c-1].imshow(m, cmap='gray', vmin=0, vmax=255, interpolation='nearest')
         for a in axs[:, c-1]: a.axis('off')
-    fig.suptitle('demo set (synthetic): the class is the shape; labels below (white = 255 edge, grey = object)')
+    fig.suptitle('demo set (synthetic): a class is a shape and its surface; labels below (white = 255 edge, grey = object)')
     return fig
 
 # %% ../nbs/04_data.ipynb #61fad7d5

@@ -6,14 +6,14 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/fem.html.md"""
 
 # %% ../nbs/06_fem.ipynb #3dec5f04
 from __future__ import annotations
-import warnings
+import math, warnings
 import torch
 from torch import nn
 import torch.nn.functional as F
 from .region_maps import resize
 
 # %% auto #0
-__all__ = ['PFENET_BINS', 'FRACTION_BINS', 'check_bins', 'bin_size', 'FEM', 'segmentation_ce', 'fem_loss']
+__all__ = ['PFENET_BINS', 'FRACTION_BINS', 'check_bins', 'bin_size', 'FEM', 'segmentation_ce', 'fem_loss', 'MatchDecoder']
 
 # %% ../nbs/06_fem.ipynb #b699766b
 PFENET_BINS = (60, 30, 15, 8)          # 473 px input, 60x60 features
@@ -95,18 +95,40 @@ class FEM(nn.Module):
         return self.cls(x), aux
 
 # %% ../nbs/06_fem.ipynb #ee42b9ea
-def segmentation_ce(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
-    "Mean cross-entropy over the non-ignored pixels (0 when there are none); `logits` are resized to `target` first."
+def segmentation_ce(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255, weight=None) -> torch.Tensor:
+    "Mean cross-entropy over the non-ignored pixels (0 when there are none), class-`weight`ed if given; `logits` are resized to `target` first."
     if target.ndim != 3 or logits.ndim != 4 or logits.shape[0] != target.shape[0]:
         raise ValueError(f"expected logits (B, C, h, w) and target (B, H, W); got {tuple(logits.shape)} and {tuple(target.shape)}")
     logits = resize(logits, target.shape[-2:])
     target = target.long()
+    if weight is not None:                 # the weighted mean: sum of w * ce over the sum of w
+        weight = torch.as_tensor(weight, dtype=torch.float32, device=logits.device)
+        total = F.cross_entropy(logits.float(), target, weight=weight, ignore_index=ignore_index, reduction='sum')
+        valid = target != ignore_index
+        return total / weight[target[valid]].sum().clamp(min=1e-12)
     total = F.cross_entropy(logits.float(), target, ignore_index=ignore_index, reduction='sum')
     return total / (target != ignore_index).sum().clamp(min=1)
 
 def fem_loss(logits: torch.Tensor, aux: list, target: torch.Tensor, aux_weight: float = 1.0,
-             ignore_index: int = 255) -> dict:
+             ignore_index: int = 255, weight=None) -> dict:
     "PFENet's loss: main cross-entropy + `aux_weight` x the mean of the per-bin auxiliary cross-entropies."
-    main = segmentation_ce(logits, target, ignore_index)
-    aux_loss = torch.stack([segmentation_ce(a, target, ignore_index) for a in aux]).mean() if aux else main.new_zeros(())
+    main = segmentation_ce(logits, target, ignore_index, weight)
+    aux_loss = torch.stack([segmentation_ce(a, target, ignore_index, weight) for a in aux]).mean() if aux else main.new_zeros(())
     return {'loss': main + aux_weight * aux_loss, 'main_loss': main, 'aux_loss': aux_loss}
+
+# %% ../nbs/06_fem.ipynb #4416f31c
+class MatchDecoder(nn.Module):
+    "A class-agnostic decoder: a small dilated conv stack over `n_maps` per-query normalised similarity maps only."
+    def __init__(self, n_maps: int, dim: int = 32, classes: int = 2, dilations=(1, 2, 4, 1)):
+        super().__init__()
+        self.n_maps, layers, c = n_maps, [], n_maps
+        for d in dilations:
+            layers += [nn.Conv2d(c, dim, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]; c = dim
+        self.body = nn.Sequential(*layers)
+        self.cls = nn.Conv2d(dim, classes, 1)
+
+    def forward(self, maps: torch.Tensor):
+        "maps (B, n_maps, h, w) -> (logits (B, classes, h, w), [] : no auxiliary outputs)."
+        if maps.ndim != 4 or maps.shape[1] != self.n_maps:
+            raise ValueError(f"maps must be (B, n_maps={self.n_maps}, h, w), got {tuple(maps.shape)}")
+        return self.cls(self.body(maps)), []

@@ -15,12 +15,14 @@ from torch import nn
 import torchvision
 from .core import freeze, count_params, atomic_save
 from .prior_extractor import Backbone, load_prior_extractor
-from .region_maps import (resize, PriorRegionMap, guided_region_map, category_guider, reduction)
-from .fem import FEM, PFENET_BINS, FRACTION_BINS, fem_loss, check_bins
+from .region_maps import (resize, PriorRegionMap, guided_region_map, category_guider, reduction, prototype_cosine,
+                                  calibrated_cosine, cosine_max, min_max_normalize)
+from .fem import FEM, MatchDecoder, PFENET_BINS, FRACTION_BINS, fem_loss, check_bins
 
 # %% auto #0
-__all__ = ['BACKBONES', 'MODELS', 'VGGBackbone', 'make_backbone', 'FewShotBase', 'QGNet', 'FeatureCache', 'feature_cache',
-           'register_model', 'build_model', 'model_checkpoint', 'model_from_checkpoint', 'save_model', 'load_model']
+__all__ = ['BACKBONES', 'DECODERS', 'MATCH_MAPS', 'MODELS', 'VGGBackbone', 'make_backbone', 'FewShotBase', 'QGNet',
+           'FeatureCache', 'feature_cache', 'register_model', 'build_model', 'model_checkpoint',
+           'model_from_checkpoint', 'save_model', 'load_model']
 
 # %% ../nbs/07_qgnet.ipynb #39547326
 _VGG_STAGES = {'stem': (0, 7), 'layer1': (7, 14), 'layer2': (14, 24), 'layer3': (24, 34), 'layer4': (34, 43)}
@@ -99,6 +101,9 @@ def make_backbone(arch: str = 'resnet50', weights='imagenet', dilated: bool = Tr
     return bb, f"{weights!r} ({kind})"
 
 # %% ../nbs/07_qgnet.ipynb #a5f92e50
+DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
+MATCH_MAPS = 6                # the match decoder's similarity maps, before QGNet's prior map
+
 def _bn_eval(module: nn.Module):
     for m in module.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
@@ -155,10 +160,13 @@ class FewShotBase(nn.Module):
             q_mid, q3 = self._mid(query)
             return q_mid, self.backbone.layer4(q3)
 
+    support_layer4 = 'masked'       # PFENet: layer4(layer3 * mask); 'image': layer4 of the whole support (masked later)
+
     def _support_feats(self, s_imgs, masks):
-        "Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask)."
+        "Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask, or of the whole image)."
         with self._frozen():                                                       # eq. 8: X_s = F(I_s)
             s_mid, s3 = self._mid(s_imgs)
+            if self.support_layer4 == 'image': return s_mid, self.backbone.layer4(s3)
             return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
 
     def _cache(self):
@@ -199,29 +207,38 @@ class QGNet(FewShotBase):
     def __init__(self, mode: str = 'qgnet', backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True,
                  finetune_backbone: bool = False, bins=None, dim: int = 256, classes: int = 2,
-                 aux_weight: float = 1.0, channels_last: bool = False):
+                 aux_weight: float = 1.0, channels_last: bool = False, decoder: str = 'fem', fg_weight: float = 1.0):
         super().__init__()
         if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
+        if decoder not in DECODERS: raise ValueError(f"decoder={decoder!r}: expected one of {', '.join(DECODERS)}")
+        self.decoder, self.fg_weight = decoder, float(fg_weight)
+        if decoder == 'match': self.support_layer4 = 'image'   # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
         self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = mode, finetune_backbone, aux_weight, channels_last
         self.backbone, bb_note = make_backbone(backbone, weights, allow_random=allow_random)
         if not finetune_backbone: freeze(self.backbone)
         ch = self.backbone.channels
         mid = ch['layer2'] + ch['layer3']
-        self.down_query = reduction(mid, dim)                   # bridge features: the query's mid-level, reduced
-        self.down_supp = reduction(mid, dim)                    # support features for the category guider
+        if decoder == 'fem':
+            self.down_query = reduction(mid, dim)               # bridge features: the query's mid-level, reduced
+            self.down_supp = reduction(mid, dim)                # support features for the category guider
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if mode == 'qgnet':
             self.prior_extractor, prior_note = self._make_prior(prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone),
                                                                 prior_dilated)
-            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'], dim)
+            # the match decoder reads the map directly: no dropout, so training and test see the same map
+            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
+                                                   dim if decoder == 'fem' else 64, dropout=0.5 if decoder == 'fem' else 0.0)
         bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone == 'vgg16' else PFENET_BINS))
-        self.fem = FEM(in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes)
+        if decoder == 'fem':
+            self.fem = FEM(in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes)
+        else:                  # guided; prototype-cosine and calibrated cosine of mid and layer4; cosine-max of mid (+ prior)
+            self.match = MatchDecoder(n_maps=MATCH_MAPS + (mode == 'qgnet'), dim=dim, classes=classes)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
         # the arguments that rebuild this architecture without any download (weights come from the checkpoint)
         self.config = dict(name=mode, mode=mode, backbone=backbone, weights=None, prior='random' if mode == 'qgnet' else None,
                            prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
                            finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
-                           aux_weight=aux_weight, channels_last=channels_last)
+                           aux_weight=aux_weight, channels_last=channels_last, decoder=decoder, fg_weight=fg_weight)
         if channels_last: self.to(memory_format=torch.channels_last)
 
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
@@ -233,6 +250,7 @@ class QGNet(FewShotBase):
         size = q_mid.shape[-2:]
         with self._frozen():
             guided = guided_region_map(q4, s4, masks, size=size)
+        if self.decoder == 'match': return self._match_forward(query, masks, (q_mid, q4, s_mid, s4), guided, target)
         bridge = self.down_query(q_mid)                                            # bridge features (256)
         proto = category_guider(self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks)  # category guider (256)
         prior_map = None
@@ -242,7 +260,29 @@ class QGNet(FewShotBase):
         maps = torch.cat([prior_map, guided], 1) if prior_map is not None else guided
         logits, aux = self.fem(bridge, proto, maps.to(bridge.dtype))               # 256 + 256 + 2 (or 1) channels
         out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
-        if target is not None: out.update(fem_loss(out['logits'], aux, target, self.aux_weight))
+        if target is not None: out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
+        return out
+
+    def _class_weight(self):
+        return None if self.fg_weight == 1.0 else [1.0, self.fg_weight]
+
+    def _match_forward(self, query, masks, feats, guided, target):
+        "The class-agnostic path: similarity maps only (all min-max per query) -> `MatchDecoder`."
+        q_mid, q4, s_mid, s4 = feats
+        size = q_mid.shape[-2:]
+        with self._frozen():
+            maps = [guided, prototype_cosine(q_mid, s_mid, masks, size=size), prototype_cosine(q4, s4, masks, size=size),
+                    calibrated_cosine(q_mid, s_mid, masks, size=size), calibrated_cosine(q4, s4, masks, size=size)]
+            keys = s_mid.flatten(0, 1) * resize(masks.flatten(0, 1)[:, None].to(s_mid.dtype), s_mid.shape[-2:])
+            cm = cosine_max(q_mid.repeat_interleave(s_mid.shape[1], 0), keys)            # (B*K, h, w)
+            maps.append(min_max_normalize(cm).unflatten(0, s_mid.shape[:2]).mean(1, keepdim=True))
+        prior_map = None
+        if self.mode == 'qgnet':
+            prior_map = self.prior_region_map(q4, self._prior_features(query), size=size)
+            maps.insert(0, prior_map)
+        logits, aux = self.match(torch.cat(maps, 1).float())
+        out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
+        if target is not None: out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
         return out
 
 

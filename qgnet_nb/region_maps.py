@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['EPS', 'PROTO_EPS', 'resize', 'min_max_normalize', 'cosine_max', 'PriorRegionMap', 'guided_region_map', 'reduction',
-           'masked_average_pool', 'category_guider']
+           'masked_average_pool', 'category_guider', 'prototype_cosine', 'calibrated_cosine']
 
 # %% ../nbs/05_region_maps.ipynb #397287d1
 EPS = 1e-7        # eq. 12 (and the cosine's denominator)
@@ -117,3 +117,44 @@ def category_guider(support_feats: torch.Tensor, support_masks: torch.Tensor, ep
     _check_shots(support_feats, support_masks)
     return torch.stack([masked_average_pool(support_feats[:, k], support_masks[:, k, None], eps)
                         for k in range(support_feats.shape[1])]).mean(0)
+
+# %% ../nbs/05_region_maps.ipynb #dd99d03e
+def prototype_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
+                     size=None, eps: float = EPS) -> torch.Tensor:
+    "Cosine of query features (B, C, h, w) to each shot's masked-average prototype (B, K, C, h', w'), min-max per query, mean over K -> (B, 1, h, w)."
+    _check_shots(support_feats, support_masks)
+    if query_feat.shape[:2] != (support_feats.shape[0], support_feats.shape[2]):
+        raise ValueError(f"query_feat {tuple(query_feat.shape)} and support_feats {tuple(support_feats.shape)} "
+                         "must share batch size and channels")
+    K, maps = support_feats.shape[1], 0
+    with _no_autocast(query_feat.device):
+        q = query_feat.float()
+        for k in range(K):
+            proto = masked_average_pool(support_feats[:, k].float(), support_masks[:, k, None].float())   # (B, C, 1, 1)
+            cos = (q * proto).sum(1) / (q.norm(dim=1) * proto.norm(dim=1) + eps)                          # (B, h, w)
+            maps = maps + min_max_normalize(cos, eps)
+    g = (maps / K).unsqueeze(1)
+    return g if size is None else resize(g, size)
+
+# %% ../nbs/05_region_maps.ipynb #96f7a954
+def calibrated_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
+                      size=None, eps: float = EPS, min_gap: float = 0.05) -> torch.Tensor:
+    "Query-to-prototype cosine rescaled by the support's own object (-> 1) and background (-> 0) means; mean over K -> (B, 1, h, w)."
+    _check_shots(support_feats, support_masks)
+    if query_feat.shape[:2] != (support_feats.shape[0], support_feats.shape[2]):
+        raise ValueError(f"query_feat {tuple(query_feat.shape)} and support_feats {tuple(support_feats.shape)} "
+                         "must share batch size and channels")
+    K, maps = support_feats.shape[1], 0
+    cos = lambda f, p: (f * p).sum(1, keepdim=True) / (f.norm(dim=1, keepdim=True) * p.norm(dim=1, keepdim=True) + eps)
+    with _no_autocast(query_feat.device):
+        q = query_feat.float()
+        for k in range(K):
+            s = support_feats[:, k].float()
+            m = resize(support_masks[:, k, None].float(), s.shape[-2:])
+            proto = masked_average_pool(s, m)
+            cs = cos(s, proto)
+            mu_f = (cs * m).sum((2, 3), keepdim=True) / (m.sum((2, 3), keepdim=True) + PROTO_EPS)
+            mu_b = (cs * (1 - m)).sum((2, 3), keepdim=True) / ((1 - m).sum((2, 3), keepdim=True) + PROTO_EPS)
+            maps = maps + ((cos(q, proto) - mu_b) / (mu_f - mu_b).clamp(min=min_gap)).clamp(-1, 2)
+    g = maps / K
+    return g if size is None else resize(g, size)

@@ -22,10 +22,10 @@ from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter,
 from .qgnet import feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES
 
 # %% auto #0
-__all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'TrainConfig', 'import_model_modules', 'make_model', 'register_eval_wrapper',
-           'eval_wrapper', 'poly_lr', 'init_distributed', 'loss_scale', 'predict', 'evaluate', 'train',
-           'episode_figure', 'train_parser', 'train_cli', 'eval_parser', 'eval_cli', 'imagenet_cached', 'DemoConfig',
-           'demo', 'demo_cli']
+__all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'PRESETS', 'TrainConfig', 'import_model_modules', 'make_model',
+           'register_eval_wrapper', 'eval_wrapper', 'poly_lr', 'init_distributed', 'loss_scale', 'predict', 'evaluate',
+           'label_prior_entropy', 'train', 'episode_figure', 'SelfSupport', 'train_parser', 'train_cli', 'eval_parser',
+           'eval_cli', 'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
 
 # %% ../nbs/08_train.ipynb #4b62d3d1
 @dataclasses.dataclass
@@ -43,6 +43,10 @@ class TrainConfig:
     prior: str | None = None            # the prior extractor's MoCo-layout checkpoint (model 'qgnet')
     finetune_backbone: bool = False     # PFENet freezes the backbone; the QGNet text fine-tunes it
     bins: tuple | None = None           # FEM bins (None: the model's default)
+    decoder: str = 'fem'                # 'fem' (the paper) or 'match' (class-agnostic, the CPU preset)
+    dim: int = 256                      # decoder width (FEM: 256 in the paper; match: 32)
+    optimizer: str = 'sgd'              # 'sgd' (the paper) or 'adamw'
+    fg_weight: float = 1.0              # cross-entropy weight of object pixels (the paper: 1)
     size: int = 473
     epochs: int = 200
     batch_size: int = 4                 # episodes per step, over all processes
@@ -54,9 +58,12 @@ class TrainConfig:
     power: float = 0.9
     val_every: int = 1                  # validate every N epochs (0: never; the last epoch always is)
     val_episodes: int = 1000
+    probe_episodes: int = 50            # feature probe of the start point before training (0: off)
     seed: int = 321
 
     def __post_init__(self):
+        if self.optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer={self.optimizer!r}: expected 'sgd' or 'adamw'")
+        if self.decoder not in ('fem', 'match'): raise ValueError(f"decoder={self.decoder!r}: expected 'fem' or 'match'")
         if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
         if self.backbone not in BACKBONES: raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
         for k in ('shot', 'size', 'epochs', 'batch_size'):
@@ -68,6 +75,9 @@ class TrainConfig:
     def model_kwargs(self) -> dict:
         "Keyword arguments of `build_model` for this run."
         kw = dict(backbone=self.backbone, weights=self.weights, finetune_backbone=self.finetune_backbone)
+        if self.decoder != 'fem': kw['decoder'] = self.decoder
+        if self.dim != 256: kw['dim'] = self.dim
+        if self.fg_weight != 1.0: kw['fg_weight'] = self.fg_weight
         # PFENet's absolute bins (60, 30, 15, 8) are made for 473 px inputs (a 60x60 feature map); any other size
         # uses the same pyramid as fractions of the feature map, as PFENet does on COCO
         kw['bins'] = self.bins if self.bins is not None else (None if self.size == 473 else (1.0, 0.5, 0.25, 0.125))
@@ -158,7 +168,8 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
     device = get_device(device) if not isinstance(device, torch.device) else device
     dtype = amp_dtype(device, precision)
     was_training = model.training; model.eval()
-    meter = IoUMeter(ds.classes)
+    meter, beside = IoUMeter(ds.classes), IoUMeter(ds.classes)     # beside: queries that hold another class too
+    n_beside = 0
     loader = torch.utils.data.DataLoader(ds, batch_size=1, sampler=EpisodeShardSampler(ds), num_workers=workers,
                                          collate_fn=collate_episodes, worker_init_fn=seed_worker)
     rank, world = dist_info()
@@ -170,10 +181,16 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
     with feature_cache(model, cache_gb * 2**30) if cache_gb > 0 else contextlib.nullcontext():
         for batch in it:
             preds, targets, _ = predict(model, batch, resolution, device, dtype)
-            for p, t, c in zip(preds, targets, batch['class_id'].tolist()): meter.update(p, t, c)
+            others = batch['others'].tolist() if 'others' in batch else [0] * len(preds)
+            for p, t, c, o in zip(preds, targets, batch['class_id'].tolist(), others):
+                meter.update(p, t, c)
+                if o: beside.update(p, t, c); n_beside += 1
     meter.all_reduce(device if device.type == 'cuda' else None)
+    beside.all_reduce(device if device.type == 'cuda' else None)
     model.train(was_training)
     res = meter.summary(ds.class_names)
+    if n_beside:       # episodes whose query also holds an object of another class: matching, not "any object"
+        res['with_distractor'] = {'miou': beside.summary(ds.class_names)['miou'], 'episodes_here': n_beside}
     res.update(episodes=len(ds), shot=ds.shot, fold=ds.fold, seed=ds.seed, resolution=resolution,
                classes={ds.class_names[c]: c for c in ds.classes}, seconds=round(time.perf_counter() - t0, 1))
     return res
@@ -188,7 +205,12 @@ class _EpochEpisodes(torch.utils.data.Dataset):
         self.ds.set_epoch(epoch)
         return self.ds[i]
 
-_RESUME_FREE = ('val_every', 'val_episodes', 'val_split')       # may change between a run and its continuation
+_RESUME_FREE = ('val_every', 'val_episodes', 'val_split', 'probe_episodes')
+
+def label_prior_entropy(p: float) -> float:
+    "Cross-entropy (nats) of always predicting the foreground fraction `p`: what a decoder that ignores its input scores."
+    p = min(max(float(p), 1e-12), 1 - 1e-12)
+    return -(p * math.log(p) + (1 - p) * math.log(1 - p))       # may change between a run and its continuation
 
 def _check_resume(ckpt: dict, cfg: TrainConfig, path):
     old, new = ckpt.get('train_config', {}), json.loads(json.dumps(dataclasses.asdict(cfg)))
@@ -202,21 +224,23 @@ def _log(path, rec):
     with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
 
 def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'auto', workers: int = 0,
-          resume: bool = True, progress: bool = True, stop_after: int | None = None, on_model=None, log=print) -> dict:
-    "Train `cfg` into `out` (last.pt, best.pt, metrics.jsonl), resuming from `out/last.pt`; returns the run's state."
+          resume: bool = True, progress: bool = True, stop_after: int | None = None, on_model=None, log=print,
+          episodes=None) -> dict:
+    "Train `cfg` into `out` (last.pt, best.pt, metrics.jsonl), resuming from `out/last.pt`; `episodes`: a training episode set instead of `cfg`'s."
     rank, world, device = init_distributed(device)
     dtype = amp_dtype(device, precision)
     seed_everything(cfg.seed)
     out = Path(out); last, best = out/'last.pt', out/'best.pt'
-    tds = make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, shot=cfg.shot, mode='train', size=cfg.size,
-                       episodes=cfg.train_episodes, seed=cfg.seed)
+    tds = episodes if episodes is not None else make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, shot=cfg.shot,
+                                                             mode='train', size=cfg.size, episodes=cfg.train_episodes, seed=cfg.seed)
     vds = (make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test', size=cfg.size,
                         episodes=cfg.val_episodes, seed=cfg.seed) if cfg.val_every else None)
     model = make_model(cfg.model, **cfg.model_kwargs())
     if on_model is not None: on_model(model)
     model.to(device)
     groups = [{'params': [p for p in model.parameters() if p.requires_grad]}]
-    opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == 'adamw': opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else: opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     sampler = GlobalBatchSampler(len(tds), cfg.batch_size, rank, world, cfg.seed)
     max_it = cfg.epochs * len(sampler)
     state = {'epoch': 0, 'step': 0, 'best_miou': -1.0, 'history': []}
@@ -230,6 +254,14 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
         out.mkdir(parents=True, exist_ok=True)
         if (out/'metrics.jsonl').exists(): (out/'metrics.jsonl').unlink()
         log(f"{cfg.model}: {count_params(model)/1e6:.2f}M trainable parameters; start point: {model.start_point}")
+        if cfg.probe_episodes and cfg.val_split:
+            from qgnet_nb.start_point import feature_probe, probe_table
+            pds = make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test',
+                               size=cfg.size, episodes=cfg.probe_episodes, seed=cfg.seed)
+            pr = feature_probe(model.backbone, pds, device=device)
+            state['probe'] = {k: v['miou'] if isinstance(v, dict) else v for k, v in pr.items()}
+            log(f"feature probe of the start point ({cfg.probe_episodes} {cfg.val_split} episodes, novel classes; an upper "
+                f"bound, threshold chosen with the answers):\n{probe_table(pr)}")
     net = model if world == 1 else nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == 'cuda' else None)
     show = progress and rank == 0
@@ -243,7 +275,7 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
                                              collate_fn=collate_episodes, worker_init_fn=seed_worker,
                                              generator=make_generator(item_seed(cfg.seed, epoch, 7)),
                                              pin_memory=device.type == 'cuda')
-        sums = torch.zeros(4, dtype=torch.float64)
+        sums = torch.zeros(6, dtype=torch.float64)
         for batch in (progress_bar(loader, parent=mb) if show else loader):
             lr = poly_lr(cfg.lr, state['step'], max_it, cfg.power, cfg.lr_x10)
             for g in opt.param_groups: g['lr'] = lr
@@ -253,12 +285,19 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
             opt.zero_grad(set_to_none=True)
             (o['loss'] * loss_scale(b['query_mask'])).backward()
             opt.step(); state['step'] += 1
-            sums += torch.tensor([o['loss'].item(), o['main_loss'].item(), o['aux_loss'].item(), 1.], dtype=torch.float64)
+            qm = b['query_mask']
+            sums += torch.tensor([o['loss'].item(), o['main_loss'].item(), o['aux_loss'].item(), 1.,
+                                  (qm == 1).sum().item(), (qm != 255).sum().item()], dtype=torch.float64)
             if show: mb.child.comment = f"loss {o['loss'].item():.3f} lr {lr:.2e}"
         if world > 1: dist.all_reduce(sums)
         rec = dict(epoch=epoch + 1, step=state['step'], loss=sums[0].item() / sums[3].item(),
                    main_loss=sums[1].item() / sums[3].item(), aux_loss=sums[2].item() / sums[3].item(), lr=lr,
+                   prior_entropy=label_prior_entropy(sums[4].item() / max(sums[5].item(), 1)),
                    seconds=round(time.perf_counter() - t0, 1))
+        if rank == 0 and rec['main_loss'] > 0.9 * rec['prior_entropy']:
+            log(f"warning: epoch {epoch + 1}: main loss {rec['main_loss']:.3f} sits at the label-prior entropy "
+                f"{rec['prior_entropy']:.3f} (foreground {100 * sums[4].item() / max(sums[5].item(), 1):.1f}% of pixels): "
+                "the decoder predicts the prior, not the support's object")
         if vds is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
             r = evaluate(model, vds, device, precision, resolution='input', progress=False)
             rec.update(val_miou=r['miou'], val_fbiou=r['fbiou'])
@@ -306,6 +345,21 @@ def episode_figure(model: nn.Module, ds, indices=(0, 1, 2), device='cpu', title:
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
+# %% ../nbs/08_train.ipynb #b052a546
+class SelfSupport(torch.utils.data.Dataset):
+    "Test episodes of `ds` with the support replaced by the query itself (image and mask), `shot` times."
+    def __init__(self, ds): self.ds = ds
+    def __len__(self): return len(self.ds)
+    def __getattr__(self, k):
+        if k == 'ds': raise AttributeError(k)
+        return getattr(self.ds, k)
+    def __getitem__(self, i):
+        e = dict(self.ds[i]); K = e['support_imgs'].shape[0]
+        e['support_imgs'] = e['query_img'][None].repeat(K, 1, 1, 1)
+        e['support_masks'] = e['query_mask'][None].repeat(K, 1, 1)
+        e['support_names'] = [e['query_name']] * K
+        return e
+
 # %% ../nbs/08_train.ipynb #2e12952e
 def _bool(s):
     if str(s).lower() in ('1', 'true', 'yes', 'on'): return True
@@ -333,6 +387,14 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--prior', default=None, help='prior extractor checkpoint from `qgnet pretrain` (or any MoCo layout)')
     p.add_argument('--finetune-backbone', action='store_true')
     p.add_argument('--bins', type=float, nargs='+', default=None, help='FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125)')
+    p.add_argument('--decoder', default=d.decoder, choices=['fem', 'match'], help="fem (the paper) or match (class-agnostic)")
+    p.add_argument('--dim', type=int, default=d.dim, help='decoder width')
+    p.add_argument('--optimizer', default=d.optimizer, choices=['sgd', 'adamw'])
+    p.add_argument('--fg-weight', type=float, default=d.fg_weight, help='cross-entropy weight of object pixels')
+    p.add_argument('--probe-episodes', type=int, default=d.probe_episodes, help='feature probe before training (0: off)')
+    p.add_argument('--preset', default=None, choices=list(PRESETS), help='a measured recipe: ' +
+                   '; '.join(f"{k}: {' '.join(f'--{a} {b}' for a, b in v.items())}" for k, v in PRESETS.items()) +
+                   ' (flags given explicitly win)')
     for k in ('size', 'epochs', 'batch_size', 'val_every', 'val_episodes'):
         p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
     p.add_argument('--train-episodes', type=int, default=None, help='episodes per epoch (default: one per image)')
@@ -347,8 +409,20 @@ def _bins(b):
     if b is None: return None
     return tuple(int(v) if v >= 1 and float(v).is_integer() and not (v == 1.0 and len(b) > 1 and b[1] < 1) else float(v) for v in b)
 
+PRESETS = {   # the CPU recipe: a base-pretrained ResNet-18 start point (`qgnet base-pretrain`), the match decoder
+    'cpu': {'backbone': 'resnet18', 'decoder': 'match', 'dim': 32, 'optimizer': 'adamw', 'lr': 3e-3, 'weight_decay': 1e-2, 'fg_weight': 2.0,
+            'size': 241, 'epochs': 4, 'batch_size': 8, 'train_episodes': 400, 'val_every': 0},
+}
+
 def train_cli(argv: list[str]) -> int:
-    a = train_parser().parse_args(argv)
+    p = train_parser()
+    pre = p.parse_known_args(argv)[0].preset
+    if pre: p.set_defaults(**{k.replace('-', '_'): v for k, v in PRESETS[pre].items()})
+    a = p.parse_args(argv)
+    if a.weights and a.weights.lower() not in ('imagenet', 'none') and not Path(a.weights).is_file():
+        p.error(f"--weights {a.weights}: file not found (expected imagenet, none or a checkpoint, e.g. OUT/backbone.pt "
+                "of `qgnet base-pretrain`)")
+    if a.root is not None and not Path(a.root).is_dir(): p.error(f"--root {a.root}: not a folder")
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     kw = {k: v for k, v in vars(a).items() if k in names}
     kw['bins'] = _bins(a.bins)
@@ -413,24 +487,33 @@ class DemoConfig:
     shots: tuple = (1,)
     models: tuple = ('qgnet', 'baseline')
     backbone: str = 'resnet18'
-    weights: str = 'auto'               # 'auto': ImageNet if on disk, else the contrastive pretraining
+    weights: str = 'auto'               # 'auto': ImageNet if on disk, else base-class pretraining (step 2)
     size: int = 128
     pretrain_size: int = 64
     pretrain_epochs: int = 2
     pretrain_batch: int = 32
-    epochs: int = 4
-    train_episodes: int = 120
-    batch_size: int = 4
-    lr: float = 0.0025
-    lr_x10: bool = True
+    base_steps: int = 150               # supervised base-class pretraining of the backbone (no novel label read)
+    base_batch: int = 16
+    decoder: str = 'match'
+    dim: int = 32
+    optimizer: str = 'adamw'
+    fg_weight: float = 2.0
+    epochs: int = 3
+    train_episodes: int = 400
+    batch_size: int = 8
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    lr_x10: bool = False
     episodes: int = 200
     seed: int = 321
 
 def _table(rows: list[dict]) -> str:
-    head = '| model | shot | mIoU | FB-IoU | ' + ' | '.join(rows[0]['per_class']) + ' |'
-    lines = [head, '|' + '---|' * (4 + len(rows[0]['per_class']))]
+    head = '| model | shot | mIoU | FB-IoU | mIoU with a distractor | ' + ' | '.join(rows[0]['per_class']) + ' |'
+    lines = [head, '|' + '---|' * (5 + len(rows[0]['per_class']))]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['shot']} | {100*r['miou']:.1f} | {100*r['fbiou']:.1f} | " +
+        wd = r.get('with_distractor')
+        wd = f"{100*wd['miou']:.1f} ({wd['episodes_here']} ep.)" if wd else '-'
+        lines.append(f"| {r['model']} | {r['shot']} | {100*r['miou']:.1f} | {100*r['fbiou']:.1f} | {wd} | " +
                      ' | '.join(f'{100*v:.1f}' for v in r['per_class'].values()) + ' |')
     return '\n'.join(lines)
 
@@ -446,7 +529,7 @@ def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers
     pcfg = PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
                           epochs=cfg.pretrain_epochs, queue=1024, local_queue=4096, bn_group_size=cfg.pretrain_batch // 2,
                           m=0.99, seed=cfg.seed)
-    log(f"[1/3] contrastive pretraining of the prior extractor: {pcfg.arch}, {len(files)} images, {pcfg.epochs} epochs")
+    log(f"[1/4] contrastive pretraining of the prior extractor: {pcfg.arch}, {len(files)} images, {pcfg.epochs} epochs")
     t0 = time.perf_counter()
     pst = pretrain(files, pcfg, out=out/'pretrain', device=device, progress=progress, log=log)
     prior = out/'pretrain'/CHECKPOINT
@@ -454,31 +537,41 @@ def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers
     log(f"      final loss {h[-1]['loss']:.3f} (global {h[-1].get('global', float('nan')):.3f} vs chance log(1+K) = "
         f"{math.log(1 + pcfg.queue):.3f}) in {time.perf_counter() - t0:.0f} s; the first steps compare against a "
         "random queue, so the loss first rises as the queue fills with real keys")
-    # 2. QGNet and its baseline, trained the same way from the same start point
-    if cfg.weights == 'auto':
-        weights = 'imagenet' if imagenet_cached(cfg.backbone) else str(prior)
+    # 2. the backbone's start point: ImageNet when on disk, else supervised pretraining on the base classes
+    from qgnet_nb.start_point import BaseConfig, base_pretrain
+    if cfg.weights == 'auto' and imagenet_cached(cfg.backbone): weights = 'imagenet'
+    elif cfg.weights == 'auto':
+        bcfg = BaseConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, backbone=cfg.backbone, size=cfg.size,
+                          steps=cfg.base_steps, batch_size=cfg.base_batch, seed=cfg.seed)
+        log(f"[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
+        weights = str(base_pretrain(bcfg, out/'base', device=device, workers=workers, progress=progress, log=log)['path'])
     else: weights = None if cfg.weights == 'none' else cfg.weights
     start = {'imagenet': f'ImageNet ({cfg.backbone}, torchvision)', None: 'random initialisation',
-             str(prior): 'the contrastive pretraining of step 1 (ImageNet weights are not on this machine)'}.get(weights, weights)
-    log(f"[2/3] feature extractor start point: {start}")
+             str(out/'base'/'backbone.pt'): 'base-class pretraining of step 2 (ImageNet weights are not on this machine)'
+             }.get(weights, weights)
+    log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
     results, runs = [], {}
     for name in cfg.models:
         tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
                            weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                           train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed)
+                           train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed,
+                           decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer, weight_decay=cfg.weight_decay,
+                           fg_weight=cfg.fg_weight,
+                           probe_episodes=50 if name == cfg.models[0] else 0)
         t0 = time.perf_counter()
         st = train(tcfg, out/name, device=device, workers=workers, progress=progress, log=log)
         runs[name] = st['model']
         log(f"      {name}: loss {st['history'][0]['loss']:.3f} -> {st['history'][-1]['loss']:.3f} "
             f"in {time.perf_counter() - t0:.0f} s")
     # 3. both on the same novel-class episodes
-    log(f"[3/3] evaluation on the novel classes of fold {cfg.fold}, {cfg.episodes} episodes")
+    log(f"[4/4] evaluation on the novel classes of fold {cfg.fold}, {cfg.episodes} episodes")
     for shot in cfg.shots:
         ds = make_dataset(cfg.data, cfg.root, split='val', fold=cfg.fold, shot=shot, mode='test', size=cfg.size,
                           episodes=cfg.episodes, seed=cfg.seed)
         for name, model in runs.items():
             r = evaluate(model, ds, device, workers=workers, progress=progress)
-            results.append(dict(model=name, shot=shot, **{k: r[k] for k in ('miou', 'fbiou', 'per_class', 'episodes')}))
+            results.append(dict(model=name, shot=shot, **{k: r[k] for k in ('miou', 'fbiou', 'per_class', 'episodes',
+                                                                            'with_distractor') if k in r}))
         if figures:
             for name, model in runs.items():
                 fig = episode_figure(model, ds, indices=(0, 1, 2), device=device,
@@ -502,11 +595,14 @@ def demo_cli(argv: list[str]) -> int:
     p.add_argument('--models', nargs='+', default=list(d.models), help='models trained and compared the same way')
     p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
     p.add_argument('--weights', default=d.weights, help="auto, imagenet, none or a checkpoint")
-    for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'epochs', 'train_episodes', 'batch_size',
-              'episodes', 'seed'):
+    for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'base_steps', 'base_batch', 'dim', 'epochs',
+              'train_episodes', 'batch_size', 'episodes', 'seed'):
         p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
-    p.add_argument('--lr', type=float, default=d.lr)
-    p.add_argument('--no-lr-x10', dest='lr_x10', action='store_false')
+    p.add_argument('--decoder', default=d.decoder, choices=['fem', 'match'])
+    p.add_argument('--optimizer', default=d.optimizer, choices=['sgd', 'adamw'])
+    p.add_argument('--lr', type=float, default=d.lr); p.add_argument('--weight-decay', type=float, default=d.weight_decay)
+    p.add_argument('--fg-weight', type=float, default=d.fg_weight)
+    p.add_argument('--lr-x10', action='store_true', help="PFENet's x10 on the learning rate (with --optimizer sgd)")
     p.add_argument('--device', default='auto'); p.add_argument('--workers', type=int, default=0)
     p.add_argument('--out', default='runs/demo')
     a = p.parse_args(argv)
