@@ -207,6 +207,10 @@ class _EpochEpisodes(torch.utils.data.Dataset):
 
 _RESUME_FREE = ('val_every', 'val_episodes', 'val_split', 'probe_episodes')
 
+def _weighted_fraction(p: float, w: float) -> float:
+    "The foreground fraction as a loss that weights object pixels `w` sees it: w p / (w p + 1 - p)."
+    return w * p / (w * p + 1 - p) if p > 0 else 0.0
+
 def label_prior_entropy(p: float) -> float:
     "Cross-entropy (nats) of always predicting the foreground fraction `p`: what a decoder that ignores its input scores."
     p = min(max(float(p), 1e-12), 1 - 1e-12)
@@ -292,7 +296,7 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
         if world > 1: dist.all_reduce(sums)
         rec = dict(epoch=epoch + 1, step=state['step'], loss=sums[0].item() / sums[3].item(),
                    main_loss=sums[1].item() / sums[3].item(), aux_loss=sums[2].item() / sums[3].item(), lr=lr,
-                   prior_entropy=label_prior_entropy(sums[4].item() / max(sums[5].item(), 1)),
+                   prior_entropy=label_prior_entropy(_weighted_fraction(sums[4].item() / max(sums[5].item(), 1), cfg.fg_weight)),
                    seconds=round(time.perf_counter() - t0, 1))
         if rank == 0 and rec['main_loss'] > 0.9 * rec['prior_entropy']:
             log(f"warning: epoch {epoch + 1}: main loss {rec['main_loss']:.3f} sits at the label-prior entropy "
