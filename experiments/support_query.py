@@ -4,7 +4,7 @@ mask as the support) beside the real episodes, and the guided map alone at its b
     python experiments/support_query.py runs/demo              # after `qgnet demo --out runs/demo`
     python experiments/support_query.py runs/camvid/qgnet-f0 --data camvid --root ../shared/data/camvid
 """
-import argparse, json
+import argparse
 from pathlib import Path
 import torch
 from qgnet_nb.data import make_dataset, collate_episodes

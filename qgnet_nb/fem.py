@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/fem.html.md"""
 
 # %% ../nbs/06_fem.ipynb #3dec5f04
 from __future__ import annotations
-import math, warnings
+import warnings
 import torch
 from torch import nn
 import torch.nn.functional as F

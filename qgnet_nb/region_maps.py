@@ -83,13 +83,17 @@ def _check_shots(feats, masks, feats_name='support_feats'):
         raise ValueError(f"expected {feats_name} (B, K, C, h, w) and support_masks (B, K, H, W) with the same B and K; "
                          f"got {tuple(feats.shape)} and {tuple(masks.shape)}")
 
-def guided_region_map(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
-                      size=None, eps: float = EPS) -> torch.Tensor:
-    "Query features (B, C, h, w) vs masked support features (B, K, C, h', w') -> mean over K of the min-max cosine-max maps (B, 1, h, w)."
+def _check_query_support(query_feat, support_feats, support_masks):
+    "The shapes every query-vs-support map needs: K-shot supports, and a query with the same batch size and channels."
     _check_shots(support_feats, support_masks)
     if query_feat.shape[:2] != (support_feats.shape[0], support_feats.shape[2]):
         raise ValueError(f"query_feat {tuple(query_feat.shape)} and support_feats {tuple(support_feats.shape)} "
                          "must share batch size and channels")
+
+def guided_region_map(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
+                      size=None, eps: float = EPS) -> torch.Tensor:
+    "Query features (B, C, h, w) vs masked support features (B, K, C, h', w') -> mean over K of the min-max cosine-max maps (B, 1, h, w)."
+    _check_query_support(query_feat, support_feats, support_masks)
     K = support_feats.shape[1]
     maps = 0
     for k in range(K):
@@ -119,42 +123,37 @@ def category_guider(support_feats: torch.Tensor, support_masks: torch.Tensor, ep
                         for k in range(support_feats.shape[1])]).mean(0)
 
 # %% ../nbs/05_region_maps.ipynb #dd99d03e
+def _cosine(f: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    "Cosine of every position of (B, C, h, w) features to a (B, C, 1, 1) prototype -> (B, 1, h, w)."
+    return (f * proto).sum(1, keepdim=True) / (f.norm(dim=1, keepdim=True) * proto.norm(dim=1, keepdim=True) + eps)
+
 def prototype_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                      size=None, eps: float = EPS) -> torch.Tensor:
     "Cosine of query features (B, C, h, w) to each shot's masked-average prototype (B, K, C, h', w'), min-max per query, mean over K -> (B, 1, h, w)."
-    _check_shots(support_feats, support_masks)
-    if query_feat.shape[:2] != (support_feats.shape[0], support_feats.shape[2]):
-        raise ValueError(f"query_feat {tuple(query_feat.shape)} and support_feats {tuple(support_feats.shape)} "
-                         "must share batch size and channels")
+    _check_query_support(query_feat, support_feats, support_masks)
     K, maps = support_feats.shape[1], 0
     with _no_autocast(query_feat.device):
         q = query_feat.float()
         for k in range(K):
             proto = masked_average_pool(support_feats[:, k].float(), support_masks[:, k, None].float())   # (B, C, 1, 1)
-            cos = (q * proto).sum(1) / (q.norm(dim=1) * proto.norm(dim=1) + eps)                          # (B, h, w)
-            maps = maps + min_max_normalize(cos, eps)
-    g = (maps / K).unsqueeze(1)
+            maps = maps + min_max_normalize(_cosine(q, proto, eps), eps)                                  # (B, 1, h, w)
+    g = maps / K
     return g if size is None else resize(g, size)
 
 # %% ../nbs/05_region_maps.ipynb #96f7a954
 def calibrated_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                       size=None, eps: float = EPS, min_gap: float = 0.05) -> torch.Tensor:
     "Query-to-prototype cosine rescaled by the support's own object (-> 1) and background (-> 0) means; mean over K -> (B, 1, h, w)."
-    _check_shots(support_feats, support_masks)
-    if query_feat.shape[:2] != (support_feats.shape[0], support_feats.shape[2]):
-        raise ValueError(f"query_feat {tuple(query_feat.shape)} and support_feats {tuple(support_feats.shape)} "
-                         "must share batch size and channels")
+    _check_query_support(query_feat, support_feats, support_masks)
     K, maps = support_feats.shape[1], 0
-    cos = lambda f, p: (f * p).sum(1, keepdim=True) / (f.norm(dim=1, keepdim=True) * p.norm(dim=1, keepdim=True) + eps)
     with _no_autocast(query_feat.device):
         q = query_feat.float()
         for k in range(K):
             s = support_feats[:, k].float()
             m = resize(support_masks[:, k, None].float(), s.shape[-2:])
             proto = masked_average_pool(s, m)
-            cs = cos(s, proto)
-            mu_f = (cs * m).sum((2, 3), keepdim=True) / (m.sum((2, 3), keepdim=True) + PROTO_EPS)
-            mu_b = (cs * (1 - m)).sum((2, 3), keepdim=True) / ((1 - m).sum((2, 3), keepdim=True) + PROTO_EPS)
-            maps = maps + ((cos(q, proto) - mu_b) / (mu_f - mu_b).clamp(min=min_gap)).clamp(-1, 2)
+            cs = _cosine(s, proto, eps)                                       # the support against its own prototype
+            mu_f, mu_b = masked_average_pool(cs, m), masked_average_pool(cs, 1 - m)
+            maps = maps + ((_cosine(q, proto, eps) - mu_b) / (mu_f - mu_b).clamp(min=min_gap)).clamp(-1, 2)
     g = maps / K
     return g if size is None else resize(g, size)

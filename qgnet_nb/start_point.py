@@ -6,14 +6,14 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/start_point.html.md"""
 
 # %% ../nbs/04a_start_point.ipynb #df2d081d
 from __future__ import annotations
-import argparse, dataclasses, json, math, os, time
+import argparse, dataclasses, json, time
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 from .core import get_device, seed_everything, seed_worker, atomic_save, save_json, rng_state, set_rng_state
-from .data import make_dataset, train_transform, to_test_scale, collate_episodes, DATASETS
+from .data import make_dataset, train_transform, to_test_scale, DATASETS
 from .prior_extractor import Backbone, ARCHS
 from .region_maps import resize, masked_average_pool
 

@@ -547,7 +547,7 @@ def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers
     elif cfg.weights == 'auto':
         bcfg = BaseConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, backbone=cfg.backbone, size=cfg.size,
                           steps=cfg.base_steps, batch_size=cfg.base_batch, seed=cfg.seed)
-        log(f"[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
+        log("[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
         weights = str(base_pretrain(bcfg, out/'base', device=device, workers=workers, progress=progress, log=log)['path'])
     else: weights = None if cfg.weights == 'none' else cfg.weights
     start = {'imagenet': f'ImageNet ({cfg.backbone}, torchvision)', None: 'random initialisation',
