@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1e46a145
 from __future__ import annotations
-import argparse, contextlib, importlib, importlib.util, json, os, random, sys, tempfile, types
+import argparse, contextlib, importlib, importlib.util, json, math, os, random, socket, sys, tempfile, time, types
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,11 +14,13 @@ from torch import nn
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'COMMANDS', 'get_device', 'amp_dtype', 'autocast', 'seed_everything',
+__all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'positive_int', 'nonneg_int', 'positive_float', 'finite_float',
+           'LOCK_NAME', 'COMMANDS', 'USER_ERRORS', 'get_device', 'amp_dtype', 'autocast', 'seed_everything',
            'seed_worker', 'make_generator', 'rng_state', 'set_rng_state', 'ImageReadError', 'read_image', 'read_mask',
            'shared_data_dir', 'to_tensor', 'normalize', 'denormalize', 'to_image', 'overlay_mask', 'overlay_heatmap',
-           'figures_dir', 'save_figure', 'atomic_open', 'atomic_save', 'save_json', 'freeze', 'count_params',
-           'qgnet_main']
+           'figures_dir', 'save_figure', 'atomic_open', 'atomic_save', 'save_json', 'UsageError', 'NonFiniteError',
+           'error_line', 'check_out_dir', 'check_out_file', 'read_checkpoint', 'nonfinite_tensors', 'run_lock',
+           'remove_stale_tmp', 'trim_jsonl', 'freeze', 'count_params', 'run_command', 'qgnet_main']
 
 # %% ../nbs/00_core.ipynb #acb43d89
 def _mps_available() -> bool:
@@ -242,6 +244,156 @@ def save_json(obj, path) -> Path:
     with atomic_open(path, 'w') as f: json.dump(obj, f, indent=2, sort_keys=False); f.write('\n')
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #300e1f50
+class UsageError(ValueError):
+    "A mistake in a command's input (a flag's value, a missing or unreadable file, a refused resume): one line, exit 2."
+
+# %% ../nbs/00_core.ipynb #c025c584
+class NonFiniteError(RuntimeError):
+    "Training produced a NaN or Inf loss or weight; raised before any checkpoint is written from that state."
+
+# %% ../nbs/00_core.ipynb #36952b6b
+def error_line(e: BaseException) -> str:
+    "The one-line form of `e`'s message (a DataLoader worker's wrapped traceback reduced to its last line)."
+    msg = str(e).strip()
+    if isinstance(e, KeyError) and msg.startswith("'") and msg.endswith("'"): msg = msg[1:-1]
+    if 'Traceback (most recent call last)' in msg:
+        msg = msg.splitlines()[-1]
+        head, sep, rest = msg.partition(': ')
+        if sep and head.replace('.', '').replace('_', '').isalnum() and head.split('.')[-1][:1].isupper(): msg = rest
+    return ' '.join(msg.split()) or type(e).__name__
+
+# %% ../nbs/00_core.ipynb #4983f2ce
+def _arg_type(name, cast, ok, what):
+    def f(s):
+        try: v = cast(s)
+        except (TypeError, ValueError): raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}") from None
+        if not ok(v): raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
+        return v
+    f.__name__ = name
+    return f
+
+positive_int = _arg_type('positive_int', int, lambda v: v >= 1, 'a positive integer')
+nonneg_int = _arg_type('nonneg_int', int, lambda v: v >= 0, 'an integer >= 0')
+positive_float = _arg_type('positive_float', float, lambda v: math.isfinite(v) and v > 0, 'a positive finite number')
+finite_float = _arg_type('finite_float', float, math.isfinite, 'a finite number')
+
+# %% ../nbs/00_core.ipynb #e5432fd0
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p != p.parent: p = p.parent
+    return p
+
+def check_out_dir(path, flag: str = '--out') -> Path:
+    "Refuse (UsageError, naming `flag`) an output folder that is a file or lies where nothing can be written."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise UsageError(f"{flag} {path}: is a file, expected a folder")
+    base = _nearest_existing(path)
+    if not base.is_dir(): raise UsageError(f"{flag} {path}: cannot be created, {base} is a file")
+    if not os.access(base, os.W_OK | os.X_OK): raise UsageError(f"{flag} {path}: {base} is not writable")
+    return path
+
+# %% ../nbs/00_core.ipynb #f82ca328
+def check_out_file(path, flag: str = '--out') -> Path:
+    "Refuse (UsageError, naming `flag`) an output file path that is a folder or lies where nothing can be written."
+    path = Path(path)
+    if path.is_dir(): raise UsageError(f"{flag} {path}: is a folder, expected a file name")
+    check_out_dir(path.parent, flag)
+    if path.exists() and not os.access(path, os.W_OK): raise UsageError(f"{flag} {path}: the file is not writable")
+    return path
+
+# %% ../nbs/00_core.ipynb #501e5d24
+def read_checkpoint(path, flag: str | None = None, weights_only: bool = True) -> dict:
+    "`torch.load(path)` on the CPU, or a UsageError naming `flag` and the file when it is missing or unreadable."
+    path, name = Path(path), f"{flag} {path}" if flag else str(path)
+    if not path.exists(): raise UsageError(f"{name}: file not found")
+    if path.is_dir(): raise UsageError(f"{name}: is a folder, expected a checkpoint file")
+    try: ck = torch.load(path, map_location='cpu', weights_only=weights_only)
+    except Exception as e:
+        raise UsageError(f"{name}: not a readable checkpoint ({type(e).__name__}: {error_line(e)[:120]}); the file is "
+                         "truncated, corrupt or not written by torch.save") from e
+    if not isinstance(ck, dict): raise UsageError(f"{name}: holds a {type(ck).__name__}, expected a checkpoint dict")
+    return ck
+
+# %% ../nbs/00_core.ipynb #c77bfcbe
+def nonfinite_tensors(state_dict: dict) -> list[str]:
+    "Names of the floating-point tensors of `state_dict` that hold a NaN or an Inf."
+    return [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+
+# %% ../nbs/00_core.ipynb #1802636e
+LOCK_NAME = '.qgnet.lock'
+
+def _proc_start(pid: int):
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        return int(Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[19])
+    return None
+
+def _lock_alive(info: dict) -> bool:
+    if info.get('host') != socket.gethostname(): return True          # cannot tell: assume it runs
+    pid = int(info.get('pid', -1))
+    if pid <= 0: return False
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    started = _proc_start(pid)
+    return started is None or info.get('proc_start') in (None, started)
+
+def _read_lock(lock: Path) -> dict:
+    with contextlib.suppress(OSError, ValueError): return json.loads(lock.read_text())
+    return {}
+
+@contextlib.contextmanager
+def run_lock(folder, log=print, flag: str = '--out'):
+    "Hold `folder/.qgnet.lock` while the block runs; UsageError if a live process holds it, takeover if a dead one did."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    lock, me = folder/LOCK_NAME, os.getpid()
+    if _read_lock(lock).get('pid') == me and _read_lock(lock).get('host') == socket.gethostname():
+        yield lock; return                                               # re-entered by the process that holds it
+    info = dict(pid=me, host=socket.gethostname(), proc_start=_proc_start(me),
+                started=time.strftime('%Y-%m-%d %H:%M:%S'), command=' '.join(sys.argv)[:300])
+    for _ in range(3):
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            old = _read_lock(lock)
+            if old and _lock_alive(old):
+                raise UsageError(f"{flag} {folder} is in use by another run (pid {old.get('pid')} on {old.get('host')}, "
+                                 f"started {old.get('started')}: {old.get('command')}); wait for it to end or choose "
+                                 f"another {flag} (if that run is gone, delete {lock})") from None
+            log(f"note: {lock} was left by a run that is no longer running (pid {old.get('pid')}, started "
+                f"{old.get('started')}); taking it over")
+            with contextlib.suppress(FileNotFoundError): lock.unlink()
+            continue
+        with os.fdopen(fd, 'w') as f: json.dump(info, f)
+        break
+    else: raise UsageError(f"{flag} {folder}: could not take {lock}")
+    try: yield lock
+    finally:
+        if _read_lock(lock).get('pid') == me:
+            with contextlib.suppress(FileNotFoundError): lock.unlink()
+
+# %% ../nbs/00_core.ipynb #5d38a6d3
+def remove_stale_tmp(folder, log=print) -> list[Path]:
+    "Delete the temporary files `atomic_open` leaves in `folder` when a process is killed mid-write (hold `run_lock`)."
+    gone = []
+    for p in sorted(Path(folder).glob('.*.tmp')):
+        if p.is_file(): p.unlink(); gone.append(p)
+    if gone: log(f"note: removed {len(gone)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in gone)}")
+    return gone
+
+# %% ../nbs/00_core.ipynb #28c903f9
+def trim_jsonl(path, keep) -> int:
+    "Atomically keep only the records of the JSON-lines file `path` for which `keep(record)` is true; returns how many were dropped."
+    path = Path(path)
+    if not path.exists(): return 0
+    lines = [l for l in path.read_text().splitlines() if l.strip()]
+    kept = []
+    for l in lines:
+        with contextlib.suppress(ValueError):
+            if keep(json.loads(l)): kept.append(l)
+    if len(kept) != len(lines):
+        with atomic_open(path, 'w') as f: f.write(''.join(l + '\n' for l in kept))
+    return len(lines) - len(kept)
+
 # %% ../nbs/00_core.ipynb #ee5e9c99
 def _stay_eval(self, mode: bool = True):
     return nn.Module.train(self, False)
@@ -276,8 +428,24 @@ def _available(name):
     try: return importlib.util.find_spec(mod) is not None
     except ModuleNotFoundError: return False
 
+USER_ERRORS = (UsageError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
+               NonFiniteError)
+
+def run_command(name: str, fn, argv: list[str], debug: bool = False) -> int:
+    "Run subcommand `fn(argv)`: a user error becomes `qgnet NAME: error: ...` and exit 2, Ctrl-C exit 130 (tracebacks with `debug`)."
+    try: return int(fn(argv) or 0)
+    except KeyboardInterrupt:
+        if debug: raise
+        print(f"\nqgnet {name}: interrupted; run the same command again to resume", file=sys.stderr); return 130
+    except USER_ERRORS as e:
+        if debug: raise
+        print(f"qgnet {name}: error: {error_line(e)}", file=sys.stderr); return 2
+
 def qgnet_main(argv: list[str] | None = None) -> int:
     "Entry point of the `qgnet` console command."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv or os.environ.get('QGNET_DEBUG', '') not in ('', '0')
+    argv = [a for a in argv if a != '--debug']
     names = [n for n in COMMANDS if _available(n)]
     epilog = 'commands:\n' + '\n'.join(f'  {n:<10}{COMMANDS[n][2]}' for n in names) + \
              '\n\nRun `qgnet COMMAND --help` for the options of one command.'
@@ -286,9 +454,10 @@ def qgnet_main(argv: list[str] | None = None) -> int:
     p.add_argument('--version', action='version', version=f'qgnet_nb {__version__}')
     p.add_argument('command', nargs='?', help='one of: ' + ', '.join(names) if names else 'no commands yet')
     p.add_argument('args', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    a = p.parse_args(sys.argv[1:] if argv is None else argv)
+    p.add_argument('--debug', action='store_true', help='show Python tracebacks of errors (also QGNET_DEBUG=1)')
+    a = p.parse_args(argv)
     if a.command is None: p.print_help(); return 0
     if a.command not in COMMANDS: p.error(f"unknown command {a.command!r}; expected one of: {', '.join(names)}")
     if a.command not in names: p.error(f"command {a.command!r} is not available in qgnet_nb {__version__}")
     mod, fn, _ = COMMANDS[a.command]
-    return int(getattr(importlib.import_module(mod), fn)(a.args) or 0)
+    return run_command(a.command, getattr(importlib.import_module(mod), fn), a.args, debug)

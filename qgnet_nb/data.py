@@ -16,7 +16,7 @@ from torch.nn import functional as F
 import torchvision.transforms.v2.functional as TF
 from torchvision.transforms import InterpolationMode
 from PIL import Image, ImageDraw
-from .core import (IMG_EXTS, ImageReadError, read_image, read_mask, shared_data_dir, normalize,
+from .core import (IMG_EXTS, ImageReadError, UsageError, read_image, read_mask, shared_data_dir, normalize,
                            to_image, overlay_mask, save_figure, save_json)
 
 # %% auto #0
@@ -25,7 +25,8 @@ __all__ = ['CAMVID_CLASSES', 'VOC_CLASSES', 'DEMO_CLASSES', 'DEMO_PHOTOS', 'DEMO
            'test_hw', 'test_transform', 'to_test_scale', 'Record', 'binary_mask', 'FewShotDataset', 'consecutive_folds',
            'ClassMaskDataset', 'MaskFolder', 'CamVidFSS', 'Pascal5i', 'coco_folds', 'Coco20i', 'FSS1000', 'demo_shape',
            'demo_surface', 'demo_image', 'build_demo', 'demo_root', 'demo_images', 'DemoShapes', 'show_demo_classes',
-           'make_dataset', 'collate_episodes', 'shard_episodes', 'EpisodeShardSampler', 'IoUMeter', 'show_episodes']
+           'make_dataset', 'check_data_flags', 'flag_names', 'collate_episodes', 'shard_episodes',
+           'EpisodeShardSampler', 'IoUMeter', 'show_episodes']
 
 # %% ../nbs/04_data.ipynb #ae1011a4
 def cache_dir(*parts: str) -> Path:
@@ -276,7 +277,8 @@ class FewShotDataset(torch.utils.data.Dataset):
         msg = f'{self.source}, fold {self.fold}, {self.mode}: {what}.'
         if self.rare == 'error' or len(problems) == len(self.classes):
             raise ValueError(msg + " Use a smaller shot, more data" +
-                             (", or rare='drop' to leave such classes out." if self.rare == 'error' else '; no class is left.'))
+                             (", or rare='drop' (the flag --rare drop) to leave such classes out." if self.rare == 'error'
+                              else '; no class is left.'))
         warnings.warn(msg + ' Left out (rare=drop).')
         gone = {c for c, _ in problems}
         self.classes = [c for c in self.classes if c not in gone]
@@ -798,6 +800,21 @@ def make_dataset(data: str = 'demo', root=None, split: str | None = None, fold: 
     if data not in DATASETS: raise ValueError(f"data={data!r}: expected one of {', '.join(DATASETS)}")
     if root is None and data != 'demo': raise ValueError(f'data={data!r} needs root=: {_ROOT_HINT[data]}')
     return DATASETS[data](root, split=split, fold=fold, shot=shot, mode=mode, size=size, episodes=episodes, seed=seed, **kwargs)
+
+# %% ../nbs/04_data.ipynb #02d0e94d
+def check_data_flags(data: str, root=None) -> None:
+    "A command's `--data` and `--root`, checked before any compute (UsageError naming the flag and what was expected)."
+    if data not in DATASETS: raise UsageError(f"--data {data}: expected one of {', '.join(DATASETS)}")
+    if data == 'demo' and root is None: return
+    if root is None: raise UsageError(f"--data {data} needs --root: {_ROOT_HINT[data]}")
+    if not Path(root).is_dir(): raise UsageError(f"--root {root}: not a folder (expected {_ROOT_HINT.get(data, 'a dataset folder')})")
+
+# %% ../nbs/04_data.ipynb #865375da
+def flag_names(msg: str, names) -> str:
+    "`msg` with each `name=value` of a keyword in `names` written as the flag `--name value` (underscores as hyphens)."
+    for n in sorted(names, key=len, reverse=True):
+        msg = re.sub(rf"(?<![\w.-]){n}=('?)([^\s:;,']*)\1", lambda m: f"--{n.replace('_', '-')} {m.group(2)}", msg)
+    return msg
 
 # %% ../nbs/04_data.ipynb #b7f6143c
 def collate_episodes(items: list[dict]) -> dict:
