@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from .core import get_device, amp_dtype, seed_worker, atomic_open, save_json
-from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS
+from .core import (get_device, amp_dtype, seed_worker, atomic_open, save_json, UsageError, NonFiniteError, run_lock,
+                           remove_stale_tmp, check_out_dir, LOCK_NAME)
+from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_names
 from .train import TrainConfig, train, predict, imagenet_cached, import_model_modules
 from .qgnet import BACKBONES, feature_cache
 
@@ -338,7 +339,14 @@ def ablate(study: str, cfg: AblateConfig = AblateConfig(), out='runs/ablate', va
     bad = [v for v in variants if v not in STUDIES[study]]
     if bad: raise ValueError(f"variant(s) {', '.join(bad)} not in study {study!r}: expected some of {', '.join(STUDIES[study])}")
     out = Path(out)
-    if overwrite and out.exists(): shutil.rmtree(out)
+    with run_lock(out, log):
+        if overwrite:
+            for p in out.iterdir():
+                if p.name != LOCK_NAME: shutil.rmtree(p) if p.is_dir() else p.unlink()
+        remove_stale_tmp(out, log)
+        return _ablate(study, cfg, out, variants, device, workers, progress, figure, log)
+
+def _ablate(study, cfg, out, variants, device, workers, progress, figure, log):
     results, skipped = [], []
     for v in variants:
         s = STUDIES[study][v]
@@ -392,13 +400,14 @@ def ablate_parser() -> argparse.ArgumentParser:
 
 def ablate_cli(argv: list[str]) -> int:
     p = ablate_parser(); a = p.parse_args(argv)
+    check_data_flags(a.data, a.root); out = check_out_dir(a.out)
+    if a.pretrain_root is not None and not Path(a.pretrain_root).is_dir():
+        raise UsageError(f"--pretrain-root {a.pretrain_root}: not a folder (expected a folder of unlabeled images)")
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(AblateConfig)}
-    try: cfg = AblateConfig(**kw)
-    except ValueError as e: p.error(str(e))
-    out = Path(a.out)
     try:
+        cfg = AblateConfig(**kw)
         ablate(a.study, cfg, out, a.variants, a.device, a.workers, a.overwrite, progress=not a.quiet)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"qgnet ablate: error: {e}", file=sys.stderr); return 2
+    except (UsageError, NonFiniteError): raise
+    except ValueError as e: raise UsageError(flag_names(str(e), kw)) from e
     print(f"table: {out/(a.study + '.md')}; figure: {out/(a.study + '.png')}")
     return 0

@@ -298,7 +298,9 @@ def check_out_file(path, flag: str = '--out') -> Path:
     "Refuse (UsageError, naming `flag`) an output file path that is a folder or lies where nothing can be written."
     path = Path(path)
     if path.is_dir(): raise UsageError(f"{flag} {path}: is a folder, expected a file name")
-    check_out_dir(path.parent, flag)
+    base = _nearest_existing(path.parent)
+    if not base.is_dir(): raise UsageError(f"{flag} {path}: cannot be created, {base} is a file")
+    if not os.access(base, os.W_OK | os.X_OK): raise UsageError(f"{flag} {path}: {base} is not writable")
     if path.exists() and not os.access(path, os.W_OK): raise UsageError(f"{flag} {path}: the file is not writable")
     return path
 
@@ -310,7 +312,7 @@ def read_checkpoint(path, flag: str | None = None, weights_only: bool = True) ->
     if path.is_dir(): raise UsageError(f"{name}: is a folder, expected a checkpoint file")
     try: ck = torch.load(path, map_location='cpu', weights_only=weights_only)
     except Exception as e:
-        raise UsageError(f"{name}: not a readable checkpoint ({type(e).__name__}: {error_line(e)[:120]}); the file is "
+        raise UsageError(f"{name}: not a readable checkpoint ({type(e).__name__}: {error_line(e).split('. ')[0][:100]}); the file is "
                          "truncated, corrupt or not written by torch.save") from e
     if not isinstance(ck, dict): raise UsageError(f"{name}: holds a {type(ck).__name__}, expected a checkpoint dict")
     return ck

@@ -691,6 +691,7 @@ def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', o
             raise ValueError(f"{out} already holds patches for {old.get('root')} made with {old.get('method')} {old.get('params')}; "
                              f"asked for {method} {p}: pass --overwrite or choose another --out")
     imgs = find_images(root, exclude=[out])
+    if not imgs: raise FileNotFoundError(f"ROOT {root}: no images found (searched recursively for {', '.join(IMG_EXTS)})")
     save_json({**manifest, 'status': 'running'}, mf)
     done = skipped = 0; bad = []
     t0 = time.time()
@@ -702,6 +703,9 @@ def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', o
             warnings.warn(f"skipping unreadable image {f}: {e}"); bad.append(f.relative_to(root).as_posix()); continue
         save_labels(labels, target); done += 1
     stats = dict(images=len(imgs), computed=done, resumed=skipped, unreadable=bad, seconds=round(time.time() - t0, 2))
+    if not done and not skipped:                       # nothing usable: no cache that claims to be complete
+        mf.unlink()
+        raise ValueError(f"ROOT {root}: none of its {len(imgs)} images could be read (e.g. {bad[0]})")
     save_json({**manifest, 'status': 'complete', **stats}, mf)
     return stats
 

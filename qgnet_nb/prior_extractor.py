@@ -15,7 +15,9 @@ import torch.nn.functional as F
 import torch.distributed as dist
 import torchvision
 from .core import (freeze, get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator,
-                           atomic_save, atomic_open, save_json, count_params, rng_state, set_rng_state)
+                           atomic_save, atomic_open, save_json, count_params, rng_state, set_rng_state,
+                           UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock, remove_stale_tmp,
+                           check_out_dir, positive_int, nonneg_int, positive_float, finite_float)
 from .contrastive import (info_nce, local_info_nce, KeyQueue, momentum_update, pair_patches, pool_patches,
                                   ContrastivePairs, all_gather_varlen, dist_info, item_seed)
 from .patches import find_images, METHODS, PatchCache
@@ -378,6 +380,14 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
     "Train `MoCo` on the images `files` under `cfg`; checkpoint into `out` each epoch, resuming from it. Returns the state."
     rank, world = dist_info()
     cfg.check_world(world)
+    if out is None or rank != 0:
+        return _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log)
+    with run_lock(out, log):
+        remove_stale_tmp(out, log)
+        return _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log)
+
+def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log):
+    rank, world = dist_info()
     device = get_device(device); dtype = amp_dtype(device, precision)
     seed_everything(cfg.seed)
     ds = ContrastivePairs(files, cfg.size, cfg.method if cfg.losses != 'global' else None, cache=cache, seed=cfg.seed,
@@ -392,7 +402,8 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
     state = {'epoch': 0, 'step': 0, 'history': []}
     ckpt_path = Path(out)/CHECKPOINT if out is not None else None
     if resume and ckpt_path is not None and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
+        try: ckpt = read_checkpoint(ckpt_path, weights_only=False)
+        except UsageError as e: raise UsageError(f"{e}; cannot resume from it: pass --overwrite to start again") from e
         check_resume(ckpt, cfg, data, ckpt_path)
         model.load_state_dict({k[len('module.'):]: v for k, v in ckpt['state_dict'].items()})
         opt.load_state_dict(ckpt['optimizer']); sched.load_state_dict(ckpt['scheduler'])
@@ -415,6 +426,10 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
             with autocast(device, dtype):
                 loss, parts = net(b['view1'], b['view2'], b.get('labels1'), b.get('labels2'),
                                   shuffle_seed=item_seed(cfg.seed, epoch, SHUFFLE_TAG + state['step']))
+            if not torch.isfinite(loss.detach()).all():
+                raise NonFiniteError(f"pretraining diverged at step {state['step'] + 1} (epoch {epoch + 1}): the loss is "
+                                     f"{loss.item()}; stopped before writing a checkpoint from this state. Likely cause: "
+                                     f"the learning rate {opt.param_groups[0]['lr']:g} is too high; try a 10x smaller --lr")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step(); sched.step(); state['step'] += 1
@@ -424,6 +439,9 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
             state['history'].append(rec)
             if show: mb.child.comment = ' '.join(f"{k} {rec[k]:.3f}" for k in ('loss', 'global', 'local') if k in rec)
         state['epoch'] = epoch + 1
+        bad = nonfinite_tensors(model.state_dict())
+        if bad: raise NonFiniteError(f"pretraining diverged in epoch {epoch + 1}: {len(bad)} weight tensors hold NaN or "
+                                     f"Inf ({', '.join(bad[:3])}); no checkpoint was written from this state; try a smaller --lr")
         if rank == 0 and ckpt_path is not None:
             atomic_save({'format': FORMAT, 'epoch': state['epoch'], 'arch': cfg.arch,
                          'state_dict': {'module.' + k: v for k, v in model.state_dict().items()},
@@ -489,29 +507,29 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     ap.add_argument('--out', required=True, help='run folder: checkpoint.pth.tar, history.json, loss_curve.png')
     ap.add_argument('--arch', choices=list(ARCHS), default=d.arch)
     ap.add_argument('--no-dilated', dest='dilated', action='store_false', help='plain ResNet (output stride 32) instead of stride 8')
-    ap.add_argument('--size', type=int, default=d.size, help=f'view side in pixels (default {d.size})')
-    ap.add_argument('--epochs', type=int, default=d.epochs)
-    ap.add_argument('--batch-size', type=int, default=d.batch_size, help='global batch over all processes')
-    ap.add_argument('--lr', type=float, default=None, help='learning rate (default 0.03 * batch / 256)')
-    ap.add_argument('--weight-decay', type=float, default=d.weight_decay)
+    ap.add_argument('--size', type=positive_int, default=d.size, help=f'view side in pixels (default {d.size})')
+    ap.add_argument('--epochs', type=positive_int, default=d.epochs)
+    ap.add_argument('--batch-size', type=positive_int, default=d.batch_size, help='global batch over all processes')
+    ap.add_argument('--lr', type=positive_float, default=None, help='learning rate (default 0.03 * batch / 256)')
+    ap.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
     ap.add_argument('--losses', choices=['both', 'global', 'local'], default=d.losses, help='L = L_local + L_global, or one of them')
     ap.add_argument('--patches', choices=sorted(METHODS), default=d.method, help='superpixel method')
     ap.add_argument('--patch-cache', default=None, help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)')
     for k in sorted({k for m in METHODS.values() for k in m}):
-        ap.add_argument('--' + k.replace('_', '-'), type=float if k in ('compactness', 'sigma', 'scale', 'min_size_factor') else int,
+        ap.add_argument('--' + k.replace('_', '-'), type=finite_float if k in ('compactness', 'sigma', 'scale', 'min_size_factor') else int,
                         default=None, help=f"superpixel parameter ({', '.join(m for m in METHODS if k in METHODS[m])})")
     ap.add_argument('--min-area', type=float, default=d.min_area, help='feature cells a patch needs in both views to be a positive')
     ap.add_argument('--crop-min', type=float, default=d.crop_scale[0], help='smallest crop (fraction of the image)')
-    ap.add_argument('--dim', type=int, default=d.dim)
-    ap.add_argument('--queue', type=int, default=d.queue, help='K global negatives')
-    ap.add_argument('--local-queue', type=int, default=d.local_queue, help='M local negatives')
-    ap.add_argument('--tau', type=float, default=d.tau)
-    ap.add_argument('--moco-m', type=float, default=d.m, help='key encoder momentum')
-    ap.add_argument('--bn-group-size', type=int, default=d.bn_group_size, help='images per shuffle-BN group')
-    ap.add_argument('--seed', type=int, default=d.seed)
+    ap.add_argument('--dim', type=positive_int, default=d.dim)
+    ap.add_argument('--queue', type=positive_int, default=d.queue, help='K global negatives')
+    ap.add_argument('--local-queue', type=positive_int, default=d.local_queue, help='M local negatives')
+    ap.add_argument('--tau', type=positive_float, default=d.tau)
+    ap.add_argument('--moco-m', type=finite_float, default=d.m, help='key encoder momentum')
+    ap.add_argument('--bn-group-size', type=positive_int, default=d.bn_group_size, help='images per shuffle-BN group')
+    ap.add_argument('--seed', type=nonneg_int, default=d.seed)
     ap.add_argument('--device', default='auto')
     ap.add_argument('--precision', choices=['auto', 'bf16', 'fp32'], default='auto')
-    ap.add_argument('--workers', type=int, default=min(4, os.cpu_count() or 1))
+    ap.add_argument('--workers', type=nonneg_int, default=min(4, os.cpu_count() or 1))
     ap.add_argument('--overwrite', action='store_true', help='start again even if OUT holds a checkpoint')
     ap.add_argument('--quiet', action='store_true', help='no progress bar')
     a = ap.parse_args(argv)
@@ -521,9 +539,10 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get('RANK', '0'))
     log = print if rank == 0 else (lambda *x: None)
     try:
-        root, out = Path(a.root), Path(a.out)
+        root, out = Path(a.root), check_out_dir(a.out)
+        if not root.is_dir(): raise UsageError(f"ROOT {root}: not a folder (expected a folder of images)")
         files = find_images(root, exclude=[out])
-        if not files: raise FileNotFoundError(f"no images found under {root}")
+        if not files: raise UsageError(f"ROOT {root}: no images found (searched recursively for .jpg, .png, ...)")
         cfg = PretrainConfig(arch=a.arch, dilated=a.dilated, size=a.size, dim=a.dim, losses=a.losses, method=a.patches,
                              patch_params=params, min_area=a.min_area, crop_scale=(a.crop_min, 1.0), tau=a.tau, m=a.moco_m,
                              queue=a.queue, local_queue=a.local_queue, batch_size=a.batch_size, lr=a.lr,
@@ -536,8 +555,6 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
             f"process(es), {device}, lr {cfg.lr:g}")
         st = pretrain(files, cfg, out, device, a.precision, a.workers, cache, resume=not a.overwrite,
                       progress=not a.quiet, root=root, log=log)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"qgnet pretrain: error: {e}", file=sys.stderr); return 2
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
     last = st['history'][-1] if st['history'] else {}

@@ -113,8 +113,9 @@ class FewShotBase(nn.Module):
     @staticmethod
     def _make_prior(prior, arch, dilated):
         if prior is None:
-            raise ValueError("mode='qgnet' needs a prior extractor: prior=PATH to a `qgnet pretrain` or other MoCo-layout "
-                             "checkpoint, or prior='imagenet' / prior='random' (an untrained stand-in, for tests)")
+            raise ValueError("mode='qgnet' needs a prior extractor: --prior PATH on the command line (prior=PATH in Python), "
+                             "a checkpoint of `qgnet pretrain` (OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint; "
+                             "or 'imagenet', or 'random' (an untrained stand-in, for tests)")
         if isinstance(prior, nn.Module): return freeze(prior), f'given module ({type(prior).__name__})'
         if isinstance(prior, str) and prior.lower() in ('random', 'none'):
             return freeze(Backbone(arch, dilated=dilated)), f'{arch}: random initialisation (untrained stand-in)'
@@ -367,7 +368,7 @@ def model_from_checkpoint(ckpt: dict, map_location='cpu') -> nn.Module:
     "Rebuild a model from `model_checkpoint`'s dict (its tensors included)."
     if not isinstance(ckpt, dict) or ckpt.get('format') != 'qgnet_nb.model/1':
         raise ValueError("not a qgnet_nb model checkpoint (expected format 'qgnet_nb.model/1'); "
-                         "a MoCo pretraining checkpoint goes to prior=..., not here")
+                         "a MoCo pretraining checkpoint goes to --prior (prior= in Python), not here")
     cfg = {k: v for k, v in ckpt['config'].items() if k != 'name'}
     if 'bins' in cfg and cfg['bins'] is not None: cfg['bins'] = tuple(cfg['bins'])
     model = build_model(ckpt['name'], **cfg)

@@ -12,8 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from .core import get_device, seed_everything, seed_worker, atomic_save, save_json, rng_state, set_rng_state
-from .data import make_dataset, train_transform, to_test_scale, DATASETS
+from .core import (get_device, seed_everything, seed_worker, atomic_save, save_json, rng_state, set_rng_state,
+                           UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock, remove_stale_tmp,
+                           trim_jsonl, check_out_dir, check_out_file, positive_int, nonneg_int, positive_float, finite_float)
+from .data import make_dataset, train_transform, to_test_scale, DATASETS, check_data_flags, flag_names
 from .prior_extractor import Backbone, ARCHS
 from .region_maps import resize, masked_average_pool
 
@@ -88,7 +90,13 @@ def _step_batches(n: int, cfg: BaseConfig, start: int):
 def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int = 0, progress: bool = True,
                   log=print) -> dict:
     "Train `cfg` into `out` (backbone.pt, last.pt, log.jsonl), resuming from `out/last.pt`; returns the run's state."
-    device = get_device(device); out = Path(out); last = out/'last.pt'
+    out = Path(out)
+    with run_lock(out, log):
+        remove_stale_tmp(out, log)
+        return _base_pretrain(cfg, out, get_device(device), workers, progress, log)
+
+def _base_pretrain(cfg, out, device, workers, progress, log):
+    last = out/'last.pt'
     ds = make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, mode='train', size=cfg.size, episodes=None,
                       seed=cfg.seed)
     classes = base_classes(ds)
@@ -101,7 +109,8 @@ def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int 
     state = {'step': 0, 'losses': []}
     conf = json.loads(json.dumps(dataclasses.asdict(cfg)))
     if last.exists():
-        ck = torch.load(last, map_location='cpu', weights_only=False)
+        try: ck = read_checkpoint(last, weights_only=False)
+        except UsageError as e: raise UsageError(f"{e}; cannot resume from it: delete it, or choose another --out") from e
         if ck['config'] != conf:
             diff = [k for k in conf if ck['config'].get(k) != conf[k]]
             raise ValueError(f"refusing to resume from {last}: it was written with other settings ({', '.join(diff)}); "
@@ -109,6 +118,7 @@ def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int 
         bb.load_state_dict(ck['backbone']); head.load_state_dict(ck['head'])
         opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
         state = {'step': ck['step'], 'losses': ck['losses']}; set_rng_state(ck['rng'])
+        trim_jsonl(out/'log.jsonl', lambda r: r.get('step', 0) <= state['step'])
         if state['step'] < cfg.steps: log(f"resuming {last} at step {state['step']} of {cfg.steps}")
     else: out.mkdir(parents=True, exist_ok=True)
     def save():
@@ -129,13 +139,19 @@ def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int 
             x, y = x.to(device), y.to(device)
             logits = F.interpolate(head(bb(x)), size=y.shape[-2:], mode='bilinear', align_corners=False)
             loss = F.cross_entropy(logits, y, ignore_index=255)
+            if not torch.isfinite(loss.detach()):
+                raise NonFiniteError(f"base pretraining diverged at step {state['step'] + 1}: the loss is {loss.item()}; "
+                                     f"stopped before writing a checkpoint from this state; try a 10x smaller --lr than {cfg.lr:g}")
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
             state['step'] += 1; state['losses'].append(round(loss.item(), 5))
             if state['step'] % cfg.save_every == 0 or state['step'] == cfg.steps:
-                save()
-                with open(out/'log.jsonl', 'a') as f:
+                bad = nonfinite_tensors(bb.state_dict())
+                if bad: raise NonFiniteError(f"base pretraining diverged by step {state['step']}: {len(bad)} weight tensors "
+                                             f"hold NaN or Inf; no checkpoint was written; try a smaller --lr")
+                with open(out/'log.jsonl', 'a') as f:      # the line first: a resume trims it back to last.pt's step
                     f.write(json.dumps(dict(step=state['step'], loss=float(np.mean(state['losses'][-cfg.save_every:])),
                                             seconds=round(time.perf_counter() - t0, 1))) + '\n')
+                save()
         log(f"      loss {np.mean(state['losses'][:10]):.3f} -> {np.mean(state['losses'][-10:]):.3f} "
             f"in {time.perf_counter() - t0:.0f} s")
     atomic_save(bb.state_dict(), out/'backbone.pt')
@@ -224,28 +240,29 @@ def _probe_ds(a, size, split='val'):
 
 def _common(p):
     p.add_argument('--data', default='demo', choices=list(DATASETS)); p.add_argument('--root', default=None)
-    p.add_argument('--fold', type=int, default=0); p.add_argument('--seed', type=int, default=321)
+    p.add_argument('--fold', type=nonneg_int, default=0); p.add_argument('--seed', type=nonneg_int, default=321)
     p.add_argument('--backbone', default='resnet18', choices=list(ARCHS)); p.add_argument('--device', default='auto')
 
 def _check_root(p, a):
-    if a.root is not None and not Path(a.root).is_dir(): p.error(f"--root {a.root}: not a folder")
+    check_data_flags(a.data, a.root)
 
 def probe_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='qgnet probe', description='Does a backbone start point carry signal for the novel '
                                 'classes? Prototype-cosine mIoU per layer at the best single threshold.')
     _common(p)
     p.add_argument('--weights', required=True, help="a backbone checkpoint (e.g. OUT/backbone.pt), imagenet, or none")
-    p.add_argument('--split', default='val'); p.add_argument('--shot', type=int, default=1)
-    p.add_argument('--size', type=int, default=128); p.add_argument('--episodes', type=int, default=200)
+    p.add_argument('--split', default='val'); p.add_argument('--shot', type=positive_int, default=1)
+    p.add_argument('--size', type=positive_int, default=128); p.add_argument('--episodes', type=positive_int, default=200)
     p.add_argument('--out', default=None, help='also write the result as JSON')
     return p
 
 def probe_cli(argv: list[str]) -> int:
     p = probe_parser(); a = p.parse_args(argv); _check_root(p, a)
     w = None if a.weights.lower() == 'none' else a.weights
-    if w not in (None, 'imagenet') and not Path(w).is_file(): p.error(f"--weights {a.weights}: file not found")
+    if w not in (None, 'imagenet'): read_checkpoint(w, '--weights', weights_only=False)
+    if a.out: check_out_file(a.out, '--out')
     try: ds = _probe_ds(a, a.size, a.split)
-    except ValueError as e: p.error(str(e))
+    except ValueError as e: raise UsageError(flag_names(str(e), vars(a))) from e
     res = feature_probe(Backbone(a.backbone, dilated=True, weights=w), ds, episodes=a.episodes, device=a.device, progress=True)
     print(probe_table(res))
     if a.out: save_json(res, a.out)
@@ -257,21 +274,24 @@ def base_pretrain_parser() -> argparse.ArgumentParser:
                                 'classes of a fold (novel-class pixels are ignored), then the feature probe.')
     _common(p)
     p.add_argument('--split', default=None)
-    for k in ('size', 'steps', 'batch_size', 'save_every'): p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
-    for k in ('lr', 'weight_decay'): p.add_argument('--' + k.replace('_', '-'), type=float, default=getattr(d, k))
-    p.add_argument('--probe-episodes', type=int, default=100, help='validation episodes of the probe (0: skip)')
-    p.add_argument('--workers', type=int, default=0); p.add_argument('--out', default='runs/base')
+    for k in ('size', 'steps', 'batch_size', 'save_every'):
+        p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
+    p.add_argument('--lr', type=positive_float, default=d.lr)
+    p.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
+    p.add_argument('--probe-episodes', type=nonneg_int, default=100, help='validation episodes of the probe (0: skip)')
+    p.add_argument('--workers', type=nonneg_int, default=0); p.add_argument('--out', default='runs/base')
     return p
 
 def base_pretrain_cli(argv: list[str]) -> int:
-    p = base_pretrain_parser(); a = p.parse_args(argv); _check_root(p, a)
+    p = base_pretrain_parser(); a = p.parse_args(argv); _check_root(p, a); check_out_dir(a.out)
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(BaseConfig) if hasattr(a, f.name)}
     try:
         cfg = BaseConfig(**kw)
         a.shot, a.episodes = 1, max(a.probe_episodes, 1)
         vds = _probe_ds(a, cfg.size) if a.probe_episodes else None
-    except ValueError as e: p.error(str(e))
-    st = base_pretrain(cfg, a.out, a.device, a.workers)
+        st = base_pretrain(cfg, a.out, a.device, a.workers)
+    except (UsageError, NonFiniteError): raise
+    except ValueError as e: raise UsageError(flag_names(str(e), vars(a))) from e
     if vds is not None:
         res = feature_probe(st['backbone'], vds, device=a.device, progress=True)
         save_json(res, Path(a.out)/'probe.json'); print(probe_table(res))

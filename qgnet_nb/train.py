@@ -14,18 +14,20 @@ from torch import nn
 from torch.nn import functional as F
 import torch.distributed as dist
 from .core import (get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator, atomic_open,
-                           rng_state, set_rng_state,
+                           rng_state, set_rng_state, UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors,
+                           run_lock, remove_stale_tmp, trim_jsonl, check_out_dir, check_out_file, error_line,
+                           positive_int, nonneg_int, positive_float, finite_float,
                            atomic_save, save_json, save_figure, to_image, overlay_mask, overlay_heatmap, count_params)
 from .contrastive import dist_info, item_seed
 from .prior_extractor import GlobalBatchSampler
-from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS
+from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_names
 from .qgnet import feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES
 
 # %% auto #0
 __all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'PRESETS', 'TrainConfig', 'import_model_modules', 'make_model',
            'register_eval_wrapper', 'eval_wrapper', 'poly_lr', 'init_distributed', 'loss_scale', 'predict', 'evaluate',
            'label_prior_entropy', 'train', 'episode_figure', 'SelfSupport', 'train_parser', 'train_cli', 'eval_parser',
-           'eval_cli', 'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
+           'load_checked', 'eval_cli', 'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
 
 # %% ../nbs/08_train.ipynb #4b62d3d1
 @dataclasses.dataclass
@@ -59,6 +61,7 @@ class TrainConfig:
     val_every: int = 1                  # validate every N epochs (0: never; the last epoch always is)
     val_episodes: int = 1000
     probe_episodes: int = 50            # feature probe of the start point before training (0: off)
+    rare: str | None = None             # classes with too few images for an episode: 'error', 'drop' (None: the dataset's default)
     seed: int = 321
 
     def __post_init__(self):
@@ -68,7 +71,7 @@ class TrainConfig:
         if self.backbone not in BACKBONES: raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
         for k in ('shot', 'size', 'epochs', 'batch_size'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
-        if self.lr <= 0: raise ValueError(f"lr={self.lr!r}: expected a positive learning rate")
+        if not (math.isfinite(self.lr) and self.lr > 0): raise ValueError(f"lr={self.lr!r}: expected a positive finite learning rate")
         if self.val_every < 0: raise ValueError(f"val_every={self.val_every!r}: expected 0 (never) or a positive integer")
         if self.bins is not None: self.bins = tuple(self.bins)
 
@@ -165,6 +168,9 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
              workers: int = 0, progress: bool = True, cache_gb: float = 2.0) -> dict:
     "Few-shot evaluation of `model` on the test episodes `ds` -> mIoU, FB-IoU, per-class IoU and the protocol (frozen features memoised in `cache_gb` GiB)."
     if ds.mode != 'test': raise ValueError("evaluate needs a dataset made with mode='test'")
+    bad = nonfinite_tensors(model.state_dict())
+    if bad: raise NonFiniteError(f"the model's weights hold NaN or Inf in {len(bad)} tensors ({', '.join(bad[:3])}, ...): "
+                                 "the training that wrote them diverged; its numbers would mean nothing")
     device = get_device(device) if not isinstance(device, torch.device) else device
     dtype = amp_dtype(device, precision)
     was_training = model.training; model.eval()
@@ -217,28 +223,45 @@ def label_prior_entropy(p: float) -> float:
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))       # may change between a run and its continuation
 
 def _check_resume(ckpt: dict, cfg: TrainConfig, path):
-    old, new = ckpt.get('train_config', {}), json.loads(json.dumps(dataclasses.asdict(cfg)))
+    new = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    defaults = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))       # fields newer than the checkpoint
+    old = {**{k: v for k, v in defaults.items() if k not in ckpt.get('train_config', {})}, **ckpt.get('train_config', {})}
     diff = [f"{k}: {old.get(k)!r} in the checkpoint, {new[k]!r} now" for k in new
             if k not in _RESUME_FREE and json.dumps(old.get(k)) != json.dumps(new[k])]
     if diff:
         raise ValueError(f"refusing to resume from {path}: it was written by a different run (" + '; '.join(diff) +
                          "). Pass the same options, or choose a new --out folder (or --overwrite to start again).")
 
+def _rare(rare) -> dict: return {} if rare is None else {'rare': rare}
+
 def _log(path, rec):
     with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
+
+def _diverged(what: str, step: int, epoch: int, lr: float, cfg: TrainConfig, last: Path) -> NonFiniteError:
+    kept = f"{last} still holds the last good epoch" if last.exists() else "no checkpoint was written"
+    return NonFiniteError(f"training diverged at step {step} (epoch {epoch + 1}): {what}; stopped before writing a "
+                          f"checkpoint from this state ({kept}). Likely cause: the learning rate {lr:g} is too high for "
+                          f"--optimizer {cfg.optimizer}; try a 10x smaller --lr")
 
 def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'auto', workers: int = 0,
           resume: bool = True, progress: bool = True, stop_after: int | None = None, on_model=None, log=print,
           episodes=None) -> dict:
     "Train `cfg` into `out` (last.pt, best.pt, metrics.jsonl), resuming from `out/last.pt`; `episodes`: a training episode set instead of `cfg`'s."
     rank, world, device = init_distributed(device)
+    out = Path(out)
+    with run_lock(out, log) if rank == 0 else contextlib.nullcontext():
+        if rank == 0: remove_stale_tmp(out, log)
+        return _train(cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes)
+
+def _train(cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes):
     dtype = amp_dtype(device, precision)
     seed_everything(cfg.seed)
-    out = Path(out); last, best = out/'last.pt', out/'best.pt'
+    last, best = out/'last.pt', out/'best.pt'
     tds = episodes if episodes is not None else make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, shot=cfg.shot,
-                                                             mode='train', size=cfg.size, episodes=cfg.train_episodes, seed=cfg.seed)
+                                                             mode='train', size=cfg.size, episodes=cfg.train_episodes,
+                                                             seed=cfg.seed, **_rare(cfg.rare))
     vds = (make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test', size=cfg.size,
-                        episodes=cfg.val_episodes, seed=cfg.seed) if cfg.val_every else None)
+                        episodes=cfg.val_episodes, seed=cfg.seed, **_rare(cfg.rare)) if cfg.val_every else None)
     model = make_model(cfg.model, **cfg.model_kwargs())
     if on_model is not None: on_model(model)
     model.to(device)
@@ -249,11 +272,15 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
     max_it = cfg.epochs * len(sampler)
     state = {'epoch': 0, 'step': 0, 'best_miou': -1.0, 'history': []}
     if resume and last.exists():
-        ck = torch.load(last, map_location='cpu', weights_only=True)
+        try: ck = read_checkpoint(last)
+        except UsageError as e: raise UsageError(f"{e}; cannot resume from it: pass --overwrite to start again") from e
         _check_resume(ck, cfg, last)
         model.load_state_dict(ck['state_dict']); opt.load_state_dict(ck['optimizer'])
         state = {k: ck[k] for k in state}; set_rng_state(ck['rng'])
-        if rank == 0: log(f"resuming {last} after epoch {state['epoch']} (step {state['step']})")
+        if rank == 0:
+            cut = trim_jsonl(out/'metrics.jsonl', lambda r: r.get('epoch', 0) <= state['epoch'])
+            log(f"resuming {last} after epoch {state['epoch']} (step {state['step']})" +
+                (f"; dropped {cut} line(s) of metrics.jsonl written after that checkpoint" if cut else ''))
     elif rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         if (out/'metrics.jsonl').exists(): (out/'metrics.jsonl').unlink()
@@ -286,6 +313,8 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
             b = _to(batch, device)
             with autocast(device, dtype):
                 o = net(b['query_img'], b['support_imgs'], b['support_masks'], target=b['query_mask'])
+            if not torch.isfinite(o['loss'].detach()).all():
+                raise _diverged(f"the loss is {o['loss'].item()}", state['step'] + 1, epoch, lr, cfg, last)
             opt.zero_grad(set_to_none=True)
             (o['loss'] * loss_scale(b['query_mask'])).backward()
             opt.step(); state['step'] += 1
@@ -302,6 +331,8 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
             log(f"warning: epoch {epoch + 1}: main loss {rec['main_loss']:.3f} sits at the label-prior entropy "
                 f"{rec['prior_entropy']:.3f} (foreground {100 * sums[4].item() / max(sums[5].item(), 1):.1f}% of pixels): "
                 "the decoder predicts the prior, not the support's object")
+        bad = nonfinite_tensors(model.state_dict())
+        if bad: raise _diverged(f"{len(bad)} weight tensors hold NaN or Inf ({', '.join(bad[:3])})", state['step'], epoch, lr, cfg, last)
         if vds is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
             r = evaluate(model, vds, device, precision, resolution='input', progress=False)
             rec.update(val_miou=r['miou'], val_fbiou=r['fbiou'])
@@ -373,11 +404,14 @@ def _bool(s):
 def _data_args(p):
     p.add_argument('--data', default='demo', choices=list(DATASETS), help='dataset (default: the built-in demo set)')
     p.add_argument('--root', default=None, help='dataset folder (not needed for the demo set)')
-    p.add_argument('--fold', type=int, default=0); p.add_argument('--shot', type=int, default=1)
-    p.add_argument('--seed', type=int, default=321)
+    p.add_argument('--fold', type=nonneg_int, default=0); p.add_argument('--shot', type=positive_int, default=1)
+    p.add_argument('--seed', type=nonneg_int, default=321)
+    p.add_argument('--rare', default=None, choices=['error', 'drop'],
+                   help="a class with too few images for an episode: stop with an error, or drop the class "
+                        "(default: the dataset's rule; CamVid drops, the others stop)")
     p.add_argument('--device', default='auto', help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument('--precision', default='auto', choices=['auto', 'bf16', 'fp32'])
-    p.add_argument('--workers', type=int, default=2, help='DataLoader worker processes')
+    p.add_argument('--workers', type=nonneg_int, default=2, help='DataLoader worker processes')
 
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='qgnet train', description='Episodic training of QGNet (or its baseline).')
@@ -385,25 +419,28 @@ def train_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p.add_argument('--split', default=None, help='training split (default: the dataset default)')
     p.add_argument('--val-split', default='val')
-    p.add_argument('--model', default='qgnet', help=f"one of: {', '.join(MODELS)}")
+    import_model_modules()
+    p.add_argument('--model', default='qgnet', choices=list(MODELS), help=f"one of: {', '.join(MODELS)}")
     p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
     p.add_argument('--weights', default='imagenet', help="backbone start point: imagenet, none (random) or a checkpoint")
     p.add_argument('--prior', default=None, help='prior extractor checkpoint from `qgnet pretrain` (or any MoCo layout)')
     p.add_argument('--finetune-backbone', action='store_true')
     p.add_argument('--bins', type=float, nargs='+', default=None, help='FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125)')
     p.add_argument('--decoder', default=d.decoder, choices=['fem', 'match'], help="fem (the paper) or match (class-agnostic)")
-    p.add_argument('--dim', type=int, default=d.dim, help='decoder width')
+    p.add_argument('--dim', type=positive_int, default=d.dim, help='decoder width')
     p.add_argument('--optimizer', default=d.optimizer, choices=['sgd', 'adamw'])
-    p.add_argument('--fg-weight', type=float, default=d.fg_weight, help='cross-entropy weight of object pixels')
-    p.add_argument('--probe-episodes', type=int, default=d.probe_episodes, help='feature probe before training (0: off)')
+    p.add_argument('--fg-weight', type=positive_float, default=d.fg_weight, help='cross-entropy weight of object pixels')
+    p.add_argument('--probe-episodes', type=nonneg_int, default=d.probe_episodes, help='feature probe before training (0: off)')
     p.add_argument('--preset', default=None, choices=list(PRESETS), help='a measured recipe: ' +
                    '; '.join(f"{k}: {' '.join(f'--{a} {b}' for a, b in v.items())}" for k, v in PRESETS.items()) +
                    ' (flags given explicitly win)')
-    for k in ('size', 'epochs', 'batch_size', 'val_every', 'val_episodes'):
-        p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
-    p.add_argument('--train-episodes', type=int, default=None, help='episodes per epoch (default: one per image)')
-    for k in ('lr', 'momentum', 'weight_decay', 'power'):
-        p.add_argument('--' + k.replace('_', '-'), type=float, default=getattr(d, k))
+    for k in ('size', 'epochs', 'batch_size', 'val_episodes'):
+        p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
+    p.add_argument('--val-every', type=nonneg_int, default=d.val_every, help='validate every N epochs (0: never; the last epoch always is)')
+    p.add_argument('--train-episodes', type=positive_int, default=None, help='episodes per epoch (default: one per image)')
+    p.add_argument('--lr', type=positive_float, default=d.lr)
+    for k in ('momentum', 'weight_decay', 'power'):
+        p.add_argument('--' + k.replace('_', '-'), type=finite_float, default=getattr(d, k))
     p.add_argument('--lr-x10', action='store_true', help="PFENet's x10 on every group's learning rate")
     p.add_argument('--out', default='runs/train', help='output folder: last.pt, best.pt, metrics.jsonl')
     p.add_argument('--overwrite', action='store_true', help='start again instead of resuming from OUT/last.pt')
@@ -418,22 +455,34 @@ PRESETS = {   # the CPU recipe: a base-pretrained ResNet-18 start point (`qgnet 
             'size': 241, 'epochs': 4, 'batch_size': 8, 'train_episodes': 400, 'val_every': 0},
 }
 
+def _check_file_flags(a):
+    "Start points named on the command line exist and can be read, before any compute."
+    if a.weights and a.weights.lower() not in ('imagenet', 'none'):
+        if not Path(a.weights).is_file():
+            raise UsageError(f"--weights {a.weights}: file not found (expected imagenet, none or a checkpoint, e.g. "
+                             "OUT/backbone.pt of `qgnet base-pretrain`)")
+        read_checkpoint(a.weights, '--weights', weights_only=False)
+    if getattr(a, 'prior', None) and a.prior.lower() not in ('imagenet', 'random', 'none'):
+        read_checkpoint(a.prior, '--prior', weights_only=False)
+
 def train_cli(argv: list[str]) -> int:
     p = train_parser()
     pre = p.parse_known_args(argv)[0].preset
     if pre: p.set_defaults(**{k.replace('-', '_'): v for k, v in PRESETS[pre].items()})
     a = p.parse_args(argv)
-    if a.weights and a.weights.lower() not in ('imagenet', 'none') and not Path(a.weights).is_file():
-        p.error(f"--weights {a.weights}: file not found (expected imagenet, none or a checkpoint, e.g. OUT/backbone.pt "
-                "of `qgnet base-pretrain`)")
-    if a.root is not None and not Path(a.root).is_dir(): p.error(f"--root {a.root}: not a folder")
+    check_data_flags(a.data, a.root); check_out_dir(a.out); _check_file_flags(a)
+    if a.model in ('qgnet', 'qgnet+iir') and a.prior is None:
+        raise UsageError(f"--model {a.model} needs --prior: the prior extractor, a checkpoint of `qgnet pretrain` "
+                         "(OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint")
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     kw = {k: v for k, v in vars(a).items() if k in names}
     kw['bins'] = _bins(a.bins)
     if kw['weights'] and kw['weights'].lower() == 'none': kw['weights'] = None
-    try: cfg = TrainConfig(**kw)
-    except ValueError as e: train_parser().error(str(e))
-    st = train(cfg, a.out, a.device, a.precision, a.workers, resume=not a.overwrite)
+    try:
+        cfg = TrainConfig(**kw)
+        st = train(cfg, a.out, a.device, a.precision, a.workers, resume=not a.overwrite)
+    except (UsageError, NonFiniteError): raise
+    except ValueError as e: raise UsageError(flag_names(str(e), names)) from e
     if st.get('best_miou', -1) >= 0: print(f"best validation mIoU {st['best_miou']:.4f} -> {Path(a.out)/'best.pt'}")
     return 0
 
@@ -442,25 +491,40 @@ def eval_parser() -> argparse.ArgumentParser:
     _data_args(p)
     p.add_argument('--split', default='val', help='the split whose novel-class episodes are tested')
     p.add_argument('--ckpt', required=True, help='model checkpoint (best.pt / last.pt of `qgnet train`)')
-    p.add_argument('--episodes', type=int, default=1000)
-    p.add_argument('--size', type=int, default=None, help='input size (default: the training size)')
+    p.add_argument('--episodes', type=positive_int, default=1000)
+    p.add_argument('--size', type=positive_int, default=None, help='input size (default: the training size)')
     p.add_argument('--resolution', default='original', choices=['original', 'input'])
-    p.add_argument('--cache-gb', type=float, default=2.0, help='memory for memoised frozen features (0: off)')
+    p.add_argument('--cache-gb', type=finite_float, default=2.0, help='memory for memoised frozen features (0: off)')
     p.add_argument('--tta', action='store_true', help="multi-scale test-time augmentation (IIR's scales 0.8/1/1.25); "
                    "off by default; the JSON's `label` and `tta` say when it was used")
     p.add_argument('--figure', default=None, help='also save a figure of sample episodes (a PNG path)')
     p.add_argument('--out', default=None, help='JSON file (default: print only)')
     return p
 
+def load_checked(path, flag: str = '--ckpt'):
+    "The model saved at `path`, and its extra entries, or a UsageError naming `flag` (unreadable, not a model, NaN weights)."
+    ck = read_checkpoint(path, flag)
+    bad = nonfinite_tensors(ck.get('state_dict', {}))
+    if bad: raise UsageError(f"{flag} {path}: {len(bad)} weight tensors hold NaN or Inf ({', '.join(bad[:3])}); the "
+                             "training that wrote it diverged, so its evaluation would mean nothing")
+    import_model_modules()
+    try: model = model_from_checkpoint(ck)
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise UsageError(f"{flag} {path}: not a model checkpoint of `qgnet train` ({error_line(e)[:160]})") from e
+    return model, {k: v for k, v in ck.items() if k not in ('format', 'name', 'config', 'start_point', 'state_dict')}
+
 def eval_cli(argv: list[str]) -> int:
     a = eval_parser().parse_args(argv)
+    check_data_flags(a.data, a.root)
+    if a.out: check_out_file(a.out, '--out')
+    if a.figure: check_out_file(a.figure, '--figure')
+    model, extra = load_checked(a.ckpt, '--ckpt')
     rank, world, device = init_distributed(a.device)
-    import_model_modules()
-    model, extra = load_model(a.ckpt, return_extra=True)
     if a.tta: model = eval_wrapper('tta')(model)
     size = a.size or extra.get('train_config', {}).get('size', 473)
-    ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
-                      episodes=a.episodes, seed=a.seed)
+    try: ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
+                           episodes=a.episodes, seed=a.seed, **_rare(a.rare))
+    except ValueError as e: raise UsageError(flag_names(str(e), vars(a))) from e
     res = evaluate(model.to(device), ds, device, a.precision, a.resolution, a.workers, cache_gb=a.cache_gb)
     res.pop('seconds')
     res.update(data=a.data, split=a.split, model=model.config['name'], label=model.config.get('label', model.config['name']),
@@ -524,10 +588,20 @@ def _table(rows: list[dict]) -> str:
 def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers: int = 0, progress: bool = True,
          figures: bool = True, log=print) -> dict:
     "Pretrain, train QGNet and the baseline, evaluate both; returns the results (also in `out/results.json`)."
+    out, device = Path(out), get_device(device); t_start = time.perf_counter()
+    with run_lock(out, log):
+        return _demo(cfg, out, device, workers, progress, figures, log, t_start)
+
+def _demo(cfg, out, device, workers, progress, figures, log, t_start):
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain, CHECKPOINT
     from qgnet_nb.patches import find_images
     from qgnet_nb.data import demo_images
-    out, device = Path(out), get_device(device); t_start = time.perf_counter()
+    import_model_modules()
+    unknown = [m for m in cfg.models if m not in MODELS]
+    if unknown: raise UsageError(f"--models {' '.join(unknown)}: not a model; expected some of {', '.join(MODELS)}")
+    # the test episodes first: a wrong fold, shot or data folder fails now, not after the training
+    test_sets = {shot: make_dataset(cfg.data, cfg.root, split='val', fold=cfg.fold, shot=shot, mode='test', size=cfg.size,
+                                    episodes=cfg.episodes, seed=cfg.seed) for shot in cfg.shots}
     # 1. the prior extractor, self-supervised on the training images (no labels)
     files = find_images(demo_images('train')) if cfg.data == 'demo' else find_images(Path(cfg.root)/'train')
     pcfg = PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
@@ -569,9 +643,7 @@ def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers
             f"in {time.perf_counter() - t0:.0f} s")
     # 3. both on the same novel-class episodes
     log(f"[4/4] evaluation on the novel classes of fold {cfg.fold}, {cfg.episodes} episodes")
-    for shot in cfg.shots:
-        ds = make_dataset(cfg.data, cfg.root, split='val', fold=cfg.fold, shot=shot, mode='test', size=cfg.size,
-                          episodes=cfg.episodes, seed=cfg.seed)
+    for shot, ds in test_sets.items():
         for name, model in runs.items():
             r = evaluate(model, ds, device, workers=workers, progress=progress)
             results.append(dict(model=name, shot=shot, **{k: r[k] for k in ('miou', 'fbiou', 'per_class', 'episodes',
@@ -594,23 +666,31 @@ def demo_cli(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog='qgnet demo', description='Pretrain, train QGNet and its baseline, and evaluate both, '
                                 'on the built-in demo set by default (no download, minutes on a CPU).')
     p.add_argument('--data', default=d.data, choices=list(DATASETS)); p.add_argument('--root', default=None)
-    p.add_argument('--fold', type=int, default=d.fold)
-    p.add_argument('--shots', type=int, nargs='+', default=list(d.shots))
+    p.add_argument('--shots', type=positive_int, nargs='+', default=list(d.shots))
     p.add_argument('--models', nargs='+', default=list(d.models), help='models trained and compared the same way')
     p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
     p.add_argument('--weights', default=d.weights, help="auto, imagenet, none or a checkpoint")
+    p.add_argument('--fold', type=nonneg_int, default=d.fold); p.add_argument('--seed', type=nonneg_int, default=d.seed)
     for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'base_steps', 'base_batch', 'dim', 'epochs',
-              'train_episodes', 'batch_size', 'episodes', 'seed'):
-        p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
+              'train_episodes', 'batch_size', 'episodes'):
+        p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
     p.add_argument('--decoder', default=d.decoder, choices=['fem', 'match'])
     p.add_argument('--optimizer', default=d.optimizer, choices=['sgd', 'adamw'])
-    p.add_argument('--lr', type=float, default=d.lr); p.add_argument('--weight-decay', type=float, default=d.weight_decay)
-    p.add_argument('--fg-weight', type=float, default=d.fg_weight)
+    p.add_argument('--lr', type=positive_float, default=d.lr)
+    p.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
+    p.add_argument('--fg-weight', type=positive_float, default=d.fg_weight)
     p.add_argument('--lr-x10', action='store_true', help="PFENet's x10 on the learning rate (with --optimizer sgd)")
-    p.add_argument('--device', default='auto'); p.add_argument('--workers', type=int, default=0)
+    p.add_argument('--device', default='auto'); p.add_argument('--workers', type=nonneg_int, default=0)
     p.add_argument('--out', default='runs/demo')
     a = p.parse_args(argv)
+    check_data_flags(a.data, a.root); check_out_dir(a.out)
+    if a.weights not in ('auto', 'imagenet', 'none'): _check_file_flags(a)
+    import_model_modules()
+    unknown = [m for m in a.models if m not in MODELS]
+    if unknown: p.error(f"argument --models: {' '.join(unknown)}: not a model; expected some of {', '.join(MODELS)}")
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(DemoConfig)}
     kw['shots'], kw['models'] = tuple(a.shots), tuple(a.models)
-    demo(DemoConfig(**kw), a.out, a.device, a.workers)
+    try: demo(DemoConfig(**kw), a.out, a.device, a.workers)
+    except (UsageError, NonFiniteError): raise
+    except ValueError as e: raise UsageError(flag_names(str(e), kw)) from e
     return 0
