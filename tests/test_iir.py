@@ -29,4 +29,4 @@ def test_train_then_eval(tmp_path, model):
 def test_unknown_model_is_a_clear_error(tmp_path):
     r = run('train', '--model', 'iirr', '--backbone', 'resnet18', '--weights', 'none', '--size', '64', '--epochs', '1',
             '--train-episodes', '4', '--val-every', '0', '--workers', '0', '--out', 'run', cwd=tmp_path)
-    assert r.returncode != 0 and "model 'iirr' is not known" in r.stderr and 'qgnet+iir' in r.stderr
+    assert r.returncode == 2 and "argument --model: invalid choice: 'iirr'" in r.stderr and 'qgnet+iir' in r.stderr
