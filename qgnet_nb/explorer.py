@@ -20,21 +20,19 @@ from .train import predict, import_model_modules
 from .ablations import recall_counts, map_at_label, MAPS
 
 # %% auto #0
-__all__ = ['CHECKPOINT_NAMES', 'EPISODE_QUERY', 'find_checkpoint', 'open_run', 'class_episodes', 'own_query', 'run_episode',
-           'recall_at', 'panel_grid', 'episode_box', 'episode_picture', 'threshold_picture', 'episode_explorer']
+__all__ = ['find_checkpoint', 'open_run', 'class_episodes', 'own_query', 'run_episode', 'recall_at', 'panel_grid', 'episode_box',
+           'episode_picture', 'threshold_picture', 'episode_explorer']
 
 # %% ../nbs/11_explorer.ipynb #586b9d49
-CHECKPOINT_NAMES = ('best.pt', 'last.pt')
-
-def find_checkpoint(path, arg: str = 'ckpt_or_model') -> Path:
+def find_checkpoint(path, arg: str = 'ckpt_or_model', names=('best.pt', 'last.pt')) -> Path:
     "The checkpoint at `path`: the file itself, else a run folder's best.pt or last.pt, else those of its qgnet/ run (`qgnet demo`)."
     p = Path(path)
     if p.is_file(): return p
     if not p.is_dir(): raise ValueError(f"{arg}={str(path)!r}: no such checkpoint file or run folder")
     for sub in ('.', 'qgnet'):
-        for n in CHECKPOINT_NAMES:
+        for n in names:
             if (p/sub/n).is_file(): return p/sub/n if sub != '.' else p/n
-    raise ValueError(f"{arg}={str(path)!r}: the folder holds no {' or '.join(CHECKPOINT_NAMES)} (nor qgnet/ with one); "
+    raise ValueError(f"{arg}={str(path)!r}: the folder holds no {' or '.join(names)} (nor qgnet/ with one); "
                      "pass the checkpoint file")
 
 # %% ../nbs/11_explorer.ipynb #cbdc7b9d
@@ -141,6 +139,7 @@ def episode_box(res: dict, panel: int = 240) -> tuple[int, int]:
     "The (h, w) every panel is fitted into: the query's shape with its longer side `panel` pixels."
     return test_hw(*res['query'].shape[:2], panel)
 
+# %% ../nbs/11_explorer.ipynb #a35db369
 def episode_picture(res: dict, panel: int = 240, names: dict | None = None) -> np.ndarray:
     "Support + mask, query, ground truth, prediction, prior map, guided map of `run_episode`'s result, 3 per row."
     names = names or {}; box = episode_box(res, panel); q = _resize(res['query'], box)
@@ -156,6 +155,7 @@ def episode_picture(res: dict, panel: int = 240, names: dict | None = None) -> n
          'ground truth' if res['gt'] is not None else 'ground truth: none (your image)', 'prediction' + iou,
          'prior map V' if res['prior'] is not None else 'prior map: none (baseline)', 'guided map'], cols=3, box=box)
 
+# %% ../nbs/11_explorer.ipynb #2331b404
 def threshold_picture(res: dict, alpha: float, panel: int = 240) -> tuple[np.ndarray, dict]:
     "Table 7 live: prior V > alpha, prior 1 - V > alpha, guided V > alpha over the query with the object outlined -> (picture, recalls)."
     box = episode_box(res, panel); q = _resize(res['query'], box)
@@ -177,15 +177,17 @@ def threshold_picture(res: dict, alpha: float, panel: int = 240) -> tuple[np.nda
     return panel_grid(panels, caps, cols=3, box=box), recalls
 
 # %% ../nbs/11_explorer.ipynb #455d9892
-EPISODE_QUERY = "the episode's query"
+_EPISODE_QUERY = "the episode's query"
 
 def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, split: str = 'val',
                      size: int | None = None, shot: int = 1, max_shot: int = 5, seed: int = 321, panel: int = 240,
-                     alpha: float = 0.5, device='cpu'):
+                     alpha: float = 0.5, device='auto'):
     "An ipywidgets panel over the test episodes of a checkpoint's data (or a model's): returns the widget (`.controls`, `.state`, `.update()`)."
     import ipywidgets as W
-    model, run = open_run(ckpt_or_model, data, root, fold, size, device)
     if not 1 <= shot <= max_shot: raise ValueError(f"shot={shot!r}: expected 1..max_shot={max_shot}")
+    if not 0.05 <= alpha <= 0.95: raise ValueError(f"alpha={alpha!r}: expected a threshold in 0.05..0.95")
+    if not isinstance(panel, int) or panel < 32: raise ValueError(f"panel={panel!r}: expected a panel size in pixels >= 32")
+    model, run = open_run(ckpt_or_model, data, root, fold, size, device)
     sets = {}
     def episodes(k):
         if k not in sets:
@@ -205,7 +207,7 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         shot=W.Dropdown(options=list(range(1, max_shot + 1)), value=shot, description='shot', style=wide,
                         layout=W.Layout(width='140px')),
         alpha=W.FloatSlider(alpha, min=0.05, max=0.95, step=0.05, description='alpha', readout_format='.2f', style=wide),
-        query=W.Dropdown(options=[EPISODE_QUERY], description='query', style=wide),
+        query=W.Dropdown(options=[_EPISODE_QUERY], description='query', style=wide),
         path=W.Text(placeholder='or a path to your own query image', description='file', continuous_update=False, style=wide),
         upload=W.FileUpload(accept='image/*', multiple=False, description='upload'))
     view, study, info, recall, status = W.Image(format='png'), W.Image(format='png'), W.HTML(), W.HTML(), W.HTML()
@@ -232,14 +234,14 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         cid = c['cls'].value; j = c['episode'].value; i = eps[cid][j]
         item = ds[i]; qname, _, snames = ds.episode(i)
         src = c['query'].value
-        if src != EPISODE_QUERY: item = {**item, **own_query(own[src], run['size'])}
+        if src != _EPISODE_QUERY: item = {**item, **own_query(own[src], run['size'])}
         res = run_episode(model, item, device); st['res'] = panel_.result = res
-        show(view, episode_picture(res, panel, dict(support=snames[0], query=qname if src == EPISODE_QUERY else src)))
+        show(view, episode_picture(res, panel, dict(support=snames[0], query=qname if src == _EPISODE_QUERY else src)))
         iou = '' if res['iou'] is None else f", IoU of the prediction {100 * res['iou']:.1f}%"
         info.value = (f"{run['data']} {split}, fold {run['fold']}, {ds.shot}-shot, input {run['size']} px "
                       f"(data from {run['chosen_by']}; model {run['source']})<br>"
                       f"<b>{ds.class_names[cid]}</b>, episode {j + 1} of {len(eps[cid])} (#{i}): query "
-                      f"{qname if src == EPISODE_QUERY else f'{src} (yours; the episode had {qname})'}, "
+                      f"{qname if src == _EPISODE_QUERY else f'{src} (yours; the episode had {qname})'}, "
                       f"support {', '.join(snames)}{iou}; model {1000 * res['seconds']:.0f} ms")
         panel_.state = dict(class_id=cid, class_name=ds.class_names[cid], episode=j, index=i, shot=ds.shot, query=src,
                             query_name=qname, supports=snames, iou=res['iou'], model_ms=1000 * res['seconds'])
@@ -278,7 +280,7 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         try: img = as_rgb(img, name)
         except ValueError as e: status.value = f'<b>cannot use {name}:</b> {e}'; return
         own[name] = img; status.value = ''
-        def f(): c['query'].options = [EPISODE_QUERY, *own]; c['query'].value = name
+        def f(): c['query'].options = [_EPISODE_QUERY, *own]; c['query'].value = name
         hold(f)
 
     def from_path(change):
