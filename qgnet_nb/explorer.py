@@ -122,13 +122,16 @@ def _resize(a: np.ndarray, hw, nearest: bool = False) -> np.ndarray:
     return np.asarray(Image.fromarray(a).resize((hw[1], hw[0]), Image.NEAREST if nearest else Image.BILINEAR))
 
 def panel_grid(panels, captions, cols: int, box: tuple[int, int], gap: int = 4, caption_px: int = 18) -> np.ndarray:
-    "RGB panels (any sizes, None = empty) fitted into `box` (h, w), captioned above, `cols` per row, on white."
-    bh, bw = box; rows = -(-len(panels) // cols)
+    "RGB panels (any sizes, None = empty) fitted into `box` (h, w), captioned above (cut to the box's width), `cols` per row, on white."
+    bh, bw = box; rows = -(-len(panels) // cols); font = _font(caption_px - 6)
     H, W = rows * (caption_px + bh) + (rows - 1) * gap, cols * bw + (cols - 1) * gap
     canvas = Image.new('RGB', (W, H), 'white'); draw = ImageDraw.Draw(canvas)
     for k, (p, cap) in enumerate(zip(panels, captions)):
         y0, x0 = (k // cols) * (caption_px + bh + gap), (k % cols) * (bw + gap)
-        draw.text((x0 + 2, y0 + 2), cap, fill=(0, 0, 0), font=_font(caption_px - 6))
+        if draw.textlength(cap, font=font) > bw - 4:                        # a long caption ends in '...' inside its box
+            while cap and draw.textlength(cap + '...', font=font) > bw - 4: cap = cap[:-1]
+            cap += '...'
+        draw.text((x0 + 2, y0 + 2), cap, fill=(0, 0, 0), font=font)
         if p is None: draw.rectangle([x0, y0 + caption_px, x0 + bw - 1, y0 + caption_px + bh - 1], fill=(235, 235, 235)); continue
         s = min(bh / p.shape[0], bw / p.shape[1]); hw = (max(1, round(p.shape[0] * s)), max(1, round(p.shape[1] * s)))
         canvas.paste(Image.fromarray(_resize(as_rgb(p), hw)), (x0 + (bw - hw[1]) // 2, y0 + caption_px + (bh - hw[0]) // 2))
@@ -236,7 +239,7 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         src = c['query'].value
         if src != _EPISODE_QUERY: item = {**item, **own_query(own[src], run['size'])}
         res = run_episode(model, item, device); st['res'] = panel_.result = res
-        show(view, episode_picture(res, panel, dict(support=snames[0], query=qname if src == _EPISODE_QUERY else src)))
+        show(view, episode_picture(res, panel, dict(support=snames[0], query=qname if src == _EPISODE_QUERY else Path(src).name)))
         iou = '' if res['iou'] is None else f", IoU of the prediction {100 * res['iou']:.1f}%"
         info.value = (f"{run['data']} {split}, fold {run['fold']}, {ds.shot}-shot, input {run['size']} px "
                       f"(data from {run['chosen_by']}; model {run['source']})<br>"
