@@ -757,18 +757,21 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
     "An ipywidgets panel comparing SLIC and Felzenszwalb on a chosen image; returns the widget (`.update()`, `.state`, `.controls`)."
     import ipywidgets as W
     samples = {s['name']: s for s in sample_images(photos, voc=4 if shared else 0, camvid=2 if shared else 0, max_side=max_side)}
+    wide = dict(description_width='100px')                    # room for the longest label, 'compactness'
     c = dict(
         image=W.Dropdown(options=list(samples), description='image'),
         path=W.Text(placeholder='or a path to your own image', description='file', continuous_update=False),
         upload=W.FileUpload(accept='image/*', multiple=False, description='upload'),
         mask=W.Text(placeholder='optional class-index mask (png)', description='mask', continuous_update=False),
-        n_segments=W.IntSlider(SLIC_DEFAULTS['n_segments'], 4, 600, description='n_segments', continuous_update=False),
-        compactness=W.FloatLogSlider(SLIC_DEFAULTS['compactness'], min=-1, max=2, description='compactness', continuous_update=False),
-        scale=W.FloatLogSlider(FELZENSZWALB_DEFAULTS['scale'], min=0, max=3.5, description='scale', continuous_update=False),
-        sigma=W.FloatSlider(FELZENSZWALB_DEFAULTS['sigma'], min=0, max=3, step=0.1, description='sigma', continuous_update=False),
-        min_size=W.IntSlider(FELZENSZWALB_DEFAULTS['min_size'], 0, 1000, description='min_size', continuous_update=False))
+        n_segments=W.IntSlider(SLIC_DEFAULTS['n_segments'], 4, 600, description='n_segments', continuous_update=False, style=wide),
+        compactness=W.FloatLogSlider(SLIC_DEFAULTS['compactness'], min=-1, max=2, description='compactness', continuous_update=False,
+                                     style=wide),
+        scale=W.FloatLogSlider(FELZENSZWALB_DEFAULTS['scale'], min=0, max=3.5, description='scale', continuous_update=False, style=wide),
+        sigma=W.FloatSlider(FELZENSZWALB_DEFAULTS['sigma'], min=0, max=3, step=0.1, description='sigma', continuous_update=False,
+                            style=wide),
+        min_size=W.IntSlider(FELZENSZWALB_DEFAULTS['min_size'], 0, 1000, description='min_size', continuous_update=False, style=wide))
     view, info, status = W.Image(format='png'), W.HTML(), W.HTML()
-    st = {'img': None, 'gt': None, 'ignore': (255,), 'source': None}
+    st = {'img': None, 'gt': None, 'ignore': (255,), 'source': None, 'busy': False}
 
     def _set_image(img, gt=None, ignore=(255,), source=''):
         img, gt = _fit(as_rgb(img), gt, max_side)
@@ -790,20 +793,29 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
             t0 = time.perf_counter(); l = superpixels(img, m, **p); ms = 1000 * (time.perf_counter() - t0)
             res[m] = dict(superpixel_quality(l, gt, None, st['ignore']), ms=ms)
             panels.append(draw_boundaries(img, l))
-        view.value = _png(np.concatenate([panels[0], np.full((img.shape[0], 6, 3), 255, np.uint8), panels[1]], 1))
+        pic = np.concatenate([panels[0], np.full((img.shape[0], 6, 3), 255, np.uint8), panels[1]], 1)
+        view.value = _png(pic); view.layout.width = f'{pic.shape[1]}px'    # shown at its own size, not stretched to the page
         cells = lambda m: ' '.join([f"<b>{m}</b>: {res[m]['segments']} segments, {res[m]['ms']:.0f} ms"] +
                                    ([f"BR {res[m]['br']:.3f}, USE {res[m]['use']:.3f}, ASA {res[m]['asa']:.3f}"] if 'br' in res[m] else []))
         info.value = '<br>'.join([f"{st['source']} ({img.shape[1]}x{img.shape[0]})", cells('slic'), cells('felzenszwalb')])
         panel.state = res
 
     def pick(*_):
+        if st['busy']: return
         s = samples[c['image'].value]; _set_image(s['img'], s['gt'], s['ignore'], s['name']); status.value = ''; update()
+
+    def add_own(name, img):
+        "Your image joins the list and is selected: the list names what is shown, and picking another entry works again."
+        samples[name] = dict(name=name, img=as_rgb(img, name), gt=None, ignore=(255,))
+        st['busy'] = True
+        try: c['image'].options = list(samples); c['image'].value = name
+        finally: st['busy'] = False
+        pick()
 
     def from_path(change):
         if not change['new']: return
-        try: _set_image(read_image(change['new']), source=change['new']); status.value = ''
-        except (OSError, ValueError) as e: status.value = f'<b>cannot use that file:</b> {e}'; return
-        update()
+        try: add_own(change['new'], read_image(change['new']))
+        except (OSError, ValueError) as e: status.value = f'<b>cannot use that file:</b> {e}'
 
     def from_upload(change):
         files = change['new']
@@ -811,9 +823,9 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
         import io
         from PIL import Image as _I
         f = files[0]
-        try: _set_image(np.asarray(_I.open(io.BytesIO(bytes(f['content']))).convert('RGB')), source=f['name']); status.value = ''
+        try: img = np.asarray(_I.open(io.BytesIO(bytes(f['content']))).convert('RGB'))
         except Exception as e: status.value = f"<b>cannot read {f['name']}:</b> {e}"; return
-        update()
+        add_own(f['name'], img)
 
     c['image'].observe(pick, 'value'); c['path'].observe(from_path, 'value'); c['upload'].observe(from_upload, 'value')
     for k in ('mask', 'n_segments', 'compactness', 'scale', 'sigma', 'min_size'): c[k].observe(update, 'value')
