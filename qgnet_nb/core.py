@@ -15,12 +15,13 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'positive_int', 'nonneg_int', 'positive_float', 'finite_float',
-           'LOCK_NAME', 'COMMANDS', 'USER_ERRORS', 'get_device', 'amp_dtype', 'autocast', 'seed_everything',
-           'seed_worker', 'make_generator', 'rng_state', 'set_rng_state', 'ImageReadError', 'read_image', 'read_mask',
-           'shared_data_dir', 'to_tensor', 'normalize', 'denormalize', 'to_image', 'overlay_mask', 'overlay_heatmap',
-           'figures_dir', 'save_figure', 'atomic_open', 'atomic_save', 'save_json', 'UsageError', 'NonFiniteError',
-           'error_line', 'check_out_dir', 'check_out_file', 'read_checkpoint', 'nonfinite_tensors', 'run_lock',
-           'remove_stale_tmp', 'trim_jsonl', 'freeze', 'count_params', 'run_command', 'qgnet_main']
+           'LOCK_NAME', 'COMMANDS', 'USER_ERRORS', 'get_device', 'cpu_has_bf16', 'amp_dtype', 'autocast',
+           'precision_note', 'seed_everything', 'seed_worker', 'make_generator', 'rng_state', 'set_rng_state',
+           'ImageReadError', 'read_image', 'read_mask', 'shared_data_dir', 'to_tensor', 'normalize', 'denormalize',
+           'to_image', 'overlay_mask', 'overlay_heatmap', 'figures_dir', 'save_figure', 'atomic_open', 'atomic_save',
+           'save_json', 'UsageError', 'NonFiniteError', 'error_line', 'check_out_dir', 'check_out_file',
+           'read_checkpoint', 'nonfinite_tensors', 'run_lock', 'remove_stale_tmp', 'trim_jsonl', 'freeze',
+           'count_params', 'run_command', 'qgnet_main']
 
 # %% ../nbs/00_core.ipynb #acb43d89
 def _mps_available() -> bool:
@@ -42,14 +43,26 @@ def get_device(device: str | torch.device | None = 'auto') -> torch.device:
     return dev
 
 # %% ../nbs/00_core.ipynb #ad78230f
+def cpu_has_bf16() -> bool:
+    "Does this CPU multiply bf16 natively (AVX512-BF16 or AMX-BF16)? Elsewhere bf16 is emulated, slower than fp32."
+    if os.environ.get('QGNET_CPU_BF16') in ('0', '1'): return os.environ['QGNET_CPU_BF16'] == '1'   # an override, for tests
+    caps = getattr(torch.cpu, 'get_capabilities', None)
+    if caps is not None:
+        with contextlib.suppress(Exception):
+            c = caps(); return bool(c.get('avx512_bf16') or c.get('amx_bf16'))
+    with contextlib.suppress(OSError):
+        flags = Path('/proc/cpuinfo').read_text().split()
+        return 'avx512_bf16' in flags or 'amx_bf16' in flags
+    return False
+
 def amp_dtype(device: torch.device | str, precision: str = 'auto') -> torch.dtype | None:
-    "Autocast dtype for `device`: bf16 on GPUs that support it when `precision='auto'`; `None` means fp32."
+    "Autocast dtype for `device`: with `precision='auto'`, bf16 on GPUs that support it and CPUs that multiply it natively; `None` means fp32."
     if precision not in ('auto', 'bf16', 'fp32'):
         raise ValueError(f"precision={precision!r}: expected 'auto', 'bf16' or 'fp32'")
     device = torch.device(device)
     if precision == 'fp32': return None
     gpu_bf16 = device.type == 'cuda' and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if precision == 'auto': return torch.bfloat16 if gpu_bf16 else None
+    if precision == 'auto': return torch.bfloat16 if gpu_bf16 or (device.type == 'cpu' and cpu_has_bf16()) else None
     if device.type in ('cpu', 'mps') or gpu_bf16: return torch.bfloat16
     raise ValueError(f"precision='bf16' was requested but {device} does not support bfloat16")
 
@@ -57,6 +70,16 @@ def autocast(device: torch.device | str, dtype: torch.dtype | None):
     "`torch.autocast` for `device` and `dtype`, or a do-nothing context when `dtype` is None."
     device = torch.device(device)
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+def precision_note(device: torch.device | str, precision: str = 'auto') -> str:
+    "What `amp_dtype(device, precision)` chose, and why, in one phrase for the logs."
+    device, dt = torch.device(device), amp_dtype(device, precision)
+    if device.type == 'cpu':
+        fast = cpu_has_bf16()
+        if dt is None: return ('fp32 (asked)' if precision == 'fp32' else
+                               'fp32 (this CPU has no native bf16: bf16 would be slower; --precision bf16 forces it)')
+        return 'bf16 autocast (native on this CPU)' if fast else 'bf16 autocast (asked; emulated on this CPU, slower than fp32)'
+    return 'fp32' + (' (asked)' if precision == 'fp32' else '') if dt is None else f'bf16 autocast on {device.type}'
 
 # %% ../nbs/00_core.ipynb #0ada4d05
 def seed_everything(seed: int, deterministic: bool = False) -> int:
