@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import nn
 import torchvision
-from .core import freeze, count_params, atomic_save
+from .core import freeze, count_params, atomic_save, amp_dtype
 from .prior_extractor import Backbone, load_prior_extractor
 from .region_maps import (resize, PriorRegionMap, guided_region_map, category_guider, reduction, prototype_cosine,
                                   calibrated_cosine, cosine_max, min_max_normalize)
@@ -22,7 +22,7 @@ from .fem import FEM, MatchDecoder, PFENET_BINS, FRACTION_BINS, fem_loss, check_
 # %% auto #0
 __all__ = ['BACKBONES', 'DECODERS', 'MATCH_MAPS', 'MODELS', 'VGGBackbone', 'make_backbone', 'FewShotBase', 'QGNet',
            'FeatureCache', 'feature_cache', 'register_model', 'build_model', 'model_checkpoint',
-           'model_from_checkpoint', 'save_model', 'load_model']
+           'model_from_checkpoint', 'save_model', 'load_model', 'fast_path']
 
 # %% ../nbs/07_qgnet.ipynb #39547326
 _VGG_STAGES = {'stem': (0, 7), 'layer1': (7, 14), 'layer2': (14, 24), 'layer3': (24, 34), 'layer4': (34, 43)}
@@ -170,6 +170,15 @@ class FewShotBase(nn.Module):
             if self.support_layer4 == 'image': return s_mid, self.backbone.layer4(s3)
             return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
 
+    def _joint_feats(self, query, s_imgs, masks):
+        "`_query_feats` and `_support_feats` in one backbone call per stage: the same features, fewer and larger kernels."
+        n = len(query)
+        with self._frozen():
+            mid, f3 = self._mid(torch.cat([query, s_imgs]))
+            s3 = f3[n:] if self.support_layer4 == 'image' else f3[n:] * resize(masks[:, None], f3.shape[-2:])
+            f4 = self.backbone.layer4(torch.cat([f3[:n], s3]))
+        return (mid[:n], f4[:n]), (mid[n:], f4[n:])
+
     def _cache(self):
         "The active FeatureCache, when the features may be memoised: evaluation mode and no gradients."
         c = self._feature_cache
@@ -183,7 +192,9 @@ class FewShotBase(nn.Module):
         s_imgs = support_imgs.flatten(0, 1).contiguous(memory_format=fmt)
         masks = (support_masks == 1).to(query.dtype)                               # 255 (ignore) is not object
         c, m = self._cache(), masks.flatten(0, 1)
-        if c is None:
+        if c is None and query.shape[-2:] == s_imgs.shape[-2:]:
+            (q_mid, q4), (s_mid, s4) = self._joint_feats(query, s_imgs, m)
+        elif c is None:
             (q_mid, q4), (s_mid, s4) = self._query_feats(query), self._support_feats(s_imgs, m)
         else:                                                                      # one image (and mask) at a time, memoised
             q_mid, q4 = c.batch('query', (query,), self._query_feats)
@@ -388,3 +399,15 @@ def load_model(path, map_location='cpu', return_extra: bool = False):
     model = model_from_checkpoint(ckpt, map_location)
     if not return_extra: return model
     return model, {k: v for k, v in ckpt.items() if k not in ('format', 'name', 'config', 'start_point', 'state_dict')}
+
+# %% ../nbs/07_qgnet.ipynb #83b556ed
+def fast_path(model: nn.Module, device='cpu', precision: str = 'auto', compile: bool = False):
+    "Channels-last memory, the autocast dtype `precision` resolves to on `device`, and (GPU) optional `torch.compile` -> (model, dtype)."
+    device = torch.device(device)
+    model.to(memory_format=torch.channels_last)
+    if hasattr(model, 'channels_last'): model.channels_last = True
+    dtype = amp_dtype(device, precision)
+    if compile:
+        if device.type != 'cuda': raise ValueError("compile=True is for GPUs (on a CPU the compile time outweighs the gain)")
+        model = torch.compile(model)
+    return model, dtype
