@@ -15,19 +15,20 @@ from torch.nn import functional as F
 import torch.distributed as dist
 from .core import (get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator, atomic_open,
                            rng_state, set_rng_state, UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors,
-                           run_lock, remove_stale_tmp, trim_jsonl, check_out_dir, check_out_file, error_line,
+                           run_lock, remove_stale_tmp, trim_jsonl, check_out_dir, check_out_file, error_line, precision_note,
                            positive_int, nonneg_int, positive_float, finite_float,
                            atomic_save, save_json, save_figure, to_image, overlay_mask, overlay_heatmap, count_params)
 from .contrastive import dist_info, item_seed
 from .prior_extractor import GlobalBatchSampler
 from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_names
-from .qgnet import feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES
+from .qgnet import (feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES,
+                            fast_path)
 
 # %% auto #0
 __all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'PRESETS', 'TrainConfig', 'import_model_modules', 'make_model',
            'register_eval_wrapper', 'eval_wrapper', 'poly_lr', 'init_distributed', 'loss_scale', 'predict', 'evaluate',
-           'label_prior_entropy', 'train', 'episode_figure', 'SelfSupport', 'train_parser', 'train_cli', 'eval_parser',
-           'load_checked', 'eval_cli', 'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
+           'label_prior_entropy', 'train', 'episode_figure', 'prediction_agreement', 'SelfSupport', 'train_parser',
+           'train_cli', 'eval_parser', 'load_checked', 'eval_cli', 'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
 
 # %% ../nbs/08_train.ipynb #4b62d3d1
 @dataclasses.dataclass
@@ -163,7 +164,7 @@ def predict(model: nn.Module, batch: dict, resolution: str = 'original', device=
         preds.append(logits.argmax(1)[0].cpu()); targets.append(target.cpu())
     return preds, targets, out
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resolution: str = 'original',
              workers: int = 0, progress: bool = True, cache_gb: float = 2.0) -> dict:
     "Few-shot evaluation of `model` on the test episodes `ds` -> mIoU, FB-IoU, per-class IoU and the protocol (frozen features memoised in `cache_gb` GiB)."
@@ -264,7 +265,7 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
                         episodes=cfg.val_episodes, seed=cfg.seed, **_rare(cfg.rare)) if cfg.val_every else None)
     model = make_model(cfg.model, **cfg.model_kwargs())
     if on_model is not None: on_model(model)
-    model.to(device)
+    model, _ = fast_path(model.to(device), device, precision)                 # channels-last; bf16 where it is fast
     groups = [{'params': [p for p in model.parameters() if p.requires_grad]}]
     if cfg.optimizer == 'adamw': opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     else: opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -284,7 +285,8 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
     elif rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         if (out/'metrics.jsonl').exists(): (out/'metrics.jsonl').unlink()
-        log(f"{cfg.model}: {count_params(model)/1e6:.2f}M trainable parameters; start point: {model.start_point}")
+        log(f"{cfg.model}: {count_params(model)/1e6:.2f}M trainable parameters; start point: {model.start_point}; "
+            f"precision: {precision_note(device, precision)}")
         if cfg.probe_episodes and cfg.val_split:
             from qgnet_nb.start_point import feature_probe, probe_table
             pds = make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test',
@@ -379,6 +381,27 @@ def episode_figure(model: nn.Module, ds, indices=(0, 1, 2), device='cpu', title:
         axs[r, 0].set_ylabel(ds.class_names[int(batch['class_id'][0])])
     if title: fig.suptitle(title, fontsize=10)
     return fig
+
+# %% ../nbs/08_train.ipynb #47ebc3b9
+@torch.inference_mode()
+def prediction_agreement(model: nn.Module, ds, precision: str = 'bf16', device='cpu', resolution: str = 'original') -> dict:
+    "Predictions of `model` on the test episodes `ds` in fp32 and on the fast path (`precision`): pixel agreement, both mIoUs."
+    device = get_device(device) if not isinstance(device, torch.device) else device
+    was = model.training; model.eval()
+    fast = amp_dtype(device, precision)
+    meters, same, total = {k: IoUMeter(ds.classes) for k in ('fp32', 'fast')}, 0, 0
+    for i in range(len(ds)):
+        batch = collate_episodes([ds[i]])
+        p32, t, _ = predict(model, batch, resolution, device, None)
+        pf, _, _ = predict(model, batch, resolution, device, fast)
+        for a, b, tt, c in zip(p32, pf, t, batch['class_id'].tolist()):
+            valid = tt != 255
+            same += int((a[valid] == b[valid]).sum()); total += int(valid.sum())
+            meters['fp32'].update(a, tt, c); meters['fast'].update(b, tt, c)
+    model.train(was)
+    m32, mf = meters['fp32'].miou(), meters['fast'].miou()
+    return dict(agreement=same / max(total, 1), miou_fp32=m32, miou_fast=mf, miou_delta=100 * (mf - m32),
+                episodes=len(ds), precision=str(fast).replace('torch.', '') if fast else 'fp32')
 
 # %% ../nbs/08_train.ipynb #b052a546
 class SelfSupport(torch.utils.data.Dataset):
@@ -525,7 +548,9 @@ def eval_cli(argv: list[str]) -> int:
     try: ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
                            episodes=a.episodes, seed=a.seed, **_rare(a.rare))
     except ValueError as e: raise UsageError(flag_names(str(e), vars(a))) from e
-    res = evaluate(model.to(device), ds, device, a.precision, a.resolution, a.workers, cache_gb=a.cache_gb)
+    model, _ = fast_path(model.to(device), device, a.precision)
+    if rank == 0: print(f"qgnet eval: {len(ds)} episodes, precision: {precision_note(device, a.precision)}", file=sys.stderr)
+    res = evaluate(model, ds, device, a.precision, a.resolution, a.workers, cache_gb=a.cache_gb)
     res.pop('seconds')
     res.update(data=a.data, split=a.split, model=model.config['name'], label=model.config.get('label', model.config['name']),
                tta=model.config.get('tta'), checkpoint=str(a.ckpt), size=size)
@@ -586,13 +611,13 @@ def _table(rows: list[dict]) -> str:
     return '\n'.join(lines)
 
 def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers: int = 0, progress: bool = True,
-         figures: bool = True, log=print) -> dict:
+         figures: bool = True, log=print, precision: str = 'auto') -> dict:
     "Pretrain, train QGNet and the baseline, evaluate both; returns the results (also in `out/results.json`)."
     out, device = Path(out), get_device(device); t_start = time.perf_counter()
     with run_lock(out, log):
-        return _demo(cfg, out, device, workers, progress, figures, log, t_start)
+        return _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
 
-def _demo(cfg, out, device, workers, progress, figures, log, t_start):
+def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision):
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain, CHECKPOINT
     from qgnet_nb.patches import find_images
     from qgnet_nb.data import demo_images
@@ -607,9 +632,10 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start):
     pcfg = PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
                           epochs=cfg.pretrain_epochs, queue=1024, local_queue=4096, bn_group_size=cfg.pretrain_batch // 2,
                           m=0.99, seed=cfg.seed)
+    log(f"device: {device}, precision: {precision_note(device, precision)}")
     log(f"[1/4] contrastive pretraining of the prior extractor: {pcfg.arch}, {len(files)} images, {pcfg.epochs} epochs")
     t0 = time.perf_counter()
-    pst = pretrain(files, pcfg, out=out/'pretrain', device=device, progress=progress, log=log)
+    pst = pretrain(files, pcfg, out=out/'pretrain', device=device, precision=precision, progress=progress, log=log)
     prior = out/'pretrain'/CHECKPOINT
     h = pst['history']
     log(f"      final loss {h[-1]['loss']:.3f} (global {h[-1].get('global', float('nan')):.3f} vs chance log(1+K) = "
@@ -637,7 +663,7 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start):
                            fg_weight=cfg.fg_weight,
                            probe_episodes=50 if name == cfg.models[0] else 0)
         t0 = time.perf_counter()
-        st = train(tcfg, out/name, device=device, workers=workers, progress=progress, log=log)
+        st = train(tcfg, out/name, device=device, precision=precision, workers=workers, progress=progress, log=log)
         runs[name] = st['model']
         log(f"      {name}: loss {st['history'][0]['loss']:.3f} -> {st['history'][-1]['loss']:.3f} "
             f"in {time.perf_counter() - t0:.0f} s")
@@ -645,7 +671,7 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start):
     log(f"[4/4] evaluation on the novel classes of fold {cfg.fold}, {cfg.episodes} episodes")
     for shot, ds in test_sets.items():
         for name, model in runs.items():
-            r = evaluate(model, ds, device, workers=workers, progress=progress)
+            r = evaluate(model, ds, device, precision, workers=workers, progress=progress)
             results.append(dict(model=name, shot=shot, **{k: r[k] for k in ('miou', 'fbiou', 'per_class', 'episodes',
                                                                             'with_distractor') if k in r}))
         if figures:
@@ -681,6 +707,8 @@ def demo_cli(argv: list[str]) -> int:
     p.add_argument('--fg-weight', type=positive_float, default=d.fg_weight)
     p.add_argument('--lr-x10', action='store_true', help="PFENet's x10 on the learning rate (with --optimizer sgd)")
     p.add_argument('--device', default='auto'); p.add_argument('--workers', type=nonneg_int, default=0)
+    p.add_argument('--precision', default='auto', choices=['auto', 'bf16', 'fp32'],
+                   help='auto: bf16 autocast on GPUs and on CPUs with native bf16, else fp32')
     p.add_argument('--out', default='runs/demo')
     a = p.parse_args(argv)
     check_data_flags(a.data, a.root); check_out_dir(a.out)
@@ -690,7 +718,7 @@ def demo_cli(argv: list[str]) -> int:
     if unknown: p.error(f"argument --models: {' '.join(unknown)}: not a model; expected some of {', '.join(MODELS)}")
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(DemoConfig)}
     kw['shots'], kw['models'] = tuple(a.shots), tuple(a.models)
-    try: demo(DemoConfig(**kw), a.out, a.device, a.workers)
+    try: demo(DemoConfig(**kw), a.out, a.device, a.workers, precision=a.precision)
     except (UsageError, NonFiniteError): raise
     except ValueError as e: raise UsageError(flag_names(str(e), kw)) from e
     return 0
