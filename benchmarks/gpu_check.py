@@ -1,0 +1,100 @@
+"""The GPU measurements `benchmarks/gpu_check.sh` prints, one section at a time (each prints as soon as it is done).
+
+    python benchmarks/gpu_check.py speed      # QGNet, ResNet-50 @ 473: fp32, bf16, bf16 + channels-last, + torch.compile
+    python benchmarks/gpu_check.py pretrain   # contrastive pretraining, images per second
+    python benchmarks/gpu_check.py camvid ROOT OUT   # one CamVid epoch (qgnet train) and its evaluation (qgnet eval)
+"""
+from __future__ import annotations
+import json, subprocess, sys, time
+
+
+def _episodes(size, batch, seed=0):
+    import torch
+    from qgnet_nb.core import normalize
+    g = torch.Generator().manual_seed(seed)
+    q = normalize(torch.rand(batch, 3, size, size, generator=g))
+    s = normalize(torch.rand(batch, 1, 3, size, size, generator=g))
+    sm = torch.zeros(batch, 1, size, size, dtype=torch.long); sm[..., size // 4: 3 * size // 4, size // 3: 2 * size // 3] = 1
+    t = torch.zeros(batch, size, size, dtype=torch.long); t[..., size // 5: size // 2, size // 5: size // 2] = 1
+    return [x.cuda() for x in (q, s, sm, t)]
+
+
+def speed_row(name: str, precision: str, channels_last: bool, compile: bool, size=473, batch=4, steps=10, evals=20) -> dict:
+    "Training steps (batch of `batch` 1-shot episodes) and evaluation episodes (batch 1) per second, and peak memory."
+    import torch
+    from qgnet_nb.core import amp_dtype, autocast
+    from qgnet_nb.qgnet import build_model, fast_path
+    torch.manual_seed(0)
+    m = build_model('qgnet', backbone='resnet50', weights=None, prior='random').cuda()
+    dtype = amp_dtype('cuda', precision)
+    if channels_last: m, _ = fast_path(m, 'cuda', precision)
+    net = torch.compile(m) if compile else m
+    opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
+    q, s, sm, t = _episodes(size, batch)
+
+    def step():
+        with autocast('cuda', dtype): o = net(q, s, sm, target=t)
+        o['loss'].backward(); opt.step(); opt.zero_grad(set_to_none=True)
+    m.train(); torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter(); step(); torch.cuda.synchronize(); first = time.perf_counter() - t0   # compile happens here
+    step(); torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps): step()
+    torch.cuda.synchronize(); train_eps = batch * steps / (time.perf_counter() - t0)
+    train_mem = torch.cuda.max_memory_allocated() / 2**30
+    m.eval(); torch.cuda.reset_peak_memory_stats()
+    with torch.inference_mode(), autocast('cuda', dtype):
+        for _ in range(2): net(q[:1], s[:1], sm[:1])
+        torch.cuda.synchronize(); t0 = time.perf_counter()
+        for _ in range(evals): net(q[:1], s[:1], sm[:1])['logits'].argmax(1)
+        torch.cuda.synchronize()
+    eval_eps = evals / (time.perf_counter() - t0)
+    return dict(name=name, train_eps=train_eps, eval_eps=eval_eps, train_gib=train_mem,
+                eval_gib=torch.cuda.max_memory_allocated() / 2**30, first_step_s=first)
+
+
+def speed():
+    import torch
+    print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}; QGNet, ResNet-50 @ 473 px, 1-shot, random "
+          "weights; training batch 4, evaluation batch 1, frozen backbone", flush=True)
+    print('| path | train episodes/s | eval episodes/s | peak GiB, training | peak GiB, evaluation | first step s |')
+    print('|---|---|---|---|---|---|', flush=True)
+    rows = [('fp32', 'fp32', False, False), ('bf16', 'bf16', False, False), ('bf16 + channels-last', 'bf16', True, False),
+            ('bf16 + channels-last + torch.compile', 'bf16', True, True)]
+    t0 = time.perf_counter()
+    for name, prec, cl, comp in rows:              # eager rows take seconds; compiling gets what is left of 270 s
+        limit = 270 - (time.perf_counter() - t0) if comp else 60
+        try: r = subprocess.run([sys.executable, __file__, 'speed-one', json.dumps([name, prec, cl, comp])],
+                                capture_output=True, text=True, timeout=max(limit, 10))
+        except subprocess.TimeoutExpired: print(f"| {name} | stopped after {limit:.0f} s | | | | |", flush=True); continue
+        if r.returncode:
+            err = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f'exit {r.returncode}'
+            print(f"| {name} | failed: {err[:150]} | | | | |", flush=True); continue
+        x = json.loads(r.stdout.strip().splitlines()[-1])
+        print(f"| {name} | {x['train_eps']:.1f} | {x['eval_eps']:.1f} | {x['train_gib']:.2f} | {x['eval_gib']:.2f} | "
+              f"{x['first_step_s']:.1f} |", flush=True)
+
+
+def pretrain_speed(out='/tmp/qgnet_gpu_check/pretrain'):
+    "Images per second of contrastive pretraining (global + local loss, SLIC patches) on the demo images."
+    import shutil
+    from qgnet_nb.data import demo_images
+    from qgnet_nb.patches import find_images
+    from qgnet_nb.prior_extractor import PretrainConfig, pretrain
+    files = find_images(demo_images('train'))
+    shutil.rmtree(out, ignore_errors=True)
+    cfg = PretrainConfig(arch='resnet50', size=224, batch_size=32, epochs=2, queue=1024, local_queue=4096, bn_group_size=8)
+    t0 = time.perf_counter()
+    st = pretrain(files, cfg, out=None, device='cuda', precision='auto', workers=4, progress=False, log=lambda *a: None)
+    dt = time.perf_counter() - t0
+    print(f"contrastive pretraining, ResNet-50 @ 224, batch 32, {len(files)} images x {cfg.epochs} epochs: "
+          f"{st['step'] * cfg.batch_size / dt:.1f} images/s ({dt:.0f} s, data loading with 4 workers included; "
+          f"last loss {st['history'][-1]['loss']:.3f})", flush=True)
+
+
+if __name__ == '__main__':
+    what = sys.argv[1] if len(sys.argv) > 1 else 'speed'
+    if what == 'speed-one': print(json.dumps(speed_row(*json.loads(sys.argv[2]))))
+    elif what == 'speed': speed()
+    elif what == 'pretrain': pretrain_speed()
+    else: sys.exit(f"gpu_check.py: unknown section {what!r}; expected speed or pretrain")
