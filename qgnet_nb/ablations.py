@@ -103,7 +103,7 @@ def evaluate_maps(model, ds, device='auto', precision: str = 'auto', resolution:
     loader = torch.utils.data.DataLoader(ds, batch_size=1, sampler=EpisodeShardSampler(ds), num_workers=workers,
                                          collate_fn=collate_episodes, worker_init_fn=seed_worker)
     if progress:
-        from fastprogress.fastprogress import progress_bar
+        from qgnet_nb.core import progress_bar
         loader = progress_bar(loader, leave=False)
     t0 = time.perf_counter()
     with feature_cache(model):                                                      # frozen features memoised per image

@@ -15,13 +15,14 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'positive_int', 'nonneg_int', 'positive_float', 'finite_float',
-           'LOCK_NAME', 'COMMANDS', 'USER_ERRORS', 'get_device', 'cpu_has_bf16', 'amp_dtype', 'autocast',
+           'LOCK_NAME', 'PLAIN_EVERY', 'COMMANDS', 'USER_ERRORS', 'get_device', 'cpu_has_bf16', 'amp_dtype', 'autocast',
            'precision_note', 'seed_everything', 'seed_worker', 'make_generator', 'rng_state', 'set_rng_state',
            'ImageReadError', 'read_image', 'read_mask', 'shared_data_dir', 'to_tensor', 'normalize', 'denormalize',
            'to_image', 'overlay_mask', 'overlay_heatmap', 'figures_dir', 'save_figure', 'atomic_open', 'atomic_save',
            'save_json', 'UsageError', 'NonFiniteError', 'error_line', 'check_out_dir', 'check_out_file',
-           'read_checkpoint', 'nonfinite_tensors', 'run_lock', 'remove_stale_tmp', 'trim_jsonl', 'freeze',
-           'count_params', 'run_command', 'qgnet_main']
+           'read_checkpoint', 'nonfinite_tensors', 'run_lock', 'remove_stale_tmp', 'trim_jsonl', 'interactive_output',
+           'PlainBar', 'PlainMaster', 'progress_bar', 'master_bar', 'freeze', 'count_params', 'run_command',
+           'qgnet_main']
 
 # %% ../nbs/00_core.ipynb #acb43d89
 def _mps_available() -> bool:
@@ -418,6 +419,62 @@ def trim_jsonl(path, keep) -> int:
     if len(kept) != len(lines):
         with atomic_open(path, 'w') as f: f.write(''.join(l + '\n' for l in kept))
     return len(lines) - len(kept)
+
+# %% ../nbs/00_core.ipynb #a3e9b7de
+PLAIN_EVERY = 30.0              # seconds between two plain progress lines
+
+def interactive_output() -> bool:
+    "Is stdout a notebook kernel or a terminal, where a redrawn progress bar reads well?"
+    with contextlib.suppress(Exception):
+        from IPython import get_ipython
+        if type(get_ipython()).__name__ == 'ZMQInteractiveShell': return True
+    return bool(getattr(sys.stdout, 'isatty', lambda: False)())
+
+# %% ../nbs/00_core.ipynb #4b30cb06
+class PlainBar:
+    "A progress bar for logs: a plain line every `PLAIN_EVERY` seconds and at the end, never a carriage return."
+    def __init__(self, gen, total=None, parent=None, comment: str = ''):
+        self.gen, self.comment, self.parent = gen, comment, parent
+        self.total = total if total is not None else (len(gen) if hasattr(gen, '__len__') else None)
+        if parent is not None: parent.child = self
+    def __len__(self): return self.total or 0
+    def _line(self, n, t0):
+        pre = f"{self.parent.prefix()} " if self.parent is not None else ''
+        of = f"/{self.total} ({100 * n / self.total:.0f}%)" if self.total else ''
+        print(f"{pre}{n}{of} {time.perf_counter() - t0:.0f} s {self.comment}".rstrip(), flush=True)
+    def __iter__(self):
+        t0 = last = time.perf_counter(); n = 0
+        for x in self.gen:
+            yield x
+            n += 1
+            if time.perf_counter() - last >= PLAIN_EVERY: self._line(n, t0); last = time.perf_counter()
+        if n: self._line(n, t0)
+
+# %% ../nbs/00_core.ipynb #ebb17650
+class PlainMaster:
+    "`master_bar` for logs: iterates epochs, names them in its children's lines, and `write`s plain lines."
+    def __init__(self, gen):
+        self.gen, self.child, self.i = gen, PlainBar([]), 0
+        self.total = len(gen) if hasattr(gen, '__len__') else None
+    def prefix(self) -> str: return f"epoch {self.i + 1}" + (f"/{self.total}" if self.total else '')
+    def write(self, line, table: bool = False): print(line, flush=True)
+    def __iter__(self):
+        for self.i, x in enumerate(self.gen): yield x
+
+# %% ../nbs/00_core.ipynb #6a8089b2
+def progress_bar(gen, total=None, display: bool = True, leave: bool = True, parent=None, comment: str = ''):
+    "fastprogress's bar in a notebook or terminal, `PlainBar` lines in a log; `display=False`: the plain iterable."
+    if not display: return gen
+    if parent is not None and isinstance(parent, PlainMaster) or not interactive_output():
+        return PlainBar(gen, total, parent if isinstance(parent, PlainMaster) else None, comment)
+    from fastprogress.fastprogress import progress_bar as _bar
+    return _bar(gen, total=total, leave=leave, parent=parent, comment=comment)
+
+def master_bar(gen):
+    "fastprogress's master bar in a notebook or terminal, `PlainMaster` in a log."
+    if not interactive_output(): return PlainMaster(gen)
+    from fastprogress.fastprogress import master_bar as _mb
+    return _mb(gen)
 
 # %% ../nbs/00_core.ipynb #ee5e9c99
 def _stay_eval(self, mode: bool = True):

@@ -679,7 +679,7 @@ def find_images(root, exclude=()) -> list[Path]:
 def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', overwrite: bool = False,
                   quiet: bool = False, device=None, **params) -> dict:
     "Compute and cache the label map of every image under `root` into `out` (default `root/.qgnet_patches/method`)."
-    from fastprogress.fastprogress import progress_bar
+    from qgnet_nb.core import progress_bar
     root = Path(root)
     out = Path(out) if out is not None else root/'.qgnet_patches'/method
     p = superpixel_params(method, **params)

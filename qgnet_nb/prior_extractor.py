@@ -413,7 +413,7 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
     net = model if world == 1 else nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == 'cuda' else None, broadcast_buffers=False)
     show = progress and rank == 0
-    if show: from fastprogress.fastprogress import master_bar, progress_bar
+    if show: from qgnet_nb.core import master_bar, progress_bar
     epochs = range(state['epoch'], cfg.epochs)
     if stop_after is not None: epochs = epochs[:stop_after]
     mb = master_bar(epochs) if show else epochs

@@ -132,7 +132,7 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
                                              num_workers=workers, worker_init_fn=seed_worker)
         it = loader
         if progress:
-            from fastprogress.fastprogress import progress_bar
+            from qgnet_nb.core import progress_bar
             it = progress_bar(loader, total=cfg.steps - state['step'], leave=False)
         bb.train(); head.train(); t0 = time.perf_counter()
         for x, y in it:
@@ -199,7 +199,7 @@ def feature_probe(backbone: nn.Module, ds, layers=PROBE_LAYERS, episodes: int | 
     sweeps = {l: ThresholdSweep(ds.classes) for l in layers}
     n = min(episodes or len(ds), len(ds)); it = range(n)
     if progress:
-        from fastprogress.fastprogress import progress_bar
+        from qgnet_nb.core import progress_bar
         it = progress_bar(it, leave=False)
     for i in it:
         e = ds[i]

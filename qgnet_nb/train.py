@@ -182,7 +182,7 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
     rank, world = dist_info()
     it = loader
     if progress and rank == 0:
-        from fastprogress.fastprogress import progress_bar
+        from qgnet_nb.core import progress_bar
         it = progress_bar(loader, leave=False)
     t0 = time.perf_counter()
     with feature_cache(model, cache_gb * 2**30) if cache_gb > 0 else contextlib.nullcontext():
@@ -298,7 +298,7 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
     net = model if world == 1 else nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == 'cuda' else None)
     show = progress and rank == 0
-    if show: from fastprogress.fastprogress import master_bar, progress_bar
+    if show: from qgnet_nb.core import master_bar, progress_bar
     epochs = range(state['epoch'], cfg.epochs)
     if stop_after is not None: epochs = epochs[:stop_after]
     mb = master_bar(epochs) if show else epochs
