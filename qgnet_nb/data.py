@@ -38,7 +38,7 @@ def cache_dir(*parts: str) -> Path:
 def _progress(it, total: int, every: int = 300):
     "A fastprogress bar for long loops; plain iteration for short ones and under nbdev-test."
     if total < every or os.environ.get('IN_TEST'): return it
-    from fastprogress.fastprogress import progress_bar
+    from qgnet_nb.core import progress_bar
     return progress_bar(it, total=total, leave=False)
 
 def _fingerprint(paths) -> str:
@@ -115,8 +115,9 @@ def _check_pair(img, mask):
     img, mask = np.asarray(img), np.asarray(mask)
     if img.ndim != 3 or img.shape[2] != 3: raise ValueError(f'expected an (H, W, 3) image, got shape {img.shape}')
     if mask.shape != img.shape[:2]: raise ValueError(f'mask shape {mask.shape} differs from image shape {img.shape[:2]}')
-    return (torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous(),
-            torch.from_numpy(np.ascontiguousarray(mask, dtype=np.uint8))[None])
+    img, mask = np.ascontiguousarray(img), np.ascontiguousarray(mask, dtype=np.uint8)
+    img, mask = (a if a.flags.writeable else a.copy() for a in (img, mask))   # torch warns on read-only arrays
+    return torch.from_numpy(img).permute(2, 0, 1).contiguous(), torch.from_numpy(mask)[None]
 
 def _check_size(size):
     if not isinstance(size, (int, np.integer)) or size < 8: raise ValueError(f'size={size!r}: expected an integer >= 8 (pixels)')
