@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The CamVid-FSS CPU recipe of notebook 08 / the README, as it was produced on the 2-core CPU machine.
-# Usage: bash experiments/camvid.sh [DATA_ROOT]   (default ../shared/data/camvid); outputs under runs/camvid/.
+# Usage: bash experiments/camvid.sh CAMVID_ROOT   (a CamVid-FSS folder, METHOD.md §4); outputs under runs/camvid/.
 # Runs unchanged on any folder of the same layout (train/ and val/, each images/ + labels/) with CamVid's classes.
 # Every step resumes or skips when its output exists, so an interrupted run is simply started again.
 # train and eval take the fast path (--precision auto: channels-last, bf16 where the CPU multiplies it natively);
 # PRECISION=fp32 keeps the plain path.
 set -euo pipefail
-ROOT=${1:-../shared/data/camvid}; OUT=${OUT:-runs/camvid}; mkdir -p $OUT/eval
+ROOT=${1:?usage: bash experiments/camvid.sh CAMVID_ROOT (a folder with train/ and val/, each images/ + labels/)}
+OUT=${OUT:-runs/camvid}; mkdir -p $OUT/eval
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 PRECISION=${PRECISION:-auto}
 MODELS=${MODELS:-"qgnet baseline"}; FOLDS=${FOLDS:-"0 1"}; SHOTS=${SHOTS:-"1 5"}; EPISODES=${EPISODES:-1000}

@@ -1,6 +1,6 @@
 """Table 7 for a trained checkpoint: recall of the guided and prior maps (V and 1 - V) at alpha = 0.1..0.9.
 
-    python experiments/recall.py --ckpt runs/camvid/qgnet-f0/last.pt --data camvid --root ../shared/data/camvid \
+    python experiments/recall.py --ckpt runs/camvid/qgnet-f0/last.pt --data camvid --root CAMVID_ROOT \
         --fold 0 --episodes 1000 --out runs/camvid/recall-f0
 writes OUT/recall.json, OUT/recall.md and OUT/recall.png (and prints the table).
 """

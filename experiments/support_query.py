@@ -2,7 +2,7 @@
 mask as the support) beside the real episodes, and the guided map alone at its best single threshold.
 
     python experiments/support_query.py runs/demo              # after `qgnet demo --out runs/demo`
-    python experiments/support_query.py runs/camvid/qgnet-f0 --data camvid --root ../shared/data/camvid
+    python experiments/support_query.py runs/camvid/qgnet-f0 --data camvid --root CAMVID_ROOT
 """
 import argparse
 from pathlib import Path
