@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from .core import get_device, read_image, to_image, overlay_mask, overlay_heatmap
-from .patches import as_rgb, boundaries, _png
+from .patches import as_rgb, boundaries, png_bytes, read_upload
 from .data import make_dataset, collate_episodes, test_transform, test_hw, DATASETS
 from .qgnet import load_model
 from .train import predict, import_model_modules
@@ -217,7 +217,7 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
     own, st = {}, {'res': None, 'busy': False}
     rng = np.random.default_rng(seed)
     def show(img_widget, arr):
-        img_widget.value = _png(arr)
+        img_widget.value = png_bytes(arr)
         img_widget.layout.width = f'{arr.shape[1]}px'                    # the picture's own size: never stretched
 
     def redraw(*_):
@@ -293,12 +293,9 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         add_query(change['new'], img)
 
     def from_upload(change):
-        files = change['new']
-        if not files: return
-        f = files[0]
-        try: img = np.asarray(Image.open(io.BytesIO(bytes(f['content']))).convert('RGB'))
-        except Exception as e: status.value = f"<b>cannot read {f['name']}:</b> {e}"; return
-        add_query(f['name'], img)
+        if not change['new']: return
+        try: add_query(*read_upload(change['new']))
+        except ValueError as e: status.value = f"<b>{e}</b>"
 
     c['cls'].observe(on_class, 'value'); c['shot'].observe(on_shot, 'value'); c['random'].on_click(on_random)
     c['episode'].observe(update, 'value'); c['query'].observe(update, 'value'); c['alpha'].observe(redraw, 'value')

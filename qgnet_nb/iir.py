@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .region_maps import EPS, resize, masked_average_pool, reduction, PriorRegionMap, _unit, _no_autocast
+from .region_maps import EPS, resize, masked_average_pool, reduction, PriorRegionMap, unit_norm, no_autocast
 from .fem import segmentation_ce
 from .qgnet import FewShotBase, make_backbone, register_model
 from .core import freeze
@@ -26,9 +26,9 @@ def cosine_map(feat: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> tor
     "Cosine similarity of each position of `feat` (N, C, h, w) to `proto` (N, C, 1, 1) -> (N, 1, h, w), in float32."
     if feat.ndim != 4 or proto.shape != (*feat.shape[:2], 1, 1):
         raise ValueError(f"expected feat (N, C, h, w) and proto (N, C, 1, 1); got {tuple(feat.shape)} and {tuple(proto.shape)}")
-    with _no_autocast(feat.device):
-        x = _unit(feat.float().flatten(2), eps)                  # (N, C, hw)
-        p = _unit(proto.float().flatten(2), eps)                 # (N, C, 1); a zero prototype stays zero
+    with no_autocast(feat.device):
+        x = unit_norm(feat.float().flatten(2), eps)                  # (N, C, hw)
+        p = unit_norm(proto.float().flatten(2), eps)                 # (N, C, 1); a zero prototype stays zero
         return (x * p).sum(1).view(feat.shape[0], 1, *feat.shape[-2:])
 
 def activation_map(feat: torch.Tensor, support_feat: torch.Tensor, support_mask: torch.Tensor, eps: float = EPS):

@@ -21,7 +21,7 @@ __all__ = ['SLIC_DEFAULTS', 'FELZENSZWALB_DEFAULTS', 'METHODS', 'MAX_PIXELS', 'B
            'boundaries', 'gt_regions', 'boundary_recall', 'undersegmentation_error', 'achievable_segmentation_accuracy',
            'explained_variation', 'superpixel_quality', 'sample_images', 'compare_implementations', 'summarize',
            'markdown_table', 'plot_quality', 'draw_boundaries', 'save_labels', 'load_labels', 'PatchCache',
-           'get_patches', 'find_images', 'cache_patches', 'patches_cli', 'patch_explorer']
+           'get_patches', 'find_images', 'cache_patches', 'patches_cli', 'read_upload', 'png_bytes', 'patch_explorer']
 
 # %% ../nbs/01_patches.ipynb #3cccf9c3
 def as_rgb(img, name: str = 'img') -> np.ndarray:
@@ -748,7 +748,15 @@ def patches_cli(argv: list[str] | None = None) -> int:
     return 0
 
 # %% ../nbs/01_patches.ipynb #8d4a70f9
-def _png(arr) -> bytes:
+def read_upload(files) -> tuple[str, np.ndarray]:
+    "The (file name, (H, W, 3) uint8 image) of the first file of an ipywidgets `FileUpload` value; ValueError naming it if unreadable."
+    import io
+    from PIL import Image as _I
+    f = files[0]
+    try: return f['name'], np.asarray(_I.open(io.BytesIO(bytes(f['content']))).convert('RGB'))
+    except Exception as e: raise ValueError(f"cannot read {f['name']}: {e}") from e
+
+def png_bytes(arr) -> bytes:
     import io
     from PIL import Image as _I
     b = io.BytesIO(); _I.fromarray(arr).save(b, format='PNG'); return b.getvalue()
@@ -794,7 +802,7 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
             res[m] = dict(superpixel_quality(l, gt, None, st['ignore']), ms=ms)
             panels.append(draw_boundaries(img, l))
         pic = np.concatenate([panels[0], np.full((img.shape[0], 6, 3), 255, np.uint8), panels[1]], 1)
-        view.value = _png(pic); view.layout.width = f'{pic.shape[1]}px'    # shown at its own size, not stretched to the page
+        view.value = png_bytes(pic); view.layout.width = f'{pic.shape[1]}px'    # shown at its own size, not stretched to the page
         cells = lambda m: ' '.join([f"<b>{m}</b>: {res[m]['segments']} segments, {res[m]['ms']:.0f} ms"] +
                                    ([f"BR {res[m]['br']:.3f}, USE {res[m]['use']:.3f}, ASA {res[m]['asa']:.3f}"] if 'br' in res[m] else []))
         info.value = '<br>'.join([f"{st['source']} ({img.shape[1]}x{img.shape[0]})", cells('slic'), cells('felzenszwalb')])
@@ -818,14 +826,9 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
         except (OSError, ValueError) as e: status.value = f'<b>cannot use that file:</b> {e}'
 
     def from_upload(change):
-        files = change['new']
-        if not files: return
-        import io
-        from PIL import Image as _I
-        f = files[0]
-        try: img = np.asarray(_I.open(io.BytesIO(bytes(f['content']))).convert('RGB'))
-        except Exception as e: status.value = f"<b>cannot read {f['name']}:</b> {e}"; return
-        add_own(f['name'], img)
+        if not change['new']: return
+        try: add_own(*read_upload(change['new']))
+        except ValueError as e: status.value = f"<b>{e}</b>"
 
     c['image'].observe(pick, 'value'); c['path'].observe(from_path, 'value'); c['upload'].observe(from_upload, 'value')
     for k in ('mask', 'n_segments', 'compactness', 'scale', 'sigma', 'min_size'): c[k].observe(update, 'value')

@@ -12,8 +12,9 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['EPS', 'PROTO_EPS', 'resize', 'min_max_normalize', 'cosine_max', 'PriorRegionMap', 'guided_region_map', 'reduction',
-           'masked_average_pool', 'category_guider', 'prototype_cosine', 'calibrated_cosine']
+__all__ = ['EPS', 'PROTO_EPS', 'resize', 'min_max_normalize', 'no_autocast', 'unit_norm', 'cosine_max', 'PriorRegionMap',
+           'guided_region_map', 'reduction', 'masked_average_pool', 'category_guider', 'prototype_cosine',
+           'calibrated_cosine']
 
 # %% ../nbs/05_region_maps.ipynb #397287d1
 EPS = 1e-7        # eq. 12 (and the cosine's denominator)
@@ -33,12 +34,12 @@ def min_max_normalize(s: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     return ((flat - lo) / (hi - lo + eps)).view_as(s)
 
 # %% ../nbs/05_region_maps.ipynb #9a058d2b
-def _no_autocast(device: torch.device):
+def no_autocast(device: torch.device):
     "Disable autocast on `device` (a plain context on devices autocast does not know, such as 'meta')."
     try: return torch.autocast(device.type, enabled=False)
     except RuntimeError: return contextlib.nullcontext()
 
-def _unit(x: torch.Tensor, eps: float) -> torch.Tensor:
+def unit_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
     "Divide each column of a (B, C, N) tensor by its L2 norm + eps (zero columns stay zero)."
     return x / (x.norm(dim=1, keepdim=True) + eps)
 
@@ -48,9 +49,9 @@ def cosine_max(query: torch.Tensor, keys: torch.Tensor, eps: float = EPS) -> tor
         raise ValueError(f"cosine_max expects query (B, C, h, w) and keys (B, C, h', w') with the same B and C; "
                          f"got {tuple(query.shape)} and {tuple(keys.shape)}")
     B, C, h, w = query.shape
-    with _no_autocast(query.device):
-        x = _unit(query.float().flatten(2), eps)          # (B, C, hw)
-        p = _unit(keys.float().flatten(2), eps)           # (B, C, h'w')
+    with no_autocast(query.device):
+        x = unit_norm(query.float().flatten(2), eps)          # (B, C, hw)
+        p = unit_norm(keys.float().flatten(2), eps)           # (B, C, h'w')
         sim = torch.bmm(x.transpose(1, 2), p)             # eq. 9: (B, hw, h'w'), the only all-pairs tensor
         return sim.max(dim=2).values.view(B, h, w)        # eqs. 10-11: max over the key positions
 
@@ -132,7 +133,7 @@ def prototype_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, supp
     "Cosine of query features (B, C, h, w) to each shot's masked-average prototype (B, K, C, h', w'), min-max per query, mean over K -> (B, 1, h, w)."
     _check_query_support(query_feat, support_feats, support_masks)
     K, maps = support_feats.shape[1], 0
-    with _no_autocast(query_feat.device):
+    with no_autocast(query_feat.device):
         q = query_feat.float()
         for k in range(K):
             proto = masked_average_pool(support_feats[:, k].float(), support_masks[:, k, None].float())   # (B, C, 1, 1)
@@ -146,7 +147,7 @@ def calibrated_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, sup
     "Query-to-prototype cosine rescaled by the support's own object (-> 1) and background (-> 0) means; mean over K -> (B, 1, h, w)."
     _check_query_support(query_feat, support_feats, support_masks)
     K, maps = support_feats.shape[1], 0
-    with _no_autocast(query_feat.device):
+    with no_autocast(query_feat.device):
         q = query_feat.float()
         for k in range(K):
             s = support_feats[:, k].float()
