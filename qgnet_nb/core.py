@@ -219,9 +219,10 @@ def overlay_heatmap(img: np.ndarray, heat, alpha: float = 0.5, cmap: str = 'jet'
     return ((1 - alpha) * img + alpha * colours).round().astype(np.uint8)
 
 def figures_dir() -> Path:
-    "Where figures go: `$QGNET_FIGURES`, else the `figures/` folder of the enclosing project checkout, else `./figures`."
+    "Where figures go: `$QGNET_FIGURES`; under `nbdev-test` a temporary folder (tests never rewrite the tracked figures); else the `figures/` folder of the enclosing project checkout, else `./figures`."
     env = os.environ.get('QGNET_FIGURES')
     if env: d = Path(env)
+    elif os.environ.get('IN_TEST'): d = Path(tempfile.gettempdir())/'qgnet_nb_test_figures'
     else:
         d = Path.cwd()/'figures'
         for p in [Path.cwd(), *Path.cwd().parents]:
