@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/contrastive.html.md"""
 
 # %% ../nbs/02_contrastive.ipynb #4aab84cc
 from __future__ import annotations
-import math
+import math, os
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,11 +16,11 @@ import torch.distributed as dist
 from torchvision import tv_tensors
 import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF
-from .core import IMAGENET_MEAN, IMAGENET_STD, read_image
+from .core import IMAGENET_MEAN, IMAGENET_STD, read_image, get_device
 from .patches import get_patches, PatchCache
 
 # %% auto #0
-__all__ = ['info_nce', 'local_info_nce', 'dist_info', 'all_gather_varlen', 'KeyQueue', 'momentum_update',
+__all__ = ['info_nce', 'local_info_nce', 'dist_info', 'init_distributed', 'all_gather_varlen', 'KeyQueue', 'momentum_update',
            'RandomResizedCropMasks', 'moco_v2_augment', 'pair_patches', 'pool_patches', 'item_seed', 'ContrastivePairs']
 
 # %% ../nbs/02_contrastive.ipynb #7cee6199
@@ -51,6 +51,17 @@ def dist_info() -> tuple[int, int]:
     "(rank, world size) of the default process group, or (0, 1) without one."
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
+    "Join the process group `torchrun` describes, if any (NCCL on GPUs, gloo on CPUs) -> (rank, world size, this process's device)."
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    dev = get_device(device)
+    if world > 1 and not (dist.is_available() and dist.is_initialized()):
+        if dev.type == 'cuda':
+            dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0'))); torch.cuda.set_device(dev)
+        dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
+    rank, world = dist_info()
+    return rank, world, dev
 
 @torch.no_grad()
 def all_gather_varlen(x: torch.Tensor) -> torch.Tensor:

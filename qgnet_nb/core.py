@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1e46a145
 from __future__ import annotations
-import argparse, contextlib, importlib, importlib.util, json, math, os, random, socket, sys, tempfile, time, types
+import argparse, contextlib, dataclasses, importlib, importlib.util, json, math, os, random, socket, sys, tempfile, time, types
 from pathlib import Path
 import numpy as np
 import torch
@@ -20,9 +20,9 @@ __all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'positive_int', 'nonneg_
            'ImageReadError', 'read_image', 'read_mask', 'shared_data_dir', 'to_tensor', 'normalize', 'denormalize',
            'to_image', 'overlay_mask', 'overlay_heatmap', 'figures_dir', 'save_figure', 'atomic_open', 'atomic_save',
            'save_json', 'UsageError', 'NonFiniteError', 'error_line', 'check_out_dir', 'check_out_file',
-           'read_checkpoint', 'nonfinite_tensors', 'run_lock', 'remove_stale_tmp', 'trim_jsonl', 'interactive_output',
-           'PlainBar', 'PlainMaster', 'progress_bar', 'master_bar', 'freeze', 'count_params', 'run_command',
-           'qgnet_main']
+           'read_checkpoint', 'nonfinite_tensors', 'run_lock', 'remove_stale_tmp', 'trim_jsonl', 'config_diff',
+           'interactive_output', 'PlainBar', 'PlainMaster', 'progress_bar', 'master_bar', 'freeze', 'count_params',
+           'run_command', 'qgnet_main']
 
 # %% ../nbs/00_core.ipynb #acb43d89
 def _mps_available() -> bool:
@@ -420,6 +420,15 @@ def trim_jsonl(path, keep) -> int:
     if len(kept) != len(lines):
         with atomic_open(path, 'w') as f: f.write(''.join(l + '\n' for l in kept))
     return len(lines) - len(kept)
+
+# %% ../nbs/00_core.ipynb #0aa2d700
+def config_diff(old: dict, new, defaults=None, skip=()) -> list[str]:
+    "'key: old in the checkpoint, new now' for each field of `new` (a dataclass or dict) that differs from the dict `old`; a field `old` lacks compares at `defaults`' value."
+    as_json = lambda x: json.loads(json.dumps(dataclasses.asdict(x) if dataclasses.is_dataclass(x) else x))
+    new, base = as_json(new), as_json(defaults) if defaults is not None else {}
+    old = {**{k: v for k, v in base.items() if k not in old}, **old}
+    return [f"{k}: {old.get(k)!r} in the checkpoint, {new[k]!r} now" for k in new
+            if k not in skip and json.dumps(old.get(k)) != json.dumps(new[k])]
 
 # %% ../nbs/00_core.ipynb #a3e9b7de
 PLAIN_EVERY = 30.0              # seconds between two plain progress lines

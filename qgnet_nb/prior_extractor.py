@@ -17,9 +17,9 @@ import torchvision
 from .core import (freeze, get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator,
                            atomic_save, atomic_open, save_json, count_params, rng_state, set_rng_state,
                            UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock, remove_stale_tmp,
-                           check_out_dir, positive_int, nonneg_int, positive_float, finite_float)
+                           check_out_dir, positive_int, nonneg_int, positive_float, finite_float, config_diff)
 from .contrastive import (info_nce, local_info_nce, KeyQueue, momentum_update, pair_patches, pool_patches,
-                                  ContrastivePairs, all_gather_varlen, dist_info, item_seed)
+                                  ContrastivePairs, all_gather_varlen, dist_info, item_seed, init_distributed)
 from .patches import find_images, METHODS, PatchCache
 
 # %% auto #0
@@ -345,8 +345,7 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint')
     if ckpt.get('format') != FORMAT:
         raise ValueError(f"{path} is not a qgnet pretraining checkpoint (format {ckpt.get('format')!r}, expected {FORMAT!r}); "
                          "a MoCo checkpoint can be loaded with load_prior_extractor, but not resumed")
-    old = ckpt['config']; new = json.loads(json.dumps(dataclasses.asdict(cfg)))
-    diff = [f"{k}: {old.get(k)!r} in the checkpoint, {new[k]!r} now" for k in new if json.dumps(old.get(k)) != json.dumps(new[k])]
+    diff = config_diff(ckpt['config'], cfg)
     if ckpt.get('data') != data:
         diff.append(f"images: {ckpt.get('data')} in the checkpoint, {data} now")
     if diff:
@@ -472,17 +471,6 @@ def _reduce(parts: dict, batch_size: int) -> dict:
     return rec
 
 # %% ../nbs/03_prior_extractor.ipynb #ce208f96
-def _setup_distributed(device: str):
-    "Join the process group `torchrun` describes (NCCL on GPUs, gloo on CPUs); returns the device of this process."
-    world = int(os.environ.get('WORLD_SIZE', '1'))
-    if world == 1 or (dist.is_available() and dist.is_initialized()): return get_device(device)
-    local = int(os.environ.get('LOCAL_RANK', '0'))
-    dev = get_device(device)
-    if dev.type == 'cuda':
-        dev = torch.device('cuda', local); torch.cuda.set_device(dev)
-    dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
-    return dev
-
 def _patch_cache(root: Path, given, method: str, params: dict, log):
     "The patch cache to use: `given`, else ROOT/.qgnet_patches/METHOD when it matches, else None (compute on the fly)."
     if given is not None:
@@ -548,8 +536,7 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
                              queue=a.queue, local_queue=a.local_queue, batch_size=a.batch_size, lr=a.lr,
                              weight_decay=a.weight_decay, epochs=a.epochs, bn_group_size=a.bn_group_size, seed=a.seed)
         cache = _patch_cache(root, a.patch_cache, a.patches, params, log) if a.losses != 'global' else None
-        device = _setup_distributed(a.device)
-        _, world = dist_info()
+        _, world, device = init_distributed(a.device)
         log(f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated else ''}, "
             f"losses={cfg.losses}, patches={cfg.method}{' (cached)' if cache else ''}, batch {cfg.batch_size} on {world} "
             f"process(es), {device}, lr {cfg.lr:g}")

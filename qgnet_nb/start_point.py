@@ -14,7 +14,8 @@ from torch import nn
 from torch.nn import functional as F
 from .core import (get_device, seed_everything, seed_worker, atomic_save, save_json, rng_state, set_rng_state,
                            UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock, remove_stale_tmp,
-                           trim_jsonl, check_out_dir, check_out_file, positive_int, nonneg_int, positive_float, finite_float)
+                           trim_jsonl, check_out_dir, check_out_file, positive_int, nonneg_int, positive_float, finite_float,
+                           config_diff)
 from .data import make_dataset, train_transform, to_test_scale, DATASETS, check_data_flags, flag_names
 from .prior_extractor import Backbone, ARCHS
 from .region_maps import resize, masked_average_pool
@@ -111,10 +112,10 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
     if last.exists():
         try: ck = read_checkpoint(last, weights_only=False)
         except UsageError as e: raise UsageError(f"{e}; cannot resume from it: delete it, or choose another --out") from e
-        if ck['config'] != conf:
-            diff = [k for k in conf if ck['config'].get(k) != conf[k]]
-            raise ValueError(f"refusing to resume from {last}: it was written with other settings ({', '.join(diff)}); "
-                             "pass the same options or choose a new output folder")
+        diff = config_diff(ck['config'], conf)
+        if diff:
+            raise ValueError(f"refusing to resume from {last}: it was written with other settings ({'; '.join(diff)}); "
+                             "pass the same options or choose a new --out folder")
         bb.load_state_dict(ck['backbone']); head.load_state_dict(ck['head'])
         opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
         state = {'step': ck['step'], 'losses': ck['losses']}; set_rng_state(ck['rng'])

@@ -15,10 +15,10 @@ from torch.nn import functional as F
 import torch.distributed as dist
 from .core import (get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator, atomic_open,
                            rng_state, set_rng_state, UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors,
-                           run_lock, remove_stale_tmp, trim_jsonl, check_out_dir, check_out_file, error_line, precision_note,
+                           run_lock, remove_stale_tmp, trim_jsonl, check_out_dir, check_out_file, error_line, precision_note, config_diff,
                            positive_int, nonneg_int, positive_float, finite_float,
                            atomic_save, save_json, save_figure, to_image, overlay_mask, overlay_heatmap, count_params)
-from .contrastive import dist_info, item_seed
+from .contrastive import dist_info, init_distributed, item_seed
 from .prior_extractor import GlobalBatchSampler
 from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_names
 from .qgnet import (feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES,
@@ -26,7 +26,7 @@ from .qgnet import (feature_cache, build_model, model_checkpoint, model_from_che
 
 # %% auto #0
 __all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'PRESETS', 'TrainConfig', 'import_model_modules', 'make_model',
-           'register_eval_wrapper', 'eval_wrapper', 'poly_lr', 'init_distributed', 'loss_scale', 'predict', 'evaluate',
+           'register_eval_wrapper', 'eval_wrapper', 'poly_lr', 'loss_scale', 'predict', 'evaluate',
            'label_prior_entropy', 'train', 'episode_figure', 'prediction_agreement', 'SelfSupport', 'train_parser',
            'train_cli', 'eval_parser', 'load_checked', 'eval_cli', 'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
 
@@ -124,17 +124,6 @@ def poly_lr(base_lr: float, it: int, max_it: int, power: float = 0.9, x10: bool 
     return base_lr * (1 - it / max_it) ** power * (10 if x10 else 1)
 
 # %% ../nbs/08_train.ipynb #515df3f3
-def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
-    "Join the `torchrun` process group if there is one -> (rank, world size, this process's device)."
-    world = int(os.environ.get('WORLD_SIZE', '1'))
-    dev = get_device(device)
-    if world > 1 and not (dist.is_available() and dist.is_initialized()):
-        if dev.type == 'cuda':
-            dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0'))); torch.cuda.set_device(dev)
-        dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
-    rank, world = dist_info()
-    return rank, world, dev
-
 def loss_scale(target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
     "Factor that turns a per-process mean loss into its share of the global-batch mean under DDP's gradient averaging."
     rank, world = dist_info()
@@ -224,11 +213,7 @@ def label_prior_entropy(p: float) -> float:
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))       # may change between a run and its continuation
 
 def _check_resume(ckpt: dict, cfg: TrainConfig, path):
-    new = json.loads(json.dumps(dataclasses.asdict(cfg)))
-    defaults = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))       # fields newer than the checkpoint
-    old = {**{k: v for k, v in defaults.items() if k not in ckpt.get('train_config', {})}, **ckpt.get('train_config', {})}
-    diff = [f"{k}: {old.get(k)!r} in the checkpoint, {new[k]!r} now" for k in new
-            if k not in _RESUME_FREE and json.dumps(old.get(k)) != json.dumps(new[k])]
+    diff = config_diff(ckpt.get('train_config', {}), cfg, defaults=TrainConfig(), skip=_RESUME_FREE)
     if diff:
         raise ValueError(f"refusing to resume from {path}: it was written by a different run (" + '; '.join(diff) +
                          "). Pass the same options, or choose a new --out folder (or --overwrite to start again).")
