@@ -230,7 +230,7 @@ class IIR(FewShotBase):
         if not finetune_backbone: freeze(self.backbone)
         ch = self.backbone.channels
         mid = ch['layer2'] + ch['layer3']
-        self.down_query, self.down_supp = reduction(mid, dim), reduction(mid, dim)
+        self.bridge, self.down_supp = reduction(mid, dim), reduction(mid, dim)
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if qgnet:
             self.prior_extractor, prior_note = self._make_prior(
@@ -250,7 +250,7 @@ class IIR(FewShotBase):
         "The inter-image refinement's maps for inspection: CAMs, their fg regions, thresholds, prior (no gradients)."
         B, K = support_imgs.shape[:2]
         query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
-        q_dec, s_dec = self.down_query(q_mid), self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K))
+        q_dec, s_dec = self.bridge(q_mid), self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K))
         return inter_image_refinement(q_mid, s_mid, q4, s4, q_dec, s_dec, masks, self.threshold)
 
     @staticmethod
@@ -264,7 +264,7 @@ class IIR(FewShotBase):
         self._check(query, support_imgs, support_masks, target)
         B, K = support_imgs.shape[:2]
         query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
-        q_dec = self.down_query(q_mid)                                             # query features (256)
+        q_dec = self.bridge(q_mid)                                             # query features (256)
         s_dec = self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K))           # support features (256)
         inter = inter_image_refinement(q_mid, s_mid, q4, s4, q_dec, s_dec, masks, self.threshold)   # CAMs, prototypes, prior
         maps = inter['prior'].to(q_dec.dtype)

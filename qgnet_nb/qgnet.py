@@ -125,6 +125,14 @@ class FewShotBase(nn.Module):
         pe = load_prior_extractor(prior, dilated=dilated)                # the frozen key encoder (MoCo layout)
         return pe, f'{pe.arch}: key encoder of {prior}'
 
+    RENAMED = {'down_query.': 'bridge.'}        # parameter prefixes renamed since; checkpoints written before still load
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for old, new in self.RENAMED.items():
+            for k in [k for k in state_dict if k.startswith(prefix + old)]:
+                state_dict[prefix + new + k[len(prefix + old):]] = state_dict.pop(k)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def train(self, mode: bool = True):
         super().train(mode)
         if self.finetune_backbone: _bn_eval(self.backbone)      # fine-tuned weights, stored BN statistics
@@ -231,7 +239,7 @@ class QGNet(FewShotBase):
         ch = self.backbone.channels
         mid = ch['layer2'] + ch['layer3']
         if decoder == 'fem':
-            self.down_query = reduction(mid, dim)               # bridge features: the query's mid-level, reduced
+            self.bridge = reduction(mid, dim)               # bridge features: the query's mid-level, reduced
             self.down_supp = reduction(mid, dim)                # support features for the category guider
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if mode == 'qgnet':
@@ -263,7 +271,7 @@ class QGNet(FewShotBase):
         with self._frozen():
             guided = guided_region_map(q4, s4, masks, size=size)
         if self.decoder == 'match': return self._match_forward(query, masks, (q_mid, q4, s_mid, s4), guided, target)
-        bridge = self.down_query(q_mid)                                            # bridge features (256)
+        bridge = self.bridge(q_mid)                                            # bridge features (256)
         proto = category_guider(self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks)  # category guider (256)
         prior_map = None
         if self.mode == 'qgnet':
