@@ -391,7 +391,8 @@ def ablate_parser() -> argparse.ArgumentParser:
               'local_queue', 'epochs', 'train_episodes', 'batch_size', 'episodes', 'seed', 'bn_group_size'):
         p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
     p.add_argument('--moco-m', type=float, default=d.moco_m); p.add_argument('--lr', type=float, default=d.lr)
-    p.add_argument('--no-lr-x10', dest='lr_x10', action='store_false')
+    p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
+                   help="PFENet's x10 on the learning rate (default on here, the paper's recipe)")
     p.add_argument('--device', default='auto'); p.add_argument('--workers', type=int, default=0)
     p.add_argument('--out', default='runs/ablate', help='folder of the studies (they share settings; default runs/ablate)')
     p.add_argument('--overwrite', action='store_true', help='delete OUT (every study in it) and start again')

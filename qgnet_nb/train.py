@@ -449,7 +449,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--lr', type=positive_float, default=d.lr)
     for k in ('momentum', 'weight_decay', 'power'):
         p.add_argument('--' + k.replace('_', '-'), type=finite_float, default=getattr(d, k))
-    p.add_argument('--lr-x10', action='store_true', help="PFENet's x10 on every group's learning rate")
+    p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
+                   help="PFENet's x10 on every group's learning rate")
     p.add_argument('--out', default='runs/train', help='output folder: last.pt, best.pt, metrics.jsonl')
     p.add_argument('--overwrite', action='store_true', help='start again instead of resuming from OUT/last.pt')
     return p
@@ -690,7 +691,8 @@ def demo_cli(argv: list[str]) -> int:
     p.add_argument('--lr', type=positive_float, default=d.lr)
     p.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
     p.add_argument('--fg-weight', type=positive_float, default=d.fg_weight)
-    p.add_argument('--lr-x10', action='store_true', help="PFENet's x10 on the learning rate (with --optimizer sgd)")
+    p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
+                   help="PFENet's x10 on the learning rate (with --optimizer sgd)")
     p.add_argument('--device', default='auto'); p.add_argument('--workers', type=nonneg_int, default=0)
     p.add_argument('--precision', default='auto', choices=['auto', 'bf16', 'fp32'],
                    help='auto: bf16 autocast on GPUs and on CPUs with native bf16, else fp32')
