@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from .core import (get_device, amp_dtype, seed_worker, atomic_open, save_json, UsageError, NonFiniteError, run_lock,
-                           remove_stale_tmp, check_out_dir, LOCK_NAME)
-from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_names
+from .core import (get_device, amp_dtype, seed_worker, atomic_open, save_json, UsageError, run_lock,
+                           check_out_dir, LOCK_NAME)
+from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_errors
 from .train import TrainConfig, train, predict, imagenet_cached, import_model_modules
 from .qgnet import BACKBONES, feature_cache
 
@@ -343,7 +343,6 @@ def ablate(study: str, cfg: AblateConfig = AblateConfig(), out='runs/ablate', va
         if overwrite:
             for p in out.iterdir():
                 if p.name != LOCK_NAME: shutil.rmtree(p) if p.is_dir() else p.unlink()
-        remove_stale_tmp(out, log)
         return _ablate(study, cfg, out, variants, device, workers, progress, figure, log)
 
 def _ablate(study, cfg, out, variants, device, workers, progress, figure, log):
@@ -405,10 +404,8 @@ def ablate_cli(argv: list[str]) -> int:
     if a.pretrain_root is not None and not Path(a.pretrain_root).is_dir():
         raise UsageError(f"--pretrain-root {a.pretrain_root}: not a folder (expected a folder of unlabeled images)")
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(AblateConfig)}
-    try:
+    with flag_errors(kw):
         cfg = AblateConfig(**kw)
         ablate(a.study, cfg, out, a.variants, a.device, a.workers, a.overwrite, progress=not a.quiet)
-    except (UsageError, NonFiniteError): raise
-    except ValueError as e: raise UsageError(flag_names(str(e), kw)) from e
     print(f"table: {out/(a.study + '.md')}; figure: {out/(a.study + '.png')}")
     return 0

@@ -20,7 +20,7 @@ __all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'positive_int', 'nonneg_
            'ImageReadError', 'read_image', 'read_mask', 'shared_data_dir', 'to_tensor', 'normalize', 'denormalize',
            'to_image', 'overlay_mask', 'overlay_heatmap', 'figures_dir', 'save_figure', 'atomic_open', 'atomic_save',
            'save_json', 'UsageError', 'NonFiniteError', 'error_line', 'check_out_dir', 'check_out_file',
-           'read_checkpoint', 'nonfinite_tensors', 'run_lock', 'remove_stale_tmp', 'trim_jsonl', 'config_diff',
+           'read_checkpoint', 'nonfinite_tensors', 'remove_stale_tmp', 'run_lock', 'trim_jsonl', 'config_diff',
            'interactive_output', 'PlainBar', 'PlainMaster', 'progress_bar', 'master_bar', 'freeze', 'count_params',
            'run_command', 'qgnet_main']
 
@@ -309,13 +309,16 @@ def _nearest_existing(path: Path) -> Path:
     while not p.exists() and p != p.parent: p = p.parent
     return p
 
+def _check_creatable(path: Path, folder: Path, flag: str):
+    base = _nearest_existing(folder)
+    if not base.is_dir(): raise UsageError(f"{flag} {path}: cannot be created, {base} is a file")
+    if not os.access(base, os.W_OK | os.X_OK): raise UsageError(f"{flag} {path}: {base} is not writable")
+
 def check_out_dir(path, flag: str = '--out') -> Path:
     "Refuse (UsageError, naming `flag`) an output folder that is a file or lies where nothing can be written."
     path = Path(path)
     if path.exists() and not path.is_dir(): raise UsageError(f"{flag} {path}: is a file, expected a folder")
-    base = _nearest_existing(path)
-    if not base.is_dir(): raise UsageError(f"{flag} {path}: cannot be created, {base} is a file")
-    if not os.access(base, os.W_OK | os.X_OK): raise UsageError(f"{flag} {path}: {base} is not writable")
+    _check_creatable(path, path, flag)
     return path
 
 # %% ../nbs/00_core.ipynb #f82ca328
@@ -323,9 +326,7 @@ def check_out_file(path, flag: str = '--out') -> Path:
     "Refuse (UsageError, naming `flag`) an output file path that is a folder or lies where nothing can be written."
     path = Path(path)
     if path.is_dir(): raise UsageError(f"{flag} {path}: is a folder, expected a file name")
-    base = _nearest_existing(path.parent)
-    if not base.is_dir(): raise UsageError(f"{flag} {path}: cannot be created, {base} is a file")
-    if not os.access(base, os.W_OK | os.X_OK): raise UsageError(f"{flag} {path}: {base} is not writable")
+    _check_creatable(path, path.parent, flag)
     if path.exists() and not os.access(path, os.W_OK): raise UsageError(f"{flag} {path}: the file is not writable")
     return path
 
@@ -346,6 +347,15 @@ def read_checkpoint(path, flag: str | None = None, weights_only: bool = True) ->
 def nonfinite_tensors(state_dict: dict) -> list[str]:
     "Names of the floating-point tensors of `state_dict` that hold a NaN or an Inf."
     return [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+
+# %% ../nbs/00_core.ipynb #5d38a6d3
+def remove_stale_tmp(folder, log=print) -> list[Path]:
+    "Delete the temporary files `atomic_open` leaves in `folder` when a process is killed mid-write (hold `run_lock`)."
+    gone = []
+    for p in sorted(Path(folder).glob('.*.tmp')):
+        if p.is_file(): p.unlink(); gone.append(p)
+    if gone: log(f"note: removed {len(gone)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in gone)}")
+    return gone
 
 # %% ../nbs/00_core.ipynb #1802636e
 LOCK_NAME = '.qgnet.lock'
@@ -371,10 +381,11 @@ def _read_lock(lock: Path) -> dict:
 
 @contextlib.contextmanager
 def run_lock(folder, log=print, flag: str = '--out'):
-    "Hold `folder/.qgnet.lock` while the block runs; UsageError if a live process holds it, takeover if a dead one did."
+    "Hold `folder/.qgnet.lock` while the block runs (stale temp files removed); UsageError if a live process holds it, takeover if a dead one did."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     lock, me = folder/LOCK_NAME, os.getpid()
-    if _read_lock(lock).get('pid') == me and _read_lock(lock).get('host') == socket.gethostname():
+    held = _read_lock(lock)
+    if held.get('pid') == me and held.get('host') == socket.gethostname():
         yield lock; return                                               # re-entered by the process that holds it
     info = dict(pid=me, host=socket.gethostname(), proc_start=_proc_start(me),
                 started=time.strftime('%Y-%m-%d %H:%M:%S'), command=' '.join(sys.argv)[:300])
@@ -393,19 +404,11 @@ def run_lock(folder, log=print, flag: str = '--out'):
         with os.fdopen(fd, 'w') as f: json.dump(info, f)
         break
     else: raise UsageError(f"{flag} {folder}: could not take {lock}")
+    remove_stale_tmp(folder, log)                                        # nobody else writes here now
     try: yield lock
     finally:
         if _read_lock(lock).get('pid') == me:
             with contextlib.suppress(FileNotFoundError): lock.unlink()
-
-# %% ../nbs/00_core.ipynb #5d38a6d3
-def remove_stale_tmp(folder, log=print) -> list[Path]:
-    "Delete the temporary files `atomic_open` leaves in `folder` when a process is killed mid-write (hold `run_lock`)."
-    gone = []
-    for p in sorted(Path(folder).glob('.*.tmp')):
-        if p.is_file(): p.unlink(); gone.append(p)
-    if gone: log(f"note: removed {len(gone)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in gone)}")
-    return gone
 
 # %% ../nbs/00_core.ipynb #28c903f9
 def trim_jsonl(path, keep) -> int:

@@ -25,7 +25,7 @@ __all__ = ['CAMVID_CLASSES', 'VOC_CLASSES', 'DEMO_CLASSES', 'DEMO_PHOTOS', 'DEMO
            'test_hw', 'test_transform', 'to_test_scale', 'Record', 'binary_mask', 'FewShotDataset', 'consecutive_folds',
            'ClassMaskDataset', 'MaskFolder', 'CamVidFSS', 'Pascal5i', 'coco_folds', 'Coco20i', 'FSS1000', 'demo_shape',
            'demo_surface', 'demo_image', 'build_demo', 'demo_root', 'demo_images', 'DemoShapes', 'show_demo_classes',
-           'make_dataset', 'check_data_flags', 'flag_names', 'collate_episodes', 'shard_episodes',
+           'make_dataset', 'check_data_flags', 'flag_names', 'flag_errors', 'collate_episodes', 'shard_episodes',
            'EpisodeShardSampler', 'IoUMeter', 'show_episodes']
 
 # %% ../nbs/04_data.ipynb #ae1011a4
@@ -816,6 +816,14 @@ def flag_names(msg: str, names) -> str:
     for n in sorted(names, key=len, reverse=True):
         msg = re.sub(rf"(?<![\w.-]){n}=('?)([^\s:;,']*)\1", lambda m: f"--{n.replace('_', '-')} {m.group(2)}", msg)
     return msg
+
+# %% ../nbs/04_data.ipynb #555af748
+@contextlib.contextmanager
+def flag_errors(names):
+    "Inside the block, a `ValueError` from below a command becomes a `UsageError` in the command's flags (`flag_names`)."
+    try: yield
+    except UsageError: raise
+    except ValueError as e: raise UsageError(flag_names(str(e), names)) from e
 
 # %% ../nbs/04_data.ipynb #b7f6143c
 def collate_episodes(items: list[dict]) -> dict:

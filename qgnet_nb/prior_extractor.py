@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torchvision
 from .core import (freeze, get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator,
                            atomic_save, atomic_open, save_json, count_params, rng_state, set_rng_state,
-                           UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock, remove_stale_tmp,
+                           UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock,
                            check_out_dir, positive_int, nonneg_int, positive_float, finite_float, config_diff)
 from .contrastive import (info_nce, local_info_nce, KeyQueue, momentum_update, pair_patches, pool_patches,
                                   ContrastivePairs, all_gather_varlen, dist_info, item_seed, init_distributed)
@@ -102,8 +102,7 @@ class Backbone(nn.Module):
 def _load_file(path) -> dict:
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint file not found: {path}")
-    try: return torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as e: raise ValueError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from e
+    return read_checkpoint(path, weights_only=False)
 
 def _strip(k: str, prefix: str) -> str | None:
     for p in ('module.' + prefix, prefix):
@@ -382,7 +381,6 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
     if out is None or rank != 0:
         return _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log)
     with run_lock(out, log):
-        remove_stale_tmp(out, log)
         return _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log)
 
 def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log):

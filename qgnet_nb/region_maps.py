@@ -128,33 +128,29 @@ def _cosine(f: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Ten
     "Cosine of every position of (B, C, h, w) features to a (B, C, 1, 1) prototype -> (B, 1, h, w)."
     return (f * proto).sum(1, keepdim=True) / (f.norm(dim=1, keepdim=True) * proto.norm(dim=1, keepdim=True) + eps)
 
+def _mean_over_shots(query_feat, support_feats, support_masks, size, per_shot):
+    "The mean over the K shots of `per_shot(query, support, mask)` ((B, C, h, w), (B, C, h', w'), (B, 1, H, W)), in float32, resized to `size`."
+    _check_query_support(query_feat, support_feats, support_masks)
+    K = support_feats.shape[1]
+    with no_autocast(query_feat.device):
+        q = query_feat.float()
+        g = sum(per_shot(q, support_feats[:, k].float(), support_masks[:, k, None].float()) for k in range(K)) / K
+    return g if size is None else resize(g, size)
+
 def prototype_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                      size=None, eps: float = EPS) -> torch.Tensor:
     "Cosine of query features (B, C, h, w) to each shot's masked-average prototype (B, K, C, h', w'), min-max per query, mean over K -> (B, 1, h, w)."
-    _check_query_support(query_feat, support_feats, support_masks)
-    K, maps = support_feats.shape[1], 0
-    with no_autocast(query_feat.device):
-        q = query_feat.float()
-        for k in range(K):
-            proto = masked_average_pool(support_feats[:, k].float(), support_masks[:, k, None].float())   # (B, C, 1, 1)
-            maps = maps + min_max_normalize(_cosine(q, proto, eps), eps)                                  # (B, 1, h, w)
-    g = maps / K
-    return g if size is None else resize(g, size)
+    return _mean_over_shots(query_feat, support_feats, support_masks, size,      # prototypes (B, C, 1, 1), maps (B, 1, h, w)
+                            lambda q, s, m: min_max_normalize(_cosine(q, masked_average_pool(s, m), eps), eps))
 
 # %% ../nbs/05_region_maps.ipynb #96f7a954
 def calibrated_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                       size=None, eps: float = EPS, min_gap: float = 0.05) -> torch.Tensor:
     "Query-to-prototype cosine rescaled by the support's own object (-> 1) and background (-> 0) means; mean over K -> (B, 1, h, w)."
-    _check_query_support(query_feat, support_feats, support_masks)
-    K, maps = support_feats.shape[1], 0
-    with no_autocast(query_feat.device):
-        q = query_feat.float()
-        for k in range(K):
-            s = support_feats[:, k].float()
-            m = resize(support_masks[:, k, None].float(), s.shape[-2:])
-            proto = masked_average_pool(s, m)
-            cs = _cosine(s, proto, eps)                                       # the support against its own prototype
-            mu_f, mu_b = masked_average_pool(cs, m), masked_average_pool(cs, 1 - m)
-            maps = maps + ((_cosine(q, proto, eps) - mu_b) / (mu_f - mu_b).clamp(min=min_gap)).clamp(-1, 2)
-    g = maps / K
-    return g if size is None else resize(g, size)
+    def shot(q, s, m):
+        m = resize(m, s.shape[-2:])
+        proto = masked_average_pool(s, m)
+        cs = _cosine(s, proto, eps)                                           # the support against its own prototype
+        mu_f, mu_b = masked_average_pool(cs, m), masked_average_pool(cs, 1 - m)
+        return ((_cosine(q, proto, eps) - mu_b) / (mu_f - mu_b).clamp(min=min_gap)).clamp(-1, 2)
+    return _mean_over_shots(query_feat, support_feats, support_masks, size, shot)

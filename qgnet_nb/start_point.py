@@ -13,10 +13,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from .core import (get_device, seed_everything, seed_worker, atomic_save, save_json, rng_state, set_rng_state,
-                           UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock, remove_stale_tmp,
+                           UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock,
                            trim_jsonl, check_out_dir, check_out_file, positive_int, nonneg_int, positive_float, finite_float,
                            config_diff)
-from .data import make_dataset, train_transform, to_test_scale, DATASETS, check_data_flags, flag_names
+from .data import make_dataset, train_transform, to_test_scale, DATASETS, check_data_flags, flag_errors
 from .prior_extractor import Backbone, ARCHS
 from .region_maps import resize, masked_average_pool
 
@@ -93,7 +93,6 @@ def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int 
     "Train `cfg` into `out` (backbone.pt, last.pt, log.jsonl), resuming from `out/last.pt`; returns the run's state."
     out = Path(out)
     with run_lock(out, log):
-        remove_stale_tmp(out, log)
         return _base_pretrain(cfg, out, get_device(device), workers, progress, log)
 
 def _base_pretrain(cfg, out, device, workers, progress, log):
@@ -262,8 +261,7 @@ def probe_cli(argv: list[str]) -> int:
     w = None if a.weights.lower() == 'none' else a.weights
     if w not in (None, 'imagenet'): read_checkpoint(w, '--weights', weights_only=False)
     if a.out: check_out_file(a.out, '--out')
-    try: ds = _probe_ds(a, a.size, a.split)
-    except ValueError as e: raise UsageError(flag_names(str(e), vars(a))) from e
+    with flag_errors(vars(a)): ds = _probe_ds(a, a.size, a.split)
     res = feature_probe(Backbone(a.backbone, dilated=True, weights=w), ds, episodes=a.episodes, device=a.device, progress=True)
     print(probe_table(res))
     if a.out: save_json(res, a.out)
@@ -286,13 +284,11 @@ def base_pretrain_parser() -> argparse.ArgumentParser:
 def base_pretrain_cli(argv: list[str]) -> int:
     p = base_pretrain_parser(); a = p.parse_args(argv); _check_root(p, a); check_out_dir(a.out)
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(BaseConfig) if hasattr(a, f.name)}
-    try:
+    with flag_errors(vars(a)):
         cfg = BaseConfig(**kw)
         a.shot, a.episodes = 1, max(a.probe_episodes, 1)
         vds = _probe_ds(a, cfg.size) if a.probe_episodes else None
         st = base_pretrain(cfg, a.out, a.device, a.workers)
-    except (UsageError, NonFiniteError): raise
-    except ValueError as e: raise UsageError(flag_names(str(e), vars(a))) from e
     if vds is not None:
         res = feature_probe(st['backbone'], vds, device=a.device, progress=True)
         save_json(res, Path(a.out)/'probe.json'); print(probe_table(res))

@@ -15,12 +15,12 @@ from torch.nn import functional as F
 import torch.distributed as dist
 from .core import (get_device, amp_dtype, autocast, seed_everything, seed_worker, make_generator, atomic_open,
                            rng_state, set_rng_state, UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors,
-                           run_lock, remove_stale_tmp, trim_jsonl, check_out_dir, check_out_file, error_line, precision_note, config_diff,
+                           run_lock, trim_jsonl, check_out_dir, check_out_file, error_line, precision_note, config_diff,
                            positive_int, nonneg_int, positive_float, finite_float,
                            atomic_save, save_json, save_figure, to_image, overlay_mask, overlay_heatmap, count_params)
 from .contrastive import dist_info, init_distributed, item_seed
 from .prior_extractor import GlobalBatchSampler
-from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_names
+from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_errors
 from .qgnet import (feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES,
                             fast_path)
 
@@ -236,7 +236,6 @@ def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'a
     rank, world, device = init_distributed(device)
     out = Path(out)
     with run_lock(out, log) if rank == 0 else contextlib.nullcontext():
-        if rank == 0: remove_stale_tmp(out, log)
         return _train(cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes)
 
 def _train(cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes):
@@ -371,7 +370,7 @@ def episode_figure(model: nn.Module, ds, indices=(0, 1, 2), device='cpu', title:
 @torch.inference_mode()
 def prediction_agreement(model: nn.Module, ds, precision: str = 'bf16', device='cpu', resolution: str = 'original') -> dict:
     "Predictions of `model` on the test episodes `ds` in fp32 and on the fast path (`precision`): pixel agreement, both mIoUs."
-    device = get_device(device) if not isinstance(device, torch.device) else device
+    device = get_device(device)
     was = model.training; model.eval()
     fast = amp_dtype(device, precision)
     meters, same, total = {k: IoUMeter(ds.classes) for k in ('fp32', 'fast')}, 0, 0
@@ -487,11 +486,9 @@ def train_cli(argv: list[str]) -> int:
     kw = {k: v for k, v in vars(a).items() if k in names}
     kw['bins'] = _bins(a.bins)
     if kw['weights'] and kw['weights'].lower() == 'none': kw['weights'] = None
-    try:
+    with flag_errors(names):
         cfg = TrainConfig(**kw)
         st = train(cfg, a.out, a.device, a.precision, a.workers, resume=not a.overwrite)
-    except (UsageError, NonFiniteError): raise
-    except ValueError as e: raise UsageError(flag_names(str(e), names)) from e
     if st.get('best_miou', -1) >= 0: print(f"best validation mIoU {st['best_miou']:.4f} -> {Path(a.out)/'best.pt'}")
     return 0
 
@@ -531,9 +528,9 @@ def eval_cli(argv: list[str]) -> int:
     rank, world, device = init_distributed(a.device)
     if a.tta: model = eval_wrapper('tta')(model)
     size = a.size or extra.get('train_config', {}).get('size', 473)
-    try: ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
-                           episodes=a.episodes, seed=a.seed, **_rare(a.rare))
-    except ValueError as e: raise UsageError(flag_names(str(e), vars(a))) from e
+    with flag_errors(vars(a)):
+        ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
+                          episodes=a.episodes, seed=a.seed, **_rare(a.rare))
     model, _ = fast_path(model.to(device), device, a.precision)
     if rank == 0: print(f"qgnet eval: {len(ds)} episodes, precision: {precision_note(device, a.precision)}", file=sys.stderr)
     res = evaluate(model, ds, device, a.precision, a.resolution, a.workers, cache_gb=a.cache_gb)
@@ -600,6 +597,9 @@ def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers
          figures: bool = True, log=print, precision: str = 'auto') -> dict:
     "Pretrain, train QGNet and the baseline, evaluate both; returns the results (also in `out/results.json`)."
     out, device = Path(out), get_device(device); t_start = time.perf_counter()
+    import_model_modules()
+    unknown = [m for m in cfg.models if m not in MODELS]
+    if unknown: raise UsageError(f"--models {' '.join(unknown)}: not a model; expected some of {', '.join(MODELS)}")
     with run_lock(out, log):
         return _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
 
@@ -607,9 +607,6 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain, CHECKPOINT
     from qgnet_nb.patches import find_images
     from qgnet_nb.data import demo_images
-    import_model_modules()
-    unknown = [m for m in cfg.models if m not in MODELS]
-    if unknown: raise UsageError(f"--models {' '.join(unknown)}: not a model; expected some of {', '.join(MODELS)}")
     # the test episodes first: a wrong fold, shot or data folder fails now, not after the training
     test_sets = {shot: make_dataset(cfg.data, cfg.root, split='val', fold=cfg.fold, shot=shot, mode='test', size=cfg.size,
                                     episodes=cfg.episodes, seed=cfg.seed) for shot in cfg.shots}
@@ -700,12 +697,7 @@ def demo_cli(argv: list[str]) -> int:
     a = p.parse_args(argv)
     check_data_flags(a.data, a.root); check_out_dir(a.out)
     if a.weights not in ('auto', 'imagenet', 'none'): _check_file_flags(a)
-    import_model_modules()
-    unknown = [m for m in a.models if m not in MODELS]
-    if unknown: p.error(f"argument --models: {' '.join(unknown)}: not a model; expected some of {', '.join(MODELS)}")
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(DemoConfig)}
     kw['shots'], kw['models'] = tuple(a.shots), tuple(a.models)
-    try: demo(DemoConfig(**kw), a.out, a.device, a.workers, precision=a.precision)
-    except (UsageError, NonFiniteError): raise
-    except ValueError as e: raise UsageError(flag_names(str(e), kw)) from e
+    with flag_errors(kw): demo(DemoConfig(**kw), a.out, a.device, a.workers, precision=a.precision)
     return 0
