@@ -6,17 +6,7 @@
 """
 from __future__ import annotations
 import json, subprocess, sys, time
-
-
-def _episodes(size, batch, seed=0):
-    import torch
-    from qgnet_nb.core import normalize
-    g = torch.Generator().manual_seed(seed)
-    q = normalize(torch.rand(batch, 3, size, size, generator=g))
-    s = normalize(torch.rand(batch, 1, 3, size, size, generator=g))
-    sm = torch.zeros(batch, 1, size, size, dtype=torch.long); sm[..., size // 4: 3 * size // 4, size // 3: 2 * size // 3] = 1
-    t = torch.zeros(batch, size, size, dtype=torch.long); t[..., size // 5: size // 2, size // 5: size // 2] = 1
-    return [x.cuda() for x in (q, s, sm, t)]
+from common import episode
 
 
 def speed_row(name: str, precision: str, channels_last: bool, compile: bool, size=473, batch=4, steps=10, evals=20) -> dict:
@@ -30,7 +20,7 @@ def speed_row(name: str, precision: str, channels_last: bool, compile: bool, siz
     if channels_last: m, _ = fast_path(m, 'cuda', precision)
     net = torch.compile(m) if compile else m
     opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
-    q, s, sm, t = _episodes(size, batch)
+    q, s, sm, t = episode(size, 'cuda', batch)
 
     def step():
         with autocast('cuda', dtype): o = net(q, s, sm, target=t)

@@ -14,9 +14,8 @@ Random weights (no download), batch of one episode, frozen backbone (the default
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, time
-from common import status_mib
+from common import status_mib, episode
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import _inputs          # the same synthetic 1-shot episode as benchmarks/model.py
 
 MODELS = ('baseline', 'qgnet', 'iir', 'qgnet+iir')
 
@@ -64,7 +63,7 @@ def _eval_step(m, inputs, dev, dtype):
 
 def measure_time(arch, size, device, threads, repeats):
     dev, dtype = _setup(device, threads)
-    inputs = _inputs(size, dev)
+    inputs = episode(size, dev)
     models = {n: _build(n, arch, size, dev) for n in MODELS}
     for m in models.values(): _train_step(m, inputs, dev, dtype); _eval_step(m, inputs, dev, dtype)   # warm-up
     times = {n: {'train': [], 'eval': []} for n in MODELS}
@@ -79,7 +78,7 @@ def measure_time(arch, size, device, threads, repeats):
 def measure_memory(name, arch, size, device, threads):
     import torch
     dev, dtype = _setup(device, threads)
-    inputs = _inputs(size, dev)
+    inputs = episode(size, dev)
     m = _build(name, arch, size, dev)
     weights = sum(t.numel() * t.element_size() for t in [*m.parameters(), *m.buffers()]) / 2**20
     if dev.type == 'cuda':

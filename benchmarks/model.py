@@ -18,7 +18,7 @@ backbone (the default).
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, time
-from common import status_mib
+from common import status_mib, episode
 
 CONFIGS = [('resnet50', 473), ('resnet18', 241)]
 MODELS = ('baseline', 'qgnet')
@@ -27,17 +27,6 @@ MODELS = ('baseline', 'qgnet')
 def _sync(dev):
     import torch
     if dev.type == 'cuda': torch.cuda.synchronize()
-
-
-def _inputs(size, dev, seed=0):
-    import torch
-    from qgnet_nb.core import normalize
-    g = torch.Generator().manual_seed(seed)
-    q = normalize(torch.rand(1, 3, size, size, generator=g))
-    s = normalize(torch.rand(1, 1, 3, size, size, generator=g))
-    sm = torch.zeros(1, 1, size, size, dtype=torch.long); sm[..., size // 4: 3 * size // 4, size // 3: 2 * size // 3] = 1
-    t = torch.zeros(1, size, size, dtype=torch.long); t[..., size // 5: size // 2, size // 5: size // 2] = 1; t[..., -8:, :] = 255
-    return [x.to(dev) for x in (q, s, sm, t)]
 
 
 def _reset_peak_rss() -> bool:
@@ -82,7 +71,7 @@ def time_config(arch: str, size: int, repeats: int, device: str, threads: int | 
     from qgnet_nb.core import autocast, count_params
     from qgnet_nb import qgnet as Q, region_maps as R
     dev, dtype, bins = _setup(arch, size, device, threads)
-    inputs = _inputs(size, dev)
+    inputs = episode(size, dev)
     models, captured = {}, {}
     orig_guided, orig_prior = Q.guided_region_map, R.PriorRegionMap.forward
     for name in MODELS:
@@ -121,7 +110,7 @@ def memory_one(arch: str, size: int, name: str, device: str, threads: int | None
     "Peak memory of the first training episode of one model, in this (fresh) process."
     import torch
     dev, dtype, bins = _setup(arch, size, device, threads)
-    inputs = _inputs(size, dev)
+    inputs = episode(size, dev)
     m = _build(name, arch, bins, dev)
     weights = sum(x.numel() * x.element_size() for x in [*m.parameters(), *m.buffers()]) / 2**20
     if dev.type == 'cuda':

@@ -16,17 +16,7 @@ bf16: the fast path with bf16 forced).
 from __future__ import annotations
 import argparse, json, statistics, subprocess, sys, time
 from pathlib import Path
-from common import status_mib
-
-
-def _inputs(size, shot=1, seed=0):
-    import torch
-    g = torch.Generator().manual_seed(seed)
-    q = torch.randn(1, 3, size, size, generator=g)
-    s = torch.randn(1, shot, 3, size, size, generator=g)
-    sm = (torch.rand(1, shot, size, size, generator=g) > 0.6).long()
-    t = (torch.rand(1, size, size, generator=g) > 0.6).long()
-    return q, s, sm, t
+from common import status_mib, episode
 
 
 def _release_model(path: str, size: int):
@@ -50,7 +40,7 @@ def run_one(side: str, path: str | None, size: int, steps: int, episodes: int, t
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    q, s, sm, t = _inputs(size)
+    q, s, sm, t = episode(size)
     if side == 'release':
         m = _release_model(path, size)
         for p in [*m.layer0.parameters(), *m.layer1.parameters(), *m.layer2.parameters(), *m.layer3.parameters(),

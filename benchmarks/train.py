@@ -27,9 +27,7 @@ def run_one(model: str, arch: str, size: int, device: str, steps: int, episodes:
     cfg = TrainConfig(model=model, backbone=arch, weights=None, prior='random', size=size)
     net = make_model(model, **cfg.model_kwargs()).to(dev)
     precision = 'fp32' if path == 'fp32' else 'auto'
-    if path != 'fp32': net, _ = fast_path(net, dev, precision)
-    from qgnet_nb.core import amp_dtype
-    dtype = amp_dtype(dev, precision)
+    net, dtype = fast_path(net, dev, precision) if path != 'fp32' else (net, None)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
     tds = make_dataset('demo', split='train', fold=0, shot=1, mode='train', size=size, episodes=batch * (steps + 1), seed=0)
