@@ -30,7 +30,9 @@ def main():
     tc = extra.get('train_config', {})
     data, root = a.data or tc.get('data', 'demo'), a.root or tc.get('root')
     fold, size = a.fold if a.fold is not None else tc.get('fold', 0), tc.get('size', 473)
-    ds = make_dataset(data, root, split='val', fold=fold, shot=a.shot, mode='test', size=size, episodes=a.episodes, seed=321)
+    ds = make_dataset(
+        data, root, split='val', fold=fold, shot=a.shot, mode='test', size=size, episodes=a.episodes, seed=321
+    )
     t0 = time.perf_counter()
     r = prediction_agreement(model.to(a.device), ds, 'bf16', a.device)
     print(f"{a.ckpt}: {data} fold {fold}, {a.shot}-shot, {len(ds)} episodes at {size} px, original resolution "

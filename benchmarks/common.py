@@ -7,12 +7,16 @@ def status_mib(field: str) -> float:
 
 
 def episode(size: int, dev='cpu', batch: int = 1, seed: int = 0):
-    "A synthetic batch of 1-shot episodes, the same in every benchmark: query, support, support mask (a box), target (a box, 255 at the bottom)."
+    """A synthetic batch of 1-shot episodes, the same in every benchmark: query, support, support mask (a box),
+    target (a box, 255 at the bottom)."""
     import torch
     from qgnet_nb.core import normalize
     g = torch.Generator().manual_seed(seed)
     q = normalize(torch.rand(batch, 3, size, size, generator=g))
     s = normalize(torch.rand(batch, 1, 3, size, size, generator=g))
-    sm = torch.zeros(batch, 1, size, size, dtype=torch.long); sm[..., size // 4: 3 * size // 4, size // 3: 2 * size // 3] = 1
-    t = torch.zeros(batch, size, size, dtype=torch.long); t[..., size // 5: size // 2, size // 5: size // 2] = 1; t[..., -8:, :] = 255
+    sm = torch.zeros(batch, 1, size, size, dtype=torch.long)
+    sm[..., size // 4 : 3 * size // 4, size // 3 : 2 * size // 3] = 1
+    t = torch.zeros(batch, size, size, dtype=torch.long)
+    t[..., size // 5 : size // 2, size // 5 : size // 2] = 1
+    t[..., -8:, :] = 255
     return [x.to(dev) for x in (q, s, sm, t)]

@@ -9,7 +9,9 @@ import json, subprocess, sys, time
 from common import episode
 
 
-def speed_row(name: str, precision: str, channels_last: bool, compile: bool, size=473, batch=4, steps=10, evals=20) -> dict:
+def speed_row(
+    name: str, precision: str, channels_last: bool, compile: bool, size=473, batch=4, steps=10, evals=20
+) -> dict:
     "Training steps (batch of `batch` 1-shot episodes) and evaluation episodes (batch 1) per second, and peak memory."
     import torch
     from qgnet_nb.core import amp_dtype, autocast
@@ -24,18 +26,29 @@ def speed_row(name: str, precision: str, channels_last: bool, compile: bool, siz
 
     def step():
         with autocast('cuda', dtype): o = net(q, s, sm, target=t)
-        o['loss'].backward(); opt.step(); opt.zero_grad(set_to_none=True)
-    m.train(); torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter(); step(); torch.cuda.synchronize(); first = time.perf_counter() - t0   # compile happens here
-    step(); torch.cuda.synchronize()
+        o['loss'].backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    m.train()
+    torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    step()
+    torch.cuda.synchronize()
+    first = time.perf_counter() - t0  # compile happens here
+    step()
+    torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(steps): step()
-    torch.cuda.synchronize(); train_eps = batch * steps / (time.perf_counter() - t0)
+    torch.cuda.synchronize()
+    train_eps = batch * steps / (time.perf_counter() - t0)
     train_mem = torch.cuda.max_memory_allocated() / 2**30
-    m.eval(); torch.cuda.reset_peak_memory_stats()
+    m.eval()
+    torch.cuda.reset_peak_memory_stats()
     with torch.inference_mode(), autocast('cuda', dtype):
         for _ in range(2): net(q[:1], s[:1], sm[:1])
-        torch.cuda.synchronize(); t0 = time.perf_counter()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
         for _ in range(evals): net(q[:1], s[:1], sm[:1])['logits'].argmax(1)
         torch.cuda.synchronize()
     eval_eps = evals / (time.perf_counter() - t0)
@@ -49,17 +62,29 @@ def speed():
           "weights; training batch 4, evaluation batch 1, frozen backbone", flush=True)
     print('| path | train episodes/s | eval episodes/s | peak GiB, training | peak GiB, evaluation | first step s |')
     print('|---|---|---|---|---|---|', flush=True)
-    rows = [('fp32', 'fp32', False, False), ('bf16', 'bf16', False, False), ('bf16 + channels-last', 'bf16', True, False),
-            ('bf16 + channels-last + torch.compile', 'bf16', True, True)]
+    rows = [
+        ('fp32', 'fp32', False, False),
+        ('bf16', 'bf16', False, False),
+        ('bf16 + channels-last', 'bf16', True, False),
+        ('bf16 + channels-last + torch.compile', 'bf16', True, True),
+    ]
     t0 = time.perf_counter()
     for name, prec, cl, comp in rows:              # eager rows take seconds; compiling gets what is left of 270 s
         limit = 270 - (time.perf_counter() - t0) if comp else 60
-        try: r = subprocess.run([sys.executable, __file__, 'speed-one', json.dumps([name, prec, cl, comp])],
-                                capture_output=True, text=True, timeout=max(limit, 10))
-        except subprocess.TimeoutExpired: print(f"| {name} | stopped after {limit:.0f} s | | | | |", flush=True); continue
+        try:
+            r = subprocess.run(
+                [sys.executable, __file__, 'speed-one', json.dumps([name, prec, cl, comp])],
+                capture_output=True,
+                text=True,
+                timeout=max(limit, 10),
+            )
+        except subprocess.TimeoutExpired:
+            print(f"| {name} | stopped after {limit:.0f} s | | | | |", flush=True)
+            continue
         if r.returncode:
             err = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f'exit {r.returncode}'
-            print(f"| {name} | failed: {err[:150]} | | | | |", flush=True); continue
+            print(f"| {name} | failed: {err[:150]} | | | | |", flush=True)
+            continue
         x = json.loads(r.stdout.strip().splitlines()[-1])
         print(f"| {name} | {x['train_eps']:.1f} | {x['eval_eps']:.1f} | {x['train_gib']:.2f} | {x['eval_gib']:.2f} | "
               f"{x['first_step_s']:.1f} |", flush=True)
@@ -73,7 +98,9 @@ def pretrain_speed(out='/tmp/qgnet_gpu_check/pretrain'):
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain
     files = find_images(demo_images('train'))
     shutil.rmtree(out, ignore_errors=True)
-    cfg = PretrainConfig(arch='resnet50', size=224, batch_size=32, epochs=2, queue=1024, local_queue=4096, bn_group_size=8)
+    cfg = PretrainConfig(
+        arch='resnet50', size=224, batch_size=32, epochs=2, queue=1024, local_queue=4096, bn_group_size=8
+    )
     t0 = time.perf_counter()
     st = pretrain(files, cfg, out=None, device='cuda', precision='auto', workers=4, progress=False, log=lambda *a: None)
     dt = time.perf_counter() - t0

@@ -33,8 +33,14 @@ def _build(name, arch, size, dev):
     from qgnet_nb.train import make_model
     from qgnet_nb.fem import PFENET_BINS, FRACTION_BINS
     seed_everything(0)
-    return make_model(name, backbone=arch, weights=None, prior='random', bins=PFENET_BINS if size == 473 else FRACTION_BINS,
-                      channels_last=dev.type == 'cuda').to(dev)
+    return make_model(
+        name,
+        backbone=arch,
+        weights=None,
+        prior='random',
+        bins=PFENET_BINS if size == 473 else FRACTION_BINS,
+        channels_last=dev.type == 'cuda',
+    ).to(dev)
 
 
 def _sync(dev):
@@ -44,10 +50,14 @@ def _sync(dev):
 
 def _train_step(m, inputs, dev, dtype):
     from qgnet_nb.core import autocast
-    m.train(); _sync(dev); t0 = time.perf_counter()
+
+    m.train()
+    _sync(dev)
+    t0 = time.perf_counter()
     with autocast(dev, dtype): out = m(*inputs)
     out['loss'].backward()
-    _sync(dev); dt = time.perf_counter() - t0
+    _sync(dev)
+    dt = time.perf_counter() - t0
     m.zero_grad(set_to_none=True)
     return dt
 
@@ -55,7 +65,10 @@ def _train_step(m, inputs, dev, dtype):
 def _eval_step(m, inputs, dev, dtype):
     import torch
     from qgnet_nb.core import autocast
-    m.eval(); _sync(dev); t0 = time.perf_counter()
+
+    m.eval()
+    _sync(dev)
+    t0 = time.perf_counter()
     with torch.no_grad(), autocast(dev, dtype): m(*inputs[:3])
     _sync(dev)
     return time.perf_counter() - t0
@@ -65,7 +78,9 @@ def measure_time(arch, size, device, threads, repeats):
     dev, dtype = _setup(device, threads)
     inputs = episode(size, dev)
     models = {n: _build(n, arch, size, dev) for n in MODELS}
-    for m in models.values(): _train_step(m, inputs, dev, dtype); _eval_step(m, inputs, dev, dtype)   # warm-up
+    for m in models.values():
+        _train_step(m, inputs, dev, dtype)
+        _eval_step(m, inputs, dev, dtype)  # warm-up
     times = {n: {'train': [], 'eval': []} for n in MODELS}
     for _ in range(repeats):
         for n, m in models.items():
@@ -82,7 +97,8 @@ def measure_memory(name, arch, size, device, threads):
     m = _build(name, arch, size, dev)
     weights = sum(t.numel() * t.element_size() for t in [*m.parameters(), *m.buffers()]) / 2**20
     if dev.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats(dev); base = torch.cuda.memory_allocated(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+        base = torch.cuda.memory_allocated(dev)
         _train_step(m, inputs, dev, dtype)
         return {'peak_mib': (torch.cuda.max_memory_allocated(dev) - base) / 2**20, 'weights_mib': weights}
     try:
@@ -101,25 +117,35 @@ def _child(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--arch', default='resnet18'); p.add_argument('--size', type=int, default=241)
-    p.add_argument('--device', default='cpu'); p.add_argument('--threads', type=int, default=0)
+    p.add_argument('--arch', default='resnet18')
+    p.add_argument('--size', type=int, default=241)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, default=0)
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--_time', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--_memory', default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     common = ['--arch', a.arch, '--size', str(a.size), '--device', a.device, '--threads', str(a.threads)]
-    if a._time: print(json.dumps(measure_time(a.arch, a.size, a.device, a.threads, a.repeats))); return
-    if a._memory: print(json.dumps(measure_memory(a._memory, a.arch, a.size, a.device, a.threads))); return
+    if a._time:
+        print(json.dumps(measure_time(a.arch, a.size, a.device, a.threads, a.repeats)))
+        return
+    if a._memory:
+        print(json.dumps(measure_memory(a._memory, a.arch, a.size, a.device, a.threads)))
+        return
     t = _child([*common, '--repeats', str(a.repeats), '--_time'])
     mem = {n: _child([*common, '--_memory', n]) for n in MODELS}
     T = t['times']
     kind = 'GPU peak allocated' if t['device'].startswith('cuda') else 'CPU peak RSS increase'
     print(f"\n{a.arch} @ {a.size} px, 1-shot, batch 1, {t['device']}, {a.repeats} repeats (median); memory: {kind} "
           f"during one training episode\n")
-    print('| model | trainable params (M) | train s/episode | x baseline | eval s/episode | x baseline | peak memory (MiB) | weights (MiB) |')
+    print(
+        '| model | trainable params (M) | train s/episode | x baseline | eval s/episode | x baseline | peak '
+        'memory (MiB) | weights (MiB) |'
+    )
     print('|---|---|---|---|---|---|---|---|')
     for n in MODELS:
-        tr = statistics.median(T[n]['train']); ev = statistics.median(T[n]['eval'])
+        tr = statistics.median(T[n]['train'])
+        ev = statistics.median(T[n]['eval'])
         rt = statistics.median(a_ / b_ for a_, b_ in zip(T[n]['train'], T['baseline']['train']))
         re_ = statistics.median(a_ / b_ for a_, b_ in zip(T[n]['eval'], T['baseline']['eval']))
         print(f"| {n} | {t['params'][n]/1e6:.2f} | {tr:.3f} | {rt:.2f} | {ev:.3f} | {re_:.2f} | "

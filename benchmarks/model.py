@@ -57,10 +57,13 @@ def _build(name, arch, bins, dev):
 
 def _episode(m, inputs, dev, dtype):
     from qgnet_nb.core import autocast
-    _sync(dev); t0 = time.perf_counter()
+
+    _sync(dev)
+    t0 = time.perf_counter()
     with autocast(dev, dtype): out = m(*inputs)
     out['loss'].backward()
-    _sync(dev); dt = time.perf_counter() - t0
+    _sync(dev)
+    dt = time.perf_counter() - t0
     m.zero_grad(set_to_none=True)
     return dt
 
@@ -76,16 +79,23 @@ def time_config(arch: str, size: int, repeats: int, device: str, threads: int | 
     orig_guided, orig_prior = Q.guided_region_map, R.PriorRegionMap.forward
     for name in MODELS:
         m = models[name] = _build(name, arch, bins, dev)
-        cap = captured[name] = {}              # the region maps' real inputs, to time them on their own
-        def guided_spy(*a, **k): cap['guided'] = (a, k); return orig_guided(*a, **k)
-        def prior_spy(self, *a, **k): cap['prior'] = (a, k); return orig_prior(self, *a, **k)
+        cap = captured[name] = {}  # the region maps' real inputs, to time them on their own
+
+        def guided_spy(*a, **k):
+            cap['guided'] = (a, k)
+            return orig_guided(*a, **k)
+
+        def prior_spy(self, *a, **k):
+            cap['prior'] = (a, k)
+            return orig_prior(self, *a, **k)
         Q.guided_region_map, R.PriorRegionMap.forward = guided_spy, prior_spy
         try: _episode(m, inputs, dev, dtype)   # also the warm-up
         finally: Q.guided_region_map, R.PriorRegionMap.forward = orig_guided, orig_prior
 
     def region_maps(name):
         m, cap = models[name], captured[name]
-        _sync(dev); t0 = time.perf_counter()
+        _sync(dev)
+        t0 = time.perf_counter()
         a, k = cap['guided']
         with torch.no_grad(), autocast(dev, dtype): orig_guided(*a, **k)
         if 'prior' in cap:
@@ -93,17 +103,29 @@ def time_config(arch: str, size: int, repeats: int, device: str, threads: int | 
             with autocast(dev, dtype): p = m.prior_region_map(*a, **k)
             p.sum().backward()
             m.zero_grad(set_to_none=True)
-        _sync(dev); return time.perf_counter() - t0
+        _sync(dev)
+        return time.perf_counter() - t0
 
     for n in MODELS: region_maps(n)            # warm-up
     times, rm = {n: [] for n in MODELS}, {n: [] for n in MODELS}
     for _ in range(repeats):                   # interleaved: both models see the same machine load
         for n in MODELS: times[n].append(_episode(models[n], inputs, dev, dtype))
         for n in MODELS: rm[n].append(region_maps(n))
-    return [dict(arch=arch, size=size, model=n, device=str(dev), dtype=str(dtype or torch.float32).replace('torch.', ''),
-                 threads=torch.get_num_threads(), times=times[n], region_maps=rm[n],
-                 trainable_m=count_params(models[n]) / 1e6, map_hw=list(captured[n]['guided'][0][0].shape[-2:]))
-            for n in MODELS]
+    return [
+        dict(
+            arch=arch,
+            size=size,
+            model=n,
+            device=str(dev),
+            dtype=str(dtype or torch.float32).replace('torch.', ''),
+            threads=torch.get_num_threads(),
+            times=times[n],
+            region_maps=rm[n],
+            trainable_m=count_params(models[n]) / 1e6,
+            map_hw=list(captured[n]['guided'][0][0].shape[-2:]),
+        )
+        for n in MODELS
+    ]
 
 
 def memory_one(arch: str, size: int, name: str, device: str, threads: int | None) -> dict:
@@ -114,10 +136,15 @@ def memory_one(arch: str, size: int, name: str, device: str, threads: int | None
     m = _build(name, arch, bins, dev)
     weights = sum(x.numel() * x.element_size() for x in [*m.parameters(), *m.buffers()]) / 2**20
     if dev.type == 'cuda':
-        torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); before = torch.cuda.memory_allocated() / 2**20
-        _episode(m, inputs, dev, dtype); peak = torch.cuda.max_memory_allocated() / 2**20 - before
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated() / 2**20
+        _episode(m, inputs, dev, dtype)
+        peak = torch.cuda.max_memory_allocated() / 2**20 - before
     elif _reset_peak_rss():
-        before = status_mib('VmRSS'); _episode(m, inputs, dev, dtype); peak = status_mib('VmHWM') - before
+        before = status_mib('VmRSS')
+        _episode(m, inputs, dev, dtype)
+        peak = status_mib('VmHWM') - before
     else: peak = float('nan')
     return dict(weights_mib=weights, episode_peak_mib=peak)
 
@@ -137,33 +164,53 @@ def main(argv=None) -> int:
     p.add_argument('--time', help=argparse.SUPPRESS)
     p.add_argument('--memory', help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    if a.time: print('RESULT ' + json.dumps(time_config(*json.loads(a.time), a.repeats, a.device, a.threads))); return 0
-    if a.memory: print('RESULT ' + json.dumps(memory_one(*json.loads(a.memory), a.device, a.threads))); return 0
+    if a.time:
+        print('RESULT ' + json.dumps(time_config(*json.loads(a.time), a.repeats, a.device, a.threads)))
+        return 0
+    if a.memory:
+        print('RESULT ' + json.dumps(memory_one(*json.loads(a.memory), a.device, a.threads)))
+        return 0
 
     common = ['--device', a.device] + (['--threads', str(a.threads)] if a.threads else [])
-    print(f'load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {a.repeats} timed episodes per model')
+    print(
+        f'load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {a.repeats} timed episodes per model'
+    )
     rows = []
     for arch, size in CONFIGS:
         for row in _child(['--time', json.dumps([arch, size]), '--repeats', str(a.repeats), *common]):
             row.update(_child(['--memory', json.dumps([arch, size, row['model']]), *common]))
             rows.append(row)
-            print(f"  {arch} @ {size} {row['model']}: episodes {', '.join(f'{x:.2f}' for x in row['times'])} s", flush=True)
+            print(
+                f"  {arch} @ {size} {row['model']}: episodes {', '.join(f'{x:.2f}' for x in row['times'])} s",
+                flush=True,
+            )
     r0 = rows[0]
     mem = 'GPU max allocated' if r0['device'].startswith('cuda') else 'peak RSS above resident'
-    print(f"\ndevice: {r0['device']} ({r0['dtype']}, {r0['threads']} threads); load average after: {os.getloadavg()[0]:.2f}\n")
-    print(f'| backbone @ input | model | trainable params | episode fwd+bwd, median (min) s | vs baseline (paired median) '
-          f'| weights+buffers MiB | episode memory, {mem} MiB | region maps s | region-map share | map size |')
+    print(
+        f"\ndevice: {r0['device']} ({r0['dtype']}, {r0['threads']} threads); load average after: "
+        f"{os.getloadavg()[0]:.2f}\n"
+    )
+    print(
+        '| backbone @ input | model | trainable params | episode fwd+bwd, median (min) s | vs baseline (paired '
+        'median) '
+        f'| weights+buffers MiB | episode memory, {mem} MiB | region maps s | region-map share | map size |'
+    )
     print('|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
         base = next(b for b in rows if b['arch'] == r['arch'] and b['model'] == 'baseline')
         ratio = statistics.median(x / y for x, y in zip(r['times'], base['times']))
         med, rmed = statistics.median(r['times']), statistics.median(r['region_maps'])
-        print(f"| {r['arch']} @ {r['size']} | {r['model']} | {r['trainable_m']:.1f} M | {med:.2f} ({min(r['times']):.2f}) "
-              f"| {ratio:.2f}x | {r['weights_mib']:.0f} | {r['episode_peak_mib']:.0f} | {rmed:.3f} "
-              f"| {100 * rmed / med:.1f}% | {r['map_hw'][0]}x{r['map_hw'][1]} |")
-    print('\nOne episode = batch 1, 1 shot, frozen backbone. Region maps = the guided map (no gradient) plus, for QGNet, '
-          'the prior map forward + backward, timed separately on the episode\'s own inputs; share = its median / the '
-          'episode median.')
+        print(
+            f"| {r['arch']} @ {r['size']} | {r['model']} | {r['trainable_m']:.1f} M | {med:.2f} "
+            f"({min(r['times']):.2f}) "
+            f"| {ratio:.2f}x | {r['weights_mib']:.0f} | {r['episode_peak_mib']:.0f} | {rmed:.3f} "
+            f"| {100 * rmed / med:.1f}% | {r['map_hw'][0]}x{r['map_hw'][1]} |"
+        )
+    print(
+        '\nOne episode = batch 1, 1 shot, frozen backbone. Region maps = the guided map (no gradient) plus, for QGNet, '
+        'the prior map forward + backward, timed separately on the episode\'s own inputs; share = its median / the '
+        'episode median.'
+    )
     return 0
 
 

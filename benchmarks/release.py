@@ -49,7 +49,10 @@ def run_one(side: str, path: str | None, size: int, steps: int, episodes: int, t
             p.requires_grad_(False)                          # as the release's train.py: only the head learns
         opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
         def train_step():
-            _, main, aux = m(q, s, sm.float(), t); (main + aux).backward(); opt.step(); opt.zero_grad(set_to_none=True)
+            _, main, aux = m(q, s, sm.float(), t)
+            (main + aux).backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
         def eval_step():
             with torch.no_grad(): return m(q, s, sm.float()).argmax(1)
     else:
@@ -60,15 +63,20 @@ def run_one(side: str, path: str | None, size: int, steps: int, episodes: int, t
         opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
         def train_step():
             with autocast('cpu', dtype): o = m(q, s, sm, target=t)
-            o['loss'].backward(); opt.step(); opt.zero_grad(set_to_none=True)
+            o['loss'].backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
         def eval_step():
             with torch.inference_mode(), autocast('cpu', dtype): return m(q, s, sm)['logits'].argmax(1)
-    m.train(); train_step()                                    # warm-up
+
+    m.train()
+    train_step()  # warm-up
     t0 = time.perf_counter()
     for _ in range(steps): train_step()
     tr = (time.perf_counter() - t0) / steps
     rss_train = status_mib('VmHWM')
-    m.eval(); eval_step()
+    m.eval()
+    eval_step()
     t0 = time.perf_counter()
     for _ in range(episodes): eval_step()
     ev = (time.perf_counter() - t0) / episodes
@@ -89,7 +97,8 @@ def main():
     a = ap.parse_args()
     if a.one:
         side, prec = a.one.split(':')
-        print(json.dumps(run_one(side, a.release, a.size, a.steps, a.episodes, a.threads, prec))); return
+        print(json.dumps(run_one(side, a.release, a.size, a.steps, a.episodes, a.threads, prec)))
+        return
     if not (Path(a.release)/'model'/'PFENet_QGNet.py').is_file():
         sys.exit(f"benchmarks/release.py: error: --release {a.release}: no model/PFENet_QGNet.py in it")
     sides = ['release:fp32'] + [f'ours:{p}' for p in a.precision]
@@ -101,8 +110,11 @@ def main():
                                  capture_output=True, text=True)
             if out.returncode: sys.exit(f"{k} failed:\n{out.stderr[-3000:]}")
             res[k].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(f"round {r + 1}/{a.rounds} {k}: train {res[k][-1]['train_s']:.2f} s, eval {res[k][-1]['eval_s']:.2f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"round {r + 1}/{a.rounds} {k}: train {res[k][-1]['train_s']:.2f} s, eval {res[k][-1]['eval_s']:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     med = {k: {f: statistics.median(x[f] for x in v) for f in ('train_s', 'eval_s', 'peak_rss_train_mib')}
            for k, v in res.items()}
     base = med['release:fp32']
@@ -110,8 +122,11 @@ def main():
     print('| side | training s/episode | speed-up | evaluation s/episode | speed-up | peak RSS, training (MiB) |')
     print('|---|---|---|---|---|---|')
     for k, v in med.items():
-        print(f"| {k.replace(':', ' ')} | {v['train_s']:.2f} | {base['train_s'] / v['train_s']:.2f}x | {v['eval_s']:.2f} | "
-              f"{base['eval_s'] / v['eval_s']:.2f}x | {v['peak_rss_train_mib']:.0f} |")
+        print(
+            f"| {k.replace(':', ' ')} | {v['train_s']:.2f} | {base['train_s'] / v['train_s']:.2f}x | "
+            f"{v['eval_s']:.2f} | "
+            f"{base['eval_s'] / v['eval_s']:.2f}x | {v['peak_rss_train_mib']:.0f} |"
+        )
 
 
 if __name__ == '__main__':

@@ -13,7 +13,15 @@ import torch
 from torch.nn import functional as F
 from .core import (get_device, amp_dtype, seed_worker, atomic_open, save_json, UsageError, run_lock,
                            check_out_dir, LOCK_NAME)
-from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_errors
+from qgnet_nb.data import (
+    make_dataset,
+    collate_episodes,
+    EpisodeShardSampler,
+    IoUMeter,
+    DATASETS,
+    check_data_flags,
+    flag_errors,
+)
 from .train import TrainConfig, train, predict, imagenet_cached, import_model_modules
 from .qgnet import BACKBONES, feature_cache
 
@@ -35,18 +43,22 @@ MAPS = ('guided', 'prior', 'prior (1 - V)')                      # the three rea
 def recall_counts(v: torch.Tensor, gt: torch.Tensor, thresholds=THRESHOLDS) -> tuple[torch.Tensor, int]:
     "Object pixels of `gt` (value 1; 255 ignored) where `v > alpha`, per threshold, and the number of object pixels."
     v, gt = torch.as_tensor(v), torch.as_tensor(gt)
-    if v.shape != gt.shape: raise ValueError(f"map of shape {tuple(v.shape)} and ground truth of shape {tuple(gt.shape)} differ; "
-                                             "resize the map to the label first (map_at_label)")
+    if v.shape != gt.shape:
+        raise ValueError(
+            f"map of shape {tuple(v.shape)} and ground truth of shape {tuple(gt.shape)} differ; "
+            "resize the map to the label first (map_at_label)"
+        )
     obj = v[gt == 1].double()
     t = torch.as_tensor(thresholds, dtype=torch.float64)
-    return (obj[None, :] > t[:, None]).sum(1), int(obj.numel())                                       # |R and R_gt|, |R_gt|
+    return (obj[None, :] > t[:, None]).sum(1), int(obj.numel())  # |R and R_gt|, |R_gt|
 
 # %% ../nbs/09_ablations.ipynb #18909e43
 def map_at_label(m: torch.Tensor, input_hw, query_hw, label_hw) -> torch.Tensor:
     "A region map (h, w) or (1, 1, h, w) over the padded input -> (H, W) at the label resolution, in [0, 1]."
     m = torch.as_tensor(m).float()
     if m.dim() == 2: m = m[None, None]
-    if m.dim() != 4 or m.shape[:2] != (1, 1): raise ValueError(f"expected one map of shape (h, w) or (1, 1, h, w), got {tuple(m.shape)}")
+    if m.dim() != 4 or m.shape[:2] != (1, 1):
+        raise ValueError(f"expected one map of shape (h, w) or (1, 1, h, w), got {tuple(m.shape)}")
     (H, W), (h, w) = (int(x) for x in input_hw), (int(x) for x in query_hw)
     if not (0 < h <= H and 0 < w <= W): raise ValueError(f"query size {(h, w)} does not fit in the input size {(H, W)}")
     m = F.interpolate(m, size=(H, W), mode='bilinear', align_corners=False)[..., :h, :w]
@@ -55,24 +67,36 @@ def map_at_label(m: torch.Tensor, input_hw, query_hw, label_hw) -> torch.Tensor:
 
 # %% ../nbs/09_ablations.ipynb #293624c9
 class RecallMeter:
-    "Pooled and per-episode recall of one map at each threshold, with the map's value histograms inside and outside the object."
+    """Pooled and per-episode recall of one map at each threshold, with the map's value histograms inside and
+    outside the object."""
     def __init__(self, thresholds=THRESHOLDS, bins: int = 20):
         self.thresholds, self.bins = tuple(thresholds), bins
-        self.hits = torch.zeros(len(self.thresholds), dtype=torch.float64); self.objects = 0
-        self.per_episode = []                                       # recall vectors of episodes with object pixels
-        self.hist_in = torch.zeros(bins, dtype=torch.float64); self.hist_out = torch.zeros(bins, dtype=torch.float64)
-        self.sum_in = self.sum_out = 0.0; self.n_out = 0; self.lower_inside = 0; self.compared = 0
+        self.hits = torch.zeros(len(self.thresholds), dtype=torch.float64)
+        self.objects = 0
+        self.per_episode = []  # recall vectors of episodes with object pixels
+        self.hist_in = torch.zeros(bins, dtype=torch.float64)
+        self.hist_out = torch.zeros(bins, dtype=torch.float64)
+        self.sum_in = self.sum_out = 0.0
+        self.n_out = 0
+        self.lower_inside = 0
+        self.compared = 0
 
     def update(self, v: torch.Tensor, gt: torch.Tensor):
         hits, n = recall_counts(v, gt, self.thresholds)
-        self.hits += hits; self.objects += n
+        self.hits += hits
+        self.objects += n
         if n: self.per_episode.append((hits.double() / n).tolist())
-        v = torch.as_tensor(v).double(); gt = torch.as_tensor(gt)
+        v = torch.as_tensor(v).double()
+        gt = torch.as_tensor(gt)
         vin, vout = v[gt == 1], v[gt == 0]
-        self.hist_in += torch.histc(vin, self.bins, 0, 1); self.hist_out += torch.histc(vout, self.bins, 0, 1)
-        self.sum_in += vin.sum().item(); self.sum_out += vout.sum().item(); self.n_out += vout.numel()
+        self.hist_in += torch.histc(vin, self.bins, 0, 1)
+        self.hist_out += torch.histc(vout, self.bins, 0, 1)
+        self.sum_in += vin.sum().item()
+        self.sum_out += vout.sum().item()
+        self.n_out += vout.numel()
         if len(vin) and len(vout):
-            self.compared += 1; self.lower_inside += int(vin.mean() < vout.mean())
+            self.compared += 1
+            self.lower_inside += int(vin.mean() < vout.mean())
 
     def recall(self) -> list[float]:
         "Pooled recall per threshold: object pixels above alpha over all object pixels, all episodes together."
@@ -97,7 +121,8 @@ def evaluate_maps(model, ds, device='auto', precision: str = 'auto', resolution:
     if ds.mode != 'test': raise ValueError("evaluate_maps needs a dataset made with mode='test'")
     device = device if isinstance(device, torch.device) else get_device(device)
     dtype = amp_dtype(device, precision)
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     meter = IoUMeter(ds.classes)
     maps = {k: RecallMeter(thresholds, bins) for k in MAPS}
     loader = torch.utils.data.DataLoader(ds, batch_size=1, sampler=EpisodeShardSampler(ds), num_workers=workers,
@@ -111,11 +136,14 @@ def evaluate_maps(model, ds, device='auto', precision: str = 'auto', resolution:
             preds, targets, out = predict(model, batch, resolution, device, dtype)
             for i, (p, t, c) in enumerate(zip(preds, targets, batch['class_id'].tolist())):
                 meter.update(p, t, c)
-                at = lambda m: map_at_label(m[i:i+1].float().cpu(), batch['query_img'].shape[-2:], batch['query_size'][i], t.shape)
+                at = lambda m: map_at_label(
+                    m[i : i + 1].float().cpu(), batch['query_img'].shape[-2:], batch['query_size'][i], t.shape
+                )
                 maps['guided'].update(at(out['guided_map']), t)
                 if out.get('prior_map') is not None:
                     vp = at(out['prior_map'])
-                    maps['prior'].update(vp, t); maps['prior (1 - V)'].update(1 - vp, t)
+                    maps['prior'].update(vp, t)
+                    maps['prior (1 - V)'].update(1 - vp, t)
     model.train(was_training)
     res = meter.summary(ds.class_names)
     res.update(episodes=len(ds), shot=ds.shot, fold=ds.fold, seed=ds.seed, resolution=resolution,
@@ -139,22 +167,37 @@ def recall_table(maps: dict, paper: bool = True) -> str:
 def recall_figure(maps: dict, title: str | None = None, paper: bool = True):
     "Recall against alpha (ours and the paper's) and the value histograms of each map inside vs outside the object."
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(13, 3.6)); ax = fig.subplots(1, 3)
+
+    fig = Figure(figsize=(13, 3.6))
+    ax = fig.subplots(1, 3)
     colors = {'guided': 'tab:blue', 'prior': 'tab:orange', 'prior (1 - V)': 'tab:red'}
     for k, s in maps.items():
         ax[0].plot(s['thresholds'], np.array(s['recall']) * 100, 'o-', color=colors.get(k), label=f'{k} (ours)')
     if paper:
         for k, row in PAPER_RECALL.items():
             ax[0].plot(THRESHOLDS, row, 's--', color=colors[k], alpha=0.6, label=f'{k} (paper)')
-    ax[0].set_xlabel('threshold alpha'); ax[0].set_ylabel('recall (%)'); ax[0].set_ylim(-2, 102); ax[0].legend(fontsize=7)
+    ax[0].set_xlabel('threshold alpha')
+    ax[0].set_ylabel('recall (%)')
+    ax[0].set_ylim(-2, 102)
+    ax[0].legend(fontsize=7)
     ax[0].set_title('recall of 1[V > alpha]')
     for a, k in zip(ax[1:], ('guided', 'prior')):
-        a.set_title(f'{k} map values'); a.set_xlabel('V')
-        if k not in maps: a.text(0.5, 0.5, '(no prior map)', ha='center'); continue
-        s = maps[k]; edges = np.linspace(0, 1, len(s['hist_inside']) + 1); w = edges[1] - edges[0]
-        for h, lab, c in ((s['hist_inside'], 'inside the object', 'tab:green'), (s['hist_outside'], 'outside', 'tab:gray')):
-            h = np.asarray(h); a.bar(edges[:-1], h / max(h.sum() * w, 1e-12), width=w, align='edge', alpha=0.5, color=c, label=lab)
-        a.set_ylabel('density'); a.legend(fontsize=7)
+        a.set_title(f'{k} map values')
+        a.set_xlabel('V')
+        if k not in maps:
+            a.text(0.5, 0.5, '(no prior map)', ha='center')
+            continue
+        s = maps[k]
+        edges = np.linspace(0, 1, len(s['hist_inside']) + 1)
+        w = edges[1] - edges[0]
+        for h, lab, c in (
+            (s['hist_inside'], 'inside the object', 'tab:green'),
+            (s['hist_outside'], 'outside', 'tab:gray'),
+        ):
+            h = np.asarray(h)
+            a.bar(edges[:-1], h / max(h.sum() * w, 1e-12), width=w, align='edge', alpha=0.5, color=c, label=lab)
+        a.set_ylabel('density')
+        a.legend(fontsize=7)
     if title: fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -166,9 +209,11 @@ STUDIES = {
                'both': dict(method='slic', losses='both')},
     'recall': {'qgnet': dict(method='slic', losses='both')},
 }
-PAPER_MIOU = {'patches': {'slic': 61.6, 'felzenszwalb': 60.8},            # Table 5, PASCAL-5i, ResNet-50, 1-shot mean of folds
-              'losses': {'local': 61.2, 'global': 60.9, 'both': 61.6},    # Table 6
-              'recall': {'qgnet': 61.6}}
+PAPER_MIOU = {
+    'patches': {'slic': 61.6, 'felzenszwalb': 60.8},  # Table 5, PASCAL-5i, ResNet-50, 1-shot mean of folds
+    'losses': {'local': 61.2, 'global': 60.9, 'both': 61.6},  # Table 6
+    'recall': {'qgnet': 61.6},
+}
 REFERENCE = dict(method='slic', losses='both')
 
 PRIOR_MODELS = ('qgnet', 'qgnet+iir')    # the models that read a prior extractor
@@ -204,10 +249,13 @@ class AblateConfig:
 
     def __post_init__(self):
         if self.model not in PRIOR_MODELS:
-            raise ValueError(f"model={self.model!r}: the ablations vary how the prior extractor is pretrained, so the model "
-                             f"must use one: expected one of {', '.join(PRIOR_MODELS)}")
+            raise ValueError(
+                f"model={self.model!r}: the ablations vary how the prior extractor is pretrained, so the model "
+                f"must use one: expected one of {', '.join(PRIOR_MODELS)}"
+            )
         if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
-        if self.backbone not in BACKBONES: raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
         for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'epochs', 'batch_size', 'episodes'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
 
@@ -231,22 +279,42 @@ def _pretrain_files(cfg: AblateConfig) -> tuple[list, Path]:
     files = find_images(root)
     if cfg.pretrain_images: files = files[:cfg.pretrain_images]
     if len(files) < cfg.pretrain_batch:
-        raise ValueError(f"{len(files)} pretraining images under {root} are fewer than one batch of --pretrain-batch {cfg.pretrain_batch}")
+        raise ValueError(
+            f"{len(files)} pretraining images under {root} are fewer than one batch of "
+            f"--pretrain-batch {cfg.pretrain_batch}"
+        )
     return files, root
 
 def pretrain_config(cfg: AblateConfig, method: str, losses: str):
-    "The `PretrainConfig` of one setting; `qgnet pretrain` with the matching flags writes a checkpoint `ablate` resumes from."
+    """The `PretrainConfig` of one setting; `qgnet pretrain` with the matching flags writes a checkpoint `ablate`
+    resumes from."""
     from qgnet_nb.prior_extractor import PretrainConfig
-    return PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch, epochs=cfg.pretrain_epochs,
-                          queue=cfg.queue, local_queue=cfg.local_queue, bn_group_size=cfg.bn_group_size or max(1, cfg.pretrain_batch // 2),
-                          m=cfg.moco_m, losses=losses, method=method, seed=cfg.seed)
 
-def run_pretraining(cfg: AblateConfig, method: str, losses: str, out, device='auto', progress: bool = True, log=print) -> Path:
+    return PretrainConfig(
+        arch=cfg.backbone,
+        size=cfg.pretrain_size,
+        batch_size=cfg.pretrain_batch,
+        epochs=cfg.pretrain_epochs,
+        queue=cfg.queue,
+        local_queue=cfg.local_queue,
+        bn_group_size=cfg.bn_group_size or max(1, cfg.pretrain_batch // 2),
+        m=cfg.moco_m,
+        losses=losses,
+        method=method,
+        seed=cfg.seed,
+    )
+
+def run_pretraining(
+    cfg: AblateConfig, method: str, losses: str, out, device='auto', progress: bool = True, log=print
+) -> Path:
     "Pretrain (or resume) the prior extractor with one setting; returns its checkpoint."
     from qgnet_nb.prior_extractor import pretrain, CHECKPOINT
     d = pretrain_dir(out, method, losses)
     files, root = _pretrain_files(cfg)
-    log(f"  pretraining {setting_name(method, losses)}: {cfg.backbone}, {len(files)} images, {cfg.pretrain_epochs} epoch(s)")
+    log(
+        f"  pretraining {setting_name(method, losses)}: {cfg.backbone}, {len(files)} images, "
+        f"{cfg.pretrain_epochs} epoch(s)"
+    )
     pretrain(files, pretrain_config(cfg, method, losses), out=d, device=device, progress=progress, root=root, log=log)
     return d/CHECKPOINT                                             # a finished run resumes into nothing
 
@@ -256,39 +324,81 @@ def _config_key(cfg: AblateConfig) -> dict:
     return {k: v for k, v in json.loads(json.dumps(dataclasses.asdict(cfg))).items() if k != 'model'}
 
 def _suffix(cfg: AblateConfig) -> str:
-    "'' for QGNet (the paper's model), '-MODEL' otherwise: a setting's pretraining is shared, its training and result are not."
+    """'' for QGNet (the paper's model), '-MODEL' otherwise: a setting's pretraining is shared, its training and
+    result are not."""
     return '' if cfg.model == 'qgnet' else f'-{cfg.model}'
 
 def setting_result(out, method: str, losses: str, cfg: AblateConfig) -> dict | None:
-    "The finished result of a setting in `out`, None if there is none; a ValueError if it was made with another configuration."
+    """The finished result of a setting in `out`, None if there is none; a ValueError if it was made with another
+    configuration."""
     p = Path(out)/setting_name(method, losses)/f'result{_suffix(cfg)}.json'
     if not p.exists(): return None
     r = json.loads(p.read_text())
     old, new = r.get('config', {}), _config_key(cfg)
     diff = [f"{k}: {old.get(k)!r} there, {new[k]!r} now" for k in new if old.get(k) != new[k]]
-    if diff: raise ValueError(f"{p} was made with other settings (" + '; '.join(diff) + "); choose a new --out or pass --overwrite")
+    if diff:
+        raise ValueError(
+            f"{p} was made with other settings (" + '; '.join(diff) + "); choose a new --out or pass --overwrite"
+        )
     return r
 
 def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto', workers: int = 0,
                 progress: bool = True, log=print) -> dict:
     "Pretrain, train and evaluate one setting into `out/SETTING` (resuming each step); returns its result."
-    out = Path(out); name = setting_name(method, losses); t0 = time.perf_counter()
+    out = Path(out)
+    name = setting_name(method, losses)
+    t0 = time.perf_counter()
     prior = run_pretraining(cfg, method, losses, out, device, progress, log)
     if cfg.weights == 'auto':
-        weights = 'imagenet' if imagenet_cached(cfg.backbone) else str(run_pretraining(cfg, **REFERENCE, out=out, device=device,
-                                                                                      progress=progress, log=log))
+        weights = (
+            'imagenet'
+            if imagenet_cached(cfg.backbone)
+            else str(run_pretraining(cfg, **REFERENCE, out=out, device=device, progress=progress, log=log))
+        )
     else: weights = None if cfg.weights == 'none' else cfg.weights
-    tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=cfg.shot, model=cfg.model, backbone=cfg.backbone,
-                       weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                       train_episodes=cfg.train_episodes or None, lr=cfg.lr, lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed)
+    tcfg = TrainConfig(
+        data=cfg.data,
+        root=cfg.root,
+        fold=cfg.fold,
+        shot=cfg.shot,
+        model=cfg.model,
+        backbone=cfg.backbone,
+        weights=weights,
+        prior=str(prior),
+        size=cfg.size,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        train_episodes=cfg.train_episodes or None,
+        lr=cfg.lr,
+        lr_x10=cfg.lr_x10,
+        val_every=0,
+        seed=cfg.seed,
+    )
     log(f"  training {name}: prior extractor {prior.parent.parent.name}, feature extractor "
         f"{'ImageNet' if weights == 'imagenet' else Path(weights).parent.parent.name if weights else 'random'}")
     st = train(tcfg, out/name/f'train{_suffix(cfg)}', device=device, workers=workers, progress=progress, log=log)
-    ds = make_dataset(cfg.data, cfg.root, split=cfg.test_split, fold=cfg.fold, shot=cfg.shot, mode='test', size=cfg.size,
-                      episodes=cfg.episodes, seed=cfg.seed)
+    ds = make_dataset(
+        cfg.data,
+        cfg.root,
+        split=cfg.test_split,
+        fold=cfg.fold,
+        shot=cfg.shot,
+        mode='test',
+        size=cfg.size,
+        episodes=cfg.episodes,
+        seed=cfg.seed,
+    )
     r = evaluate_maps(st['model'], ds, device, workers=workers, progress=progress)
-    res = dict(setting=dict(method=method, losses=losses), model=cfg.model, prior=str(prior), weights=weights, config=_config_key(cfg),
-               train_loss=[h['loss'] for h in st['history']], minutes=round((time.perf_counter() - t0) / 60, 2), **r)
+    res = dict(
+        setting=dict(method=method, losses=losses),
+        model=cfg.model,
+        prior=str(prior),
+        weights=weights,
+        config=_config_key(cfg),
+        train_loss=[h['loss'] for h in st['history']],
+        minutes=round((time.perf_counter() - t0) / 60, 2),
+        **r,
+    )
     save_json(res, out/name/f'result{_suffix(cfg)}.json')             # atomic: exists only once the setting is done
     return res
 
@@ -299,45 +409,83 @@ def study_table(results: list[dict]) -> str:
     lines = ['| variant | patches | losses | mIoU (ours) | FB-IoU (ours) | mIoU (paper) | recall@0.5 guided | '
              'recall@0.5 prior V | recall@0.5 prior 1-V | prior lower inside | minutes |', '|---|' + '---|' * 10]
     for r in results:
-        m = r.get('maps', {}); rc = lambda k: f"{100*m[k]['recall'][i5]:.1f}" if k in m else '-'
+        m = r.get('maps', {})
+        rc = lambda k: f"{100 * m[k]['recall'][i5]:.1f}" if k in m else '-'
         lower = f"{100*m['prior']['lower_inside']:.0f}%" if 'prior' in m else '-'
         patches = r['setting']['method'] if r['setting']['losses'] != 'global' else '-'
-        lines.append(f"| {r['variant']} | {patches} | {r['setting']['losses']} | {100*r['miou']:.1f} | {100*r['fbiou']:.1f} | "
-                     f"{r['paper_miou']:.1f} | {rc('guided')} | {rc('prior')} | {rc('prior (1 - V)')} | {lower} | {r['minutes']:.1f} |")
+        lines.append(
+            f"| {r['variant']} | {patches} | {r['setting']['losses']} | {100 * r['miou']:.1f} | "
+            f"{100 * r['fbiou']:.1f} | "
+            f"{r['paper_miou']:.1f} | {rc('guided')} | {rc('prior')} | {rc('prior (1 - V)')} | {lower} | "
+            f"{r['minutes']:.1f} |"
+        )
     return '\n'.join(lines)
 
 def study_figure(study: str, results: list[dict]):
     "mIoU of each variant (ours, the paper's) and recall against alpha of its guided map and prior map (1 - V)."
     if study == 'recall' and results: return recall_figure(results[0]['maps'], title=_title(results[0]))
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(11, 3.6)); ax = fig.subplots(1, 2)
-    x = np.arange(len(results)); names = [r['variant'] for r in results]
+
+    fig = Figure(figsize=(11, 3.6))
+    ax = fig.subplots(1, 2)
+    x = np.arange(len(results))
+    names = [r['variant'] for r in results]
     ax[0].bar(x - 0.2, [100 * r['miou'] for r in results], 0.4, label='ours')
     ax[0].bar(x + 0.2, [r['paper_miou'] for r in results], 0.4, label='paper (PASCAL-5i, R-50)')
-    for i, r in enumerate(results): ax[0].text(i - 0.2, 100 * r['miou'], f"{100*r['miou']:.1f}", ha='center', va='bottom', fontsize=7)
-    ax[0].set_xticks(x, names); ax[0].set_ylabel('mIoU (%)'); ax[0].legend(fontsize=7); ax[0].set_title(f'study: {study}')
+    for i, r in enumerate(results):
+        ax[0].text(i - 0.2, 100 * r['miou'], f"{100 * r['miou']:.1f}", ha='center', va='bottom', fontsize=7)
+    ax[0].set_xticks(x, names)
+    ax[0].set_ylabel('mIoU (%)')
+    ax[0].legend(fontsize=7)
+    ax[0].set_title(f'study: {study}')
     for r in results:
         for k, ls in (('guided', '-'), ('prior (1 - V)', '--')):
             if k in r.get('maps', {}):
-                ax[1].plot(THRESHOLDS, 100 * np.array(r['maps'][k]['recall']), ls, marker='o', ms=3, label=f"{r['variant']}: {k}")
-    ax[1].set_xlabel('threshold alpha'); ax[1].set_ylabel('recall (%)'); ax[1].legend(fontsize=6); ax[1].set_title('region-map recall')
+                ax[1].plot(
+                    THRESHOLDS,
+                    100 * np.array(r['maps'][k]['recall']),
+                    ls,
+                    marker='o',
+                    ms=3,
+                    label=f"{r['variant']}: {k}",
+                )
+    ax[1].set_xlabel('threshold alpha')
+    ax[1].set_ylabel('recall (%)')
+    ax[1].legend(fontsize=6)
+    ax[1].set_title('region-map recall')
     if results: fig.suptitle(_title(results[0]), fontsize=9)
     fig.tight_layout()
     return fig
 
 def _title(r) -> str:
     c = r['config']
-    return (f"{c['data']} fold {c['fold']}, {c['shot']}-shot, {c['backbone']} @ {c['size']} px, {r['episodes']} test episodes, "
-            f"pretraining {c['pretrain_epochs']} ep, training {c['epochs']} ep")
+    return (
+        f"{c['data']} fold {c['fold']}, {c['shot']}-shot, {c['backbone']} @ {c['size']} px, {r['episodes']} "
+        "test episodes, "
+        f"pretraining {c['pretrain_epochs']} ep, training {c['epochs']} ep"
+    )
 
 # %% ../nbs/09_ablations.ipynb #03eaff52
-def ablate(study: str, cfg: AblateConfig = AblateConfig(), out='runs/ablate', variants=None, device='auto', workers: int = 0,
-           overwrite: bool = False, progress: bool = True, figure: bool = True, log=print) -> dict:
+def ablate(
+    study: str,
+    cfg: AblateConfig = AblateConfig(),
+    out='runs/ablate',
+    variants=None,
+    device='auto',
+    workers: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+    figure: bool = True,
+    log=print,
+) -> dict:
     "Run (or resume) every variant of `study`; writes OUT/STUDY.md, OUT/STUDY.json, OUT/STUDY.png and returns them."
     if study not in STUDIES: raise ValueError(f"study={study!r}: expected one of {', '.join(STUDIES)}")
     variants = list(variants or STUDIES[study])
     bad = [v for v in variants if v not in STUDIES[study]]
-    if bad: raise ValueError(f"variant(s) {', '.join(bad)} not in study {study!r}: expected some of {', '.join(STUDIES[study])}")
+    if bad:
+        raise ValueError(
+            f"variant(s) {', '.join(bad)} not in study {study!r}: expected some of {', '.join(STUDIES[study])}"
+        )
     out = Path(out)
     with run_lock(out, log):
         if overwrite:
@@ -351,7 +499,8 @@ def _ablate(study, cfg, out, variants, device, workers, progress, figure, log):
         s = STUDIES[study][v]
         r = setting_result(out, s['method'], s['losses'], cfg)
         if r is not None:
-            log(f"[{study}] {v}: finished earlier ({setting_name(**s)}, mIoU {100*r['miou']:.1f}), skipped"); skipped.append(v)
+            log(f"[{study}] {v}: finished earlier ({setting_name(**s)}, mIoU {100 * r['miou']:.1f}), skipped")
+            skipped.append(v)
         else:
             log(f"[{study}] {v}: pretraining with {s}")
             r = run_setting(s['method'], s['losses'], cfg, out, device, workers, progress, log)
@@ -374,33 +523,49 @@ def _write(study, results, out, figure) -> str:
 # %% ../nbs/09_ablations.ipynb #b3c998ff
 def ablate_parser() -> argparse.ArgumentParser:
     d = AblateConfig()
-    p = argparse.ArgumentParser(prog='qgnet ablate', description="The paper's ablations: pretraining with SLIC or Felzenszwalb "
-                                "patches (Table 5), the local, global or both contrastive losses (Table 6), the recall of the "
-                                "region maps (Table 7). Each variant is pretrained, trained and evaluated with everything else "
-                                "fixed; finished variants (OUT/VARIANT/result.json) are skipped.")
+    p = argparse.ArgumentParser(
+        prog='qgnet ablate',
+        description="The paper's ablations: pretraining with SLIC or Felzenszwalb "
+        "patches (Table 5), the local, global or both contrastive losses (Table 6), the recall of the "
+        "region maps (Table 7). Each variant is pretrained, trained and evaluated with everything else "
+        "fixed; finished variants (OUT/VARIANT/result.json) are skipped.",
+    )
     p.add_argument('--study', required=True, choices=list(STUDIES))
     p.add_argument('--variants', nargs='+', default=None, help='a subset of the study\'s variants (default: all)')
-    p.add_argument('--data', default=d.data, choices=list(DATASETS)); p.add_argument('--root', default=None)
-    p.add_argument('--pretrain-root', default=None, help='folder of unlabeled pretraining images (default: the training images)')
+    p.add_argument('--data', default=d.data, choices=list(DATASETS))
+    p.add_argument('--root', default=None)
+    p.add_argument(
+        '--pretrain-root', default=None, help='folder of unlabeled pretraining images (default: the training images)'
+    )
     p.add_argument('--test-split', default=d.test_split)
     p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
-    p.add_argument('--model', default=d.model, choices=list(PRIOR_MODELS), help='the model trained on each prior extractor')
-    p.add_argument('--weights', default=d.weights, help='auto, imagenet, none or a checkpoint for the feature extractor')
+    p.add_argument(
+        '--model', default=d.model, choices=list(PRIOR_MODELS), help='the model trained on each prior extractor'
+    )
+    p.add_argument(
+        '--weights', default=d.weights, help='auto, imagenet, none or a checkpoint for the feature extractor'
+    )
     for k in ('fold', 'shot', 'size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'pretrain_images', 'queue',
               'local_queue', 'epochs', 'train_episodes', 'batch_size', 'episodes', 'seed', 'bn_group_size'):
         p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
-    p.add_argument('--moco-m', type=float, default=d.moco_m); p.add_argument('--lr', type=float, default=d.lr)
+    p.add_argument('--moco-m', type=float, default=d.moco_m)
+    p.add_argument('--lr', type=float, default=d.lr)
     p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
                    help="PFENet's x10 on the learning rate (default on here, the paper's recipe)")
-    p.add_argument('--device', default='auto'); p.add_argument('--workers', type=int, default=0)
-    p.add_argument('--out', default='runs/ablate', help='folder of the studies (they share settings; default runs/ablate)')
+    p.add_argument('--device', default='auto')
+    p.add_argument('--workers', type=int, default=0)
+    p.add_argument(
+        '--out', default='runs/ablate', help='folder of the studies (they share settings; default runs/ablate)'
+    )
     p.add_argument('--overwrite', action='store_true', help='delete OUT (every study in it) and start again')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     return p
 
 def ablate_cli(argv: list[str]) -> int:
-    p = ablate_parser(); a = p.parse_args(argv)
-    check_data_flags(a.data, a.root); out = check_out_dir(a.out)
+    p = ablate_parser()
+    a = p.parse_args(argv)
+    check_data_flags(a.data, a.root)
+    out = check_out_dir(a.out)
     if a.pretrain_root is not None and not Path(a.pretrain_root).is_dir():
         raise UsageError(f"--pretrain-root {a.pretrain_root}: not a folder (expected a folder of unlabeled images)")
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(AblateConfig)}

@@ -53,12 +53,14 @@ def dist_info() -> tuple[int, int]:
     return 0, 1
 
 def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
-    "Join the process group `torchrun` describes, if any (NCCL on GPUs, gloo on CPUs) -> (rank, world size, this process's device)."
+    """Join the process group `torchrun` describes, if any (NCCL on GPUs, gloo on CPUs) -> (rank, world size, this
+    process's device)."""
     world = int(os.environ.get('WORLD_SIZE', '1'))
     dev = get_device(device)
     if world > 1 and not (dist.is_available() and dist.is_initialized()):
         if dev.type == 'cuda':
-            dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0'))); torch.cuda.set_device(dev)
+            dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
+            torch.cuda.set_device(dev)
         dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
     rank, world = dist_info()
     return rank, world, dev
@@ -71,7 +73,8 @@ def all_gather_varlen(x: torch.Tensor) -> torch.Tensor:
     n = torch.tensor([len(x)], device=x.device)
     sizes = [torch.zeros_like(n) for _ in range(world)]
     dist.all_gather(sizes, n)
-    sizes = [int(s) for s in sizes]; m = max(sizes)
+    sizes = [int(s) for s in sizes]
+    m = max(sizes)
     padded = torch.cat([x, x.new_zeros((m - len(x), *x.shape[1:]))]) if len(x) < m else x.contiguous()
     out = [torch.empty_like(padded) for _ in range(world)]
     dist.all_gather(out, padded)
@@ -79,7 +82,8 @@ def all_gather_varlen(x: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/02_contrastive.ipynb #4adbe0ef
 class KeyQueue(nn.Module):
-    "A fixed-size FIFO of L2-normalised keys (a ring buffer), shared by all processes; starts with random keys as MoCo does."
+    """A fixed-size FIFO of L2-normalised keys (a ring buffer), shared by all processes; starts with random keys as
+    MoCo does."""
     def __init__(self, dim: int = 128, size: int = 65536, generator: torch.Generator | None = None):
         super().__init__()
         if size < 1 or dim < 1: raise ValueError(f"KeyQueue: size={size} and dim={dim} must be positive")
@@ -112,7 +116,8 @@ def momentum_update(key_encoder: nn.Module, query_encoder: nn.Module, m: float =
     "θ_k ← m θ_k + (1 - m) θ_q for every parameter (same names, same order)."
     if not 0 <= m <= 1: raise ValueError(f"momentum m={m}: expected a value in [0, 1]")
     pk, pq = list(key_encoder.parameters()), list(query_encoder.parameters())
-    if len(pk) != len(pq): raise ValueError(f"momentum_update: encoders differ ({len(pk)} vs {len(pq)} parameter tensors)")
+    if len(pk) != len(pq):
+        raise ValueError(f"momentum_update: encoders differ ({len(pk)} vs {len(pq)} parameter tensors)")
     torch._foreach_mul_(pk, m)
     torch._foreach_add_(pk, [p.detach() for p in pq], alpha=1 - m)
 
@@ -141,7 +146,9 @@ def pair_patches(lab1: torch.Tensor, lab2: torch.Tensor, cell: float = 64., min_
     """Positive patch pairs of two batches of label maps (B, H, W) (labels >= 0, or -1 = none).
     Returns `(ids1, ids2, owner)`: maps of pair ids (-1 where no pair) and the image of each pair."""
     if lab1.ndim != 3 or lab2.ndim != 3 or lab1.shape[0] != lab2.shape[0]:
-        raise ValueError(f"pair_patches: expected two (B, H, W) label batches, got {tuple(lab1.shape)} and {tuple(lab2.shape)}")
+        raise ValueError(
+            f"pair_patches: expected two (B, H, W) label batches, got {tuple(lab1.shape)} and {tuple(lab2.shape)}"
+        )
     B, dev = lab1.shape[0], lab1.device
     L = int(max(lab1.max(), lab2.max(), 0)) + 1
     def areas(lab):

@@ -6,7 +6,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1e46a145
 from __future__ import annotations
-import argparse, contextlib, dataclasses, importlib, importlib.util, json, math, os, random, socket, sys, tempfile, time, types
+import argparse, contextlib, dataclasses, importlib, importlib.util, json, math, os, random, socket, sys, tempfile
+import time, types
 from pathlib import Path
 import numpy as np
 import torch
@@ -35,29 +36,40 @@ def get_device(device: str | torch.device | None = 'auto') -> torch.device:
         if torch.cuda.is_available(): return torch.device('cuda')
         if _mps_available(): return torch.device('mps')
         return torch.device('cpu')
-    try: dev = torch.device(device)
-    except RuntimeError as e: raise ValueError(f"device={device!r} is not a device name; expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from e
+    try:
+        dev = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(
+            f"device={device!r} is not a device name; expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+        ) from e
     if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(f"device={device!r} was requested but CUDA is not available here; use --device cpu or --device auto")
+        raise RuntimeError(
+            f"device={device!r} was requested but CUDA is not available here; use --device cpu or --device auto"
+        )
     if dev.type == 'mps' and not _mps_available():
-        raise RuntimeError(f"device={device!r} was requested but MPS is not available here; use --device cpu or --device auto")
+        raise RuntimeError(
+            f"device={device!r} was requested but MPS is not available here; use --device cpu or --device auto"
+        )
     return dev
 
 # %% ../nbs/00_core.ipynb #ad78230f
 def cpu_has_bf16() -> bool:
     "Does this CPU multiply bf16 natively (AVX512-BF16 or AMX-BF16)? Elsewhere bf16 is emulated, slower than fp32."
-    if os.environ.get('QGNET_CPU_BF16') in ('0', '1'): return os.environ['QGNET_CPU_BF16'] == '1'   # an override, for tests
+    if os.environ.get('QGNET_CPU_BF16') in ('0', '1'):
+        return os.environ['QGNET_CPU_BF16'] == '1'  # an override, for tests
     caps = getattr(torch.cpu, 'get_capabilities', None)
     if caps is not None:
         with contextlib.suppress(Exception):
-            c = caps(); return bool(c.get('avx512_bf16') or c.get('amx_bf16'))
+            c = caps()
+            return bool(c.get('avx512_bf16') or c.get('amx_bf16'))
     with contextlib.suppress(OSError):
         flags = Path('/proc/cpuinfo').read_text().split()
         return 'avx512_bf16' in flags or 'amx_bf16' in flags
     return False
 
 def amp_dtype(device: torch.device | str, precision: str = 'auto') -> torch.dtype | None:
-    "Autocast dtype for `device`: with `precision='auto'`, bf16 on GPUs that support it and CPUs that multiply it natively; `None` means fp32."
+    """Autocast dtype for `device`: with `precision='auto'`, bf16 on GPUs that support it and CPUs that multiply it
+    natively; `None` means fp32."""
     if precision not in ('auto', 'bf16', 'fp32'):
         raise ValueError(f"precision={precision!r}: expected 'auto', 'bf16' or 'fp32'")
     device = torch.device(device)
@@ -79,7 +91,11 @@ def precision_note(device: torch.device | str, precision: str = 'auto') -> str:
         fast = cpu_has_bf16()
         if dt is None: return ('fp32 (asked)' if precision == 'fp32' else
                                'fp32 (this CPU has no native bf16: bf16 would be slower; --precision bf16 forces it)')
-        return 'bf16 autocast (native on this CPU)' if fast else 'bf16 autocast (asked; emulated on this CPU, slower than fp32)'
+        return (
+            'bf16 autocast (native on this CPU)'
+            if fast
+            else 'bf16 autocast (asked; emulated on this CPU, slower than fp32)'
+        )
     return 'fp32' + (' (asked)' if precision == 'fp32' else '') if dt is None else f'bf16 autocast on {device.type}'
 
 # %% ../nbs/00_core.ipynb #0ada4d05
@@ -88,7 +104,9 @@ def seed_everything(seed: int, deterministic: bool = False) -> int:
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r}: expected a non-negative integer")
     seed = int(seed)
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
     os.environ['PYTHONHASHSEED'] = str(seed)
     if deterministic:
         torch.backends.cudnn.benchmark = False
@@ -99,11 +117,14 @@ def seed_everything(seed: int, deterministic: bool = False) -> int:
 def seed_worker(worker_id: int):
     "DataLoader `worker_init_fn`: seed NumPy and `random` from the worker's own torch seed."
     s = torch.initial_seed() % 2**32
-    np.random.seed(s); random.seed(s)
+    np.random.seed(s)
+    random.seed(s)
 
 def make_generator(seed: int) -> torch.Generator:
     "A CPU `torch.Generator` seeded with `seed`, for DataLoaders and samplers."
-    g = torch.Generator(); g.manual_seed(int(seed)); return g
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    return g
 
 # %% ../nbs/00_core.ipynb #f6f6c005
 def rng_state() -> dict:
@@ -140,7 +161,9 @@ def _open(path, kind):
     if not path.exists(): raise FileNotFoundError(f"{kind} file not found: {path}")
     if path.is_dir(): raise ImageReadError(f"{kind} path is a folder, expected an image file: {path}")
     try:
-        im = Image.open(path); im.load(); return im
+        im = Image.open(path)
+        im.load()
+        return im
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ImageReadError(f"cannot read {kind} file {path}: {e}") from e
 
@@ -155,12 +178,16 @@ def read_mask(path) -> np.ndarray:
     if im.mode in ('I', 'I;16', 'I;16B', 'F'):
         a = np.asarray(im)
         if a.min() < 0 or a.max() > 255 or (a != np.round(a)).any():
-            raise ImageReadError(f"mask {path} has values outside 0..255 (range {a.min()}..{a.max()}); expected class indices")
+            raise ImageReadError(
+                f"mask {path} has values outside 0..255 (range {a.min()}..{a.max()}); expected class indices"
+            )
         return a.astype(np.uint8)
     a = np.asarray(im.convert('RGB'))
     if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all(): return a[..., 0].copy()
-    raise ImageReadError(f"mask {path} is a colour ({im.mode}) image with differing channels; expected a single-channel "
-                         "class-index mask (mode L or P)")
+    raise ImageReadError(
+        f"mask {path} is a colour ({im.mode}) image with differing channels; expected a single-channel "
+        "class-index mask (mode L or P)"
+    )
 
 # %% ../nbs/00_core.ipynb #f08306ac
 def shared_data_dir() -> Path | None:
@@ -201,7 +228,8 @@ def overlay_mask(img: np.ndarray, mask: np.ndarray, color=(255, 40, 40), alpha: 
                  ignore_index: int = 255) -> np.ndarray:
     "Tint the pixels where `mask` is non-zero (and not `ignore_index`) with `color`."
     img, mask = np.asarray(img), np.asarray(mask)
-    if mask.shape != img.shape[:2]: raise ValueError(f"mask shape {mask.shape} differs from image shape {img.shape[:2]}")
+    if mask.shape != img.shape[:2]:
+        raise ValueError(f"mask shape {mask.shape} differs from image shape {img.shape[:2]}")
     out = img.astype(np.float32).copy()
     on = (mask != 0) & (mask != ignore_index)
     out[on] = (1 - alpha) * out[on] + alpha * np.asarray(color, np.float32)
@@ -214,45 +242,54 @@ def overlay_heatmap(img: np.ndarray, heat, alpha: float = 0.5, cmap: str = 'jet'
     heat = torch.as_tensor(np.asarray(heat, dtype=np.float32)).squeeze()
     if heat.ndim != 2: raise ValueError(f"expected a 2-D heat map, got shape {tuple(heat.shape)}")
     if heat.shape != img.shape[:2]:
-        heat = nn.functional.interpolate(heat[None, None], size=img.shape[:2], mode='bilinear', align_corners=False)[0, 0]
+        heat = nn.functional.interpolate(heat[None, None], size=img.shape[:2], mode='bilinear', align_corners=False)[
+            0, 0
+        ]
     colours = matplotlib.colormaps[cmap](heat.clamp(0, 1).numpy())[..., :3] * 255
     return ((1 - alpha) * img + alpha * colours).round().astype(np.uint8)
 
 def figures_dir() -> Path:
-    "Where figures go: `$QGNET_FIGURES`; under `nbdev-test` a temporary folder (tests never rewrite the tracked figures); else the `figures/` folder of the enclosing project checkout, else `./figures`."
+    """Where figures go: `$QGNET_FIGURES`; under `nbdev-test` a temporary folder (tests never rewrite the tracked
+    figures); else the `figures/` folder of the enclosing project checkout, else `./figures`."""
     env = os.environ.get('QGNET_FIGURES')
     if env: d = Path(env)
     elif os.environ.get('IN_TEST'): d = Path(tempfile.gettempdir())/'qgnet_nb_test_figures'
     else:
         d = Path.cwd()/'figures'
         for p in [Path.cwd(), *Path.cwd().parents]:
-            if (p/'pyproject.toml').exists() and (p/'qgnet_nb').is_dir(): d = p/'figures'; break
+            if (p / 'pyproject.toml').exists() and (p / 'qgnet_nb').is_dir():
+                d = p / 'figures'
+                break
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 def save_figure(fig, name: str, dpi: int = 110) -> Path:
     "Save a matplotlib figure atomically as `figures_dir()/name` and return the path."
     path = figures_dir()/name
-    with atomic_open(path, 'wb') as f: fig.savefig(f, dpi=dpi, bbox_inches='tight', format=path.suffix.lstrip('.') or 'png')
+    with atomic_open(path, 'wb') as f:
+        fig.savefig(f, dpi=dpi, bbox_inches='tight', format=path.suffix.lstrip('.') or 'png')
     return path
 
 # %% ../nbs/00_core.ipynb #5aa8f019
 def _file_mode(path: Path) -> int:
     "The permission bits for a file written to `path`: those of the file it replaces, else 0666 minus the umask."
     with contextlib.suppress(FileNotFoundError): return path.stat().st_mode & 0o7777
-    umask = os.umask(0); os.umask(umask)
+    umask = os.umask(0)
+    os.umask(umask)
     return 0o666 & ~umask
 
 @contextlib.contextmanager
 def atomic_open(path, mode: str = 'wb'):
     "Open a temporary file beside `path` for writing; on success it atomically replaces `path`."
     if mode not in ('w', 'wb'): raise ValueError(f"mode={mode!r}: atomic_open writes only ('w' or 'wb')")
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, mode) as f:
             yield f
-            f.flush(); os.fsync(f.fileno())
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, _file_mode(path))             # mkstemp makes 0600; keep the old file's mode, or the umask's
         os.replace(tmp, path)
     except BaseException:
@@ -266,7 +303,9 @@ def atomic_save(obj, path) -> Path:
 
 def save_json(obj, path) -> Path:
     "Write `obj` as indented JSON to `path` atomically."
-    with atomic_open(path, 'w') as f: json.dump(obj, f, indent=2, sort_keys=False); f.write('\n')
+    with atomic_open(path, 'w') as f:
+        json.dump(obj, f, indent=2, sort_keys=False)
+        f.write('\n')
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #300e1f50
@@ -338,23 +377,31 @@ def read_checkpoint(path, flag: str | None = None, weights_only: bool = True) ->
     if path.is_dir(): raise UsageError(f"{name}: is a folder, expected a checkpoint file")
     try: ck = torch.load(path, map_location='cpu', weights_only=weights_only)
     except Exception as e:
-        raise UsageError(f"{name}: not a readable checkpoint ({type(e).__name__}: {error_line(e).split('. ')[0][:100]}); the file is "
-                         "truncated, corrupt or not written by torch.save") from e
+        raise UsageError(
+            f"{name}: not a readable checkpoint ({type(e).__name__}: {error_line(e).split('. ')[0][:100]}); the "
+            "file is "
+            "truncated, corrupt or not written by torch.save"
+        ) from e
     if not isinstance(ck, dict): raise UsageError(f"{name}: holds a {type(ck).__name__}, expected a checkpoint dict")
     return ck
 
 # %% ../nbs/00_core.ipynb #c77bfcbe
 def nonfinite_tensors(state_dict: dict) -> list[str]:
     "Names of the floating-point tensors of `state_dict` that hold a NaN or an Inf."
-    return [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    return [
+        k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()
+    ]
 
 # %% ../nbs/00_core.ipynb #5d38a6d3
 def remove_stale_tmp(folder, log=print) -> list[Path]:
     "Delete the temporary files `atomic_open` leaves in `folder` when a process is killed mid-write (hold `run_lock`)."
     gone = []
     for p in sorted(Path(folder).glob('.*.tmp')):
-        if p.is_file(): p.unlink(); gone.append(p)
-    if gone: log(f"note: removed {len(gone)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in gone)}")
+        if p.is_file():
+            p.unlink()
+            gone.append(p)
+    if gone:
+        log(f"note: removed {len(gone)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in gone)}")
     return gone
 
 # %% ../nbs/00_core.ipynb #1802636e
@@ -381,12 +428,15 @@ def _read_lock(lock: Path) -> dict:
 
 @contextlib.contextmanager
 def run_lock(folder, log=print, flag: str = '--out'):
-    "Hold `folder/.qgnet.lock` while the block runs (stale temp files removed); UsageError if a live process holds it, takeover if a dead one did."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    """Hold `folder/.qgnet.lock` while the block runs (stale temp files removed); UsageError if a live process holds
+    it, takeover if a dead one did."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     lock, me = folder/LOCK_NAME, os.getpid()
     held = _read_lock(lock)
     if held.get('pid') == me and held.get('host') == socket.gethostname():
-        yield lock; return                                               # re-entered by the process that holds it
+        yield lock
+        return  # re-entered by the process that holds it
     info = dict(pid=me, host=socket.gethostname(), proc_start=_proc_start(me),
                 started=time.strftime('%Y-%m-%d %H:%M:%S'), command=' '.join(sys.argv)[:300])
     for _ in range(3):
@@ -394,9 +444,11 @@ def run_lock(folder, log=print, flag: str = '--out'):
         except FileExistsError:
             old = _read_lock(lock)
             if old and _lock_alive(old):
-                raise UsageError(f"{flag} {folder} is in use by another run (pid {old.get('pid')} on {old.get('host')}, "
-                                 f"started {old.get('started')}: {old.get('command')}); wait for it to end or choose "
-                                 f"another {flag} (if that run is gone, delete {lock})") from None
+                raise UsageError(
+                    f"{flag} {folder} is in use by another run (pid {old.get('pid')} on {old.get('host')}, "
+                    f"started {old.get('started')}: {old.get('command')}); wait for it to end or choose "
+                    f"another {flag} (if that run is gone, delete {lock})"
+                ) from None
             log(f"note: {lock} was left by a run that is no longer running (pid {old.get('pid')}, started "
                 f"{old.get('started')}); taking it over")
             with contextlib.suppress(FileNotFoundError): lock.unlink()
@@ -412,7 +464,8 @@ def run_lock(folder, log=print, flag: str = '--out'):
 
 # %% ../nbs/00_core.ipynb #28c903f9
 def trim_jsonl(path, keep) -> int:
-    "Atomically keep only the records of the JSON-lines file `path` for which `keep(record)` is true; returns how many were dropped."
+    """Atomically keep only the records of the JSON-lines file `path` for which `keep(record)` is true; returns how
+    many were dropped."""
     path = Path(path)
     if not path.exists(): return 0
     lines = [l for l in path.read_text().splitlines() if l.strip()]
@@ -426,7 +479,8 @@ def trim_jsonl(path, keep) -> int:
 
 # %% ../nbs/00_core.ipynb #0aa2d700
 def config_diff(old: dict, new, defaults=None, skip=()) -> list[str]:
-    "'key: old in the checkpoint, new now' for each field of `new` (a dataclass or dict) that differs from the dict `old`; a field `old` lacks compares at `defaults`' value."
+    """'key: old in the checkpoint, new now' for each field of `new` (a dataclass or dict) that differs from the
+    dict `old`; a field `old` lacks compares at `defaults`' value."""
     as_json = lambda x: json.loads(json.dumps(dataclasses.asdict(x) if dataclasses.is_dataclass(x) else x))
     new, base = as_json(new), as_json(defaults) if defaults is not None else {}
     old = {**{k: v for k, v in base.items() if k not in old}, **old}
@@ -456,11 +510,14 @@ class PlainBar:
         of = f"/{self.total} ({100 * n / self.total:.0f}%)" if self.total else ''
         print(f"{pre}{n}{of} {time.perf_counter() - t0:.0f} s {self.comment}".rstrip(), flush=True)
     def __iter__(self):
-        t0 = last = time.perf_counter(); n = 0
+        t0 = last = time.perf_counter()
+        n = 0
         for x in self.gen:
             yield x
             n += 1
-            if time.perf_counter() - last >= PLAIN_EVERY: self._line(n, t0); last = time.perf_counter()
+            if time.perf_counter() - last >= PLAIN_EVERY:
+                self._line(n, t0)
+                last = time.perf_counter()
         if n: self._line(n, t0)
 
 # %% ../nbs/00_core.ipynb #ebb17650
@@ -508,14 +565,26 @@ def count_params(module: nn.Module, trainable: bool = True) -> int:
 from . import __version__
 
 COMMANDS = {
-    'patches':  ('qgnet_nb.patches', 'patches_cli', 'compute and cache superpixel label maps for a folder of images'),
-    'pretrain': ('qgnet_nb.prior_extractor', 'pretrain_cli', 'self-supervised (global + local contrastive) prior-extractor training'),
-    'base-pretrain': ('qgnet_nb.start_point', 'base_pretrain_cli', 'supervised backbone pretraining on the base classes only'),
-    'probe':    ('qgnet_nb.start_point', 'probe_cli', 'does a backbone start point carry signal? per-layer novel-class probe'),
-    'train':    ('qgnet_nb.train', 'train_cli', 'episodic training of QGNet, its baseline or IIR'),
-    'eval':     ('qgnet_nb.train', 'eval_cli', 'few-shot evaluation (mIoU, FB-IoU) written as JSON'),
-    'demo':     ('qgnet_nb.train', 'demo_cli', 'the whole pipeline on the built-in demo set, on a CPU in minutes'),
-    'ablate':   ('qgnet_nb.ablations', 'ablate_cli', "the paper's ablations: patches, losses, recall"),
+    'patches': ('qgnet_nb.patches', 'patches_cli', 'compute and cache superpixel label maps for a folder of images'),
+    'pretrain': (
+        'qgnet_nb.prior_extractor',
+        'pretrain_cli',
+        'self-supervised (global + local contrastive) prior-extractor training',
+    ),
+    'base-pretrain': (
+        'qgnet_nb.start_point',
+        'base_pretrain_cli',
+        'supervised backbone pretraining on the base classes only',
+    ),
+    'probe': (
+        'qgnet_nb.start_point',
+        'probe_cli',
+        'does a backbone start point carry signal? per-layer novel-class probe',
+    ),
+    'train': ('qgnet_nb.train', 'train_cli', 'episodic training of QGNet, its baseline or IIR'),
+    'eval': ('qgnet_nb.train', 'eval_cli', 'few-shot evaluation (mIoU, FB-IoU) written as JSON'),
+    'demo': ('qgnet_nb.train', 'demo_cli', 'the whole pipeline on the built-in demo set, on a CPU in minutes'),
+    'ablate': ('qgnet_nb.ablations', 'ablate_cli', "the paper's ablations: patches, losses, recall"),
 }
 
 def _available(name):
@@ -527,14 +596,17 @@ USER_ERRORS = (UsageError, ValueError, FileNotFoundError, NotADirectoryError, Is
                NonFiniteError)
 
 def run_command(name: str, fn, argv: list[str], debug: bool = False) -> int:
-    "Run subcommand `fn(argv)`: a user error becomes `qgnet NAME: error: ...` and exit 2, Ctrl-C exit 130 (tracebacks with `debug`)."
+    """Run subcommand `fn(argv)`: a user error becomes `qgnet NAME: error: ...` and exit 2, Ctrl-C exit 130
+    (tracebacks with `debug`)."""
     try: return int(fn(argv) or 0)
     except KeyboardInterrupt:
         if debug: raise
-        print(f"\nqgnet {name}: interrupted; run the same command again to resume", file=sys.stderr); return 130
+        print(f"\nqgnet {name}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     except USER_ERRORS as e:
         if debug: raise
-        print(f"qgnet {name}: error: {error_line(e)}", file=sys.stderr); return 2
+        print(f"qgnet {name}: error: {error_line(e)}", file=sys.stderr)
+        return 2
 
 def qgnet_main(argv: list[str] | None = None) -> int:
     "Entry point of the `qgnet` console command."
@@ -544,14 +616,20 @@ def qgnet_main(argv: list[str] | None = None) -> int:
     names = [n for n in COMMANDS if _available(n)]
     epilog = 'commands:\n' + '\n'.join(f'  {n:<10}{COMMANDS[n][2]}' for n in names) + \
              '\n\nRun `qgnet COMMAND --help` for the options of one command.'
-    p = argparse.ArgumentParser(prog='qgnet', description='Few-shot segmentation with query-guided priors (QGNet) and IIR.',
-                                epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog='qgnet',
+        description='Few-shot segmentation with query-guided priors (QGNet) and IIR.',
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument('--version', action='version', version=f'qgnet_nb {__version__}')
     p.add_argument('command', nargs='?', help='one of: ' + ', '.join(names) if names else 'no commands yet')
     p.add_argument('args', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.add_argument('--debug', action='store_true', help='show Python tracebacks of errors (also QGNET_DEBUG=1)')
     a = p.parse_args(argv)
-    if a.command is None: p.print_help(); return 0
+    if a.command is None:
+        p.print_help()
+        return 0
     if a.command not in COMMANDS: p.error(f"unknown command {a.command!r}; expected one of: {', '.join(names)}")
     if a.command not in names: p.error(f"command {a.command!r} is not available in qgnet_nb {__version__}")
     mod, fn, _ = COMMANDS[a.command]

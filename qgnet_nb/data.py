@@ -68,22 +68,29 @@ def _image_hw(path) -> tuple[int, int]:
     return h, w
 
 def _describe_values(allowed) -> str:
-    v = sorted(allowed); runs, s = [], v[0]
+    v = sorted(allowed)
+    runs, s = [], v[0]
     for a, b in zip(v, v[1:] + [None]):
-        if b != a + 1: runs.append(f'{s}..{a}' if a > s else f'{s}'); s = b
+        if b != a + 1:
+            runs.append(f'{s}..{a}' if a > s else f'{s}')
+            s = b
     return ', '.join(runs)
 
 def scan_masks(pairs: Sequence[tuple], allowed, tag: str = 'masks') -> list[dict]:
     "For (image path, mask path) `pairs`: `{'hw': (h, w), 'counts': {value: pixels}}` per mask, checked and cached."
     allowed = sorted(int(a) for a in allowed)
-    ok = np.zeros(256, bool); ok[allowed] = True
+    ok = np.zeros(256, bool)
+    ok[allowed] = True
     def compute():
         out = []
         for img, msk in _progress(pairs, len(pairs)):
-            m = read_mask(msk); hw = _image_hw(img)
+            m = read_mask(msk)
+            hw = _image_hw(img)
             if m.shape != hw:
-                raise ValueError(f'mask {msk} is {m.shape[0]}x{m.shape[1]} (HxW) but its image {img} is {hw[0]}x{hw[1]}; '
-                                 'expected a mask of the same size as its image')
+                raise ValueError(
+                    f'mask {msk} is {m.shape[0]}x{m.shape[1]} (HxW) but its image {img} is {hw[0]}x{hw[1]}; '
+                    'expected a mask of the same size as its image'
+                )
             cnt = np.bincount(m.ravel(), minlength=256)
             bad = np.flatnonzero((cnt > 0) & ~ok)
             if len(bad): raise ValueError(f'mask {msk} holds label values {bad.tolist()} outside the expected range '
@@ -99,13 +106,18 @@ _BILINEAR, _NEAREST = InterpolationMode.BILINEAR, InterpolationMode.NEAREST
 
 def _resize_pair(x, m, h, w):
     "Resize a uint8 (3, H, W) image (bilinear, no antialiasing) and its uint8 mask (nearest) to (h, w)."
-    return (TF.resize(x, [h, w], interpolation=_BILINEAR, antialias=False), TF.resize(m, [h, w], interpolation=_NEAREST))
+    return (
+        TF.resize(x, [h, w], interpolation=_BILINEAR, antialias=False),
+        TF.resize(m, [h, w], interpolation=_NEAREST),
+    )
 
 def _to_input(x: torch.Tensor) -> torch.Tensor: return normalize(x.float().div_(255))
 
 def gaussian_blur5(x: torch.Tensor, sigma: float = 1.1) -> torch.Tensor:
-    "OpenCV's `GaussianBlur(img, (5, 5), 0)` on a (C, H, W) float tensor: separable, reflect-101 borders, fixed summation order."
-    k = torch.exp(-torch.arange(-2., 3.)**2 / (2 * sigma**2)); k = (k / k.sum()).tolist()
+    """OpenCV's `GaussianBlur(img, (5, 5), 0)` on a (C, H, W) float tensor: separable, reflect-101 borders, fixed
+    summation order."""
+    k = torch.exp(-(torch.arange(-2.0, 3.0) ** 2) / (2 * sigma**2))
+    k = (k / k.sum()).tolist()
     p = F.pad(x[None], (2, 2, 2, 2), mode='reflect')[0]
     H, W = x.shape[-2:]
     rows = sum(k[i] * p[:, i:i+H, :] for i in range(5))
@@ -114,20 +126,24 @@ def gaussian_blur5(x: torch.Tensor, sigma: float = 1.1) -> torch.Tensor:
 def _check_pair(img, mask):
     img, mask = np.asarray(img), np.asarray(mask)
     if img.ndim != 3 or img.shape[2] != 3: raise ValueError(f'expected an (H, W, 3) image, got shape {img.shape}')
-    if mask.shape != img.shape[:2]: raise ValueError(f'mask shape {mask.shape} differs from image shape {img.shape[:2]}')
+    if mask.shape != img.shape[:2]:
+        raise ValueError(f'mask shape {mask.shape} differs from image shape {img.shape[:2]}')
     img, mask = np.ascontiguousarray(img), np.ascontiguousarray(mask, dtype=np.uint8)
     img, mask = (a if a.flags.writeable else a.copy() for a in (img, mask))   # torch warns on read-only arrays
     return torch.from_numpy(img).permute(2, 0, 1).contiguous(), torch.from_numpy(mask)[None]
 
 def _check_size(size):
-    if not isinstance(size, (int, np.integer)) or size < 8: raise ValueError(f'size={size!r}: expected an integer >= 8 (pixels)')
+    if not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(f'size={size!r}: expected an integer >= 8 (pixels)')
     return int(size)
 
 def train_transform(img: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator,
                     scale=(0.9, 1.1), rotate=(-10., 10.), p_rotate=0.5, p_blur=0.5, p_flip=0.5,
                     keep_fg=0.85, crop_tries=30) -> tuple[torch.Tensor, torch.Tensor]:
-    "PFENet's augmentation of an (H, W, 3) uint8 image and its {0, 1, 255} mask to a normalised (3, size, size) tensor and a long mask."
-    size = _check_size(size); x, m = _check_pair(img, mask)
+    """PFENet's augmentation of an (H, W, 3) uint8 image and its {0, 1, 255} mask to a normalised (3, size, size)
+    tensor and a long mask."""
+    size = _check_size(size)
+    x, m = _check_pair(img, mask)
     s = rng.uniform(*scale)                                              # RandScale
     h, w = m.shape[-2:]
     x, m = _resize_pair(x, m, max(1, round(h*s)), max(1, round(w*s)))
@@ -160,7 +176,8 @@ def test_hw(h: int, w: int, size: int) -> tuple[int, int]:
 
 def test_transform(img: np.ndarray, mask: np.ndarray, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
     "Resize the longer side to `size`, pad to (size, size) with mean/255; returns image, mask and the unpadded (h, w)."
-    size = _check_size(size); x, m = _check_pair(img, mask)
+    size = _check_size(size)
+    x, m = _check_pair(img, mask)
     h, w = test_hw(*m.shape[-2:], size)
     x, m = _resize_pair(x, m, h, w)
     x = _to_input(x)
@@ -179,7 +196,8 @@ def to_test_scale(img: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndar
 # %% ../nbs/04_data.ipynb #c4a14b94
 @dataclass
 class Record:
-    "One image of a dataset: its name, image path, label (a mask path or a dataset's key) and the classes that count in it."
+    """One image of a dataset: its name, image path, label (a mask path or a dataset's key) and the classes that
+    count in it."""
     name: str
     image: Path
     label: Any
@@ -193,7 +211,8 @@ def _check_int(name, v, lo, hi=None):
     return int(v)
 
 def binary_mask(label: np.ndarray, class_id: int, ignore_index: int = 255) -> np.ndarray:
-    "The episode mask of `class_id`: 1 on the class, 255 where `label` is ignore, 0 elsewhere (other classes are background)."
+    """The episode mask of `class_id`: 1 on the class, 255 where `label` is ignore, 0 elsewhere (other classes are
+    background)."""
     label = np.asarray(label)
     return np.where(label == class_id, 1, np.where(label == ignore_index, ignore_index, 0)).astype(np.uint8)
 
@@ -207,7 +226,8 @@ class FewShotDataset(torch.utils.data.Dataset):
                  episodes: int | None = None, seed: int = 0, rare: str = 'error', min_gap: int | None = None,
                  train_scale: str = 'test'):
         if mode not in ('train', 'test'): raise ValueError(f"mode={mode!r}: expected 'train' or 'test'")
-        if train_scale not in ('test', 'image'): raise ValueError(f"train_scale={train_scale!r}: expected 'test' or 'image'")
+        if train_scale not in ('test', 'image'):
+            raise ValueError(f"train_scale={train_scale!r}: expected 'test' or 'image'")
         self.train_scale = train_scale
         if rare not in ('error', 'drop'): raise ValueError(f"rare={rare!r}: expected 'error' or 'drop'")
         self.mode, self.rare = mode, rare
@@ -235,9 +255,12 @@ class FewShotDataset(torch.utils.data.Dataset):
         return [c for c in self.all_classes if c not in novel], novel
     def _sequence_frame(self, rec: Record) -> tuple[str, int]:
         "(sequence, frame number) of a record, for the `min_gap` rule: NAME = SEQUENCE_FRAME."
-        seq, _, frame = rec.name.rpartition('_'); digits = re.sub(r'\D', '', frame)
+        seq, _, frame = rec.name.rpartition('_')
+        digits = re.sub(r'\D', '', frame)
         if not seq or not digits:
-            raise ValueError(f"{self.source}: min_gap needs image names SEQUENCE_FRAME (e.g. 0016E5_07959), got {rec.name!r}")
+            raise ValueError(
+                f"{self.source}: min_gap needs image names SEQUENCE_FRAME (e.g. 0016E5_07959), got {rec.name!r}"
+            )
         return seq, int(digits)
 
     # --- the protocol -------------------------------------------------------------------------
@@ -251,7 +274,8 @@ class FewShotDataset(torch.utils.data.Dataset):
         if self.min_gap is not None:
             sf = [self._sequence_frame(r) for r in self.records]
             seqs = {s: k for k, s in enumerate(sorted({s for s, _ in sf}))}
-            self._seq = np.array([seqs[s] for s, _ in sf], np.int64); self._frame = np.array([f for _, f in sf], np.int64)
+            self._seq = np.array([seqs[s] for s, _ in sf], np.int64)
+            self._frame = np.array([f for _, f in sf], np.int64)
         need = self.shot + 1
         self._drop([(c, f'{len(v)} image(s) that count, but a {self.shot}-shot episode needs {need} (query + supports)')
                     for c, v in self._class_images.items() if len(v) < need])
@@ -277,9 +301,15 @@ class FewShotDataset(torch.utils.data.Dataset):
         if len(problems) > 6: what += f'; and {len(problems) - 6} more classes ({[c for c, _ in problems[6:]]})'
         msg = f'{self.source}, fold {self.fold}, {self.mode}: {what}.'
         if self.rare == 'error' or len(problems) == len(self.classes):
-            raise ValueError(msg + " Use a smaller shot, more data" +
-                             (", or rare='drop' (the flag --rare drop) to leave such classes out." if self.rare == 'error'
-                              else '; no class is left.'))
+            raise ValueError(
+                msg
+                + " Use a smaller shot, more data"
+                + (
+                    ", or rare='drop' (the flag --rare drop) to leave such classes out."
+                    if self.rare == 'error'
+                    else '; no class is left.'
+                )
+            )
         warnings.warn(msg + ' Left out (rare=drop).')
         gone = {c for c, _ in problems}
         self.classes = [c for c in self.classes if c not in gone]
@@ -315,7 +345,8 @@ class FewShotDataset(torch.utils.data.Dataset):
         else:
             rng = np.random.default_rng([self.seed, 2, self.epoch, index])
             q = self._queries[index % len(self._queries)]
-            cs = self._query_classes[q]; c = cs[int(rng.integers(len(cs)))]
+            cs = self._query_classes[q]
+            c = cs[int(rng.integers(len(cs)))]
         sup = rng.choice(self._candidates(q, c), self.shot, replace=False).tolist()
         return q, c, sup, rng
 
@@ -336,7 +367,11 @@ class FewShotDataset(torch.utils.data.Dataset):
         q, c, sup, rng = self._episode(index)
         img, m = self._load_binary(q, c)
         if self.mode == 'train':
-            sc = (lambda im, mk: to_test_scale(im, mk, self.size)) if self.train_scale == 'test' else (lambda im, mk: (im, mk))
+            sc = (
+                (lambda im, mk: to_test_scale(im, mk, self.size))
+                if self.train_scale == 'test'
+                else (lambda im, mk: (im, mk))
+            )
             tf = lambda im, mk: train_transform(*sc(im, mk), self.size, rng)
             qx, qm = tf(img, m)
         else:
@@ -346,13 +381,17 @@ class FewShotDataset(torch.utils.data.Dataset):
         item = dict(query_img=qx, query_mask=qm, support_imgs=torch.stack(sx), support_masks=torch.stack(sm),
                     class_id=int(c), query_name=self.records[q].name, support_names=[self.records[s].name for s in sup])
         if self.mode == 'test':
-            item['query_label'] = torch.from_numpy(m).long(); item['query_size'] = torch.tensor(hw)
+            item['query_label'] = torch.from_numpy(m).long()
+            item['query_size'] = torch.tensor(hw)
             item['others'] = sum(k != c for k in self.records[q].classes)   # other classes in the query: distractors
         return item
 
     def __repr__(self):
-        return (f'{type(self).__name__}({self.source}; fold {self.fold}, {self.mode}, {self.shot}-shot, size {self.size}; '
-                f'classes {self.classes}; {len(self.records)} images, {len(self._pairs)} (image, class) pairs, {len(self)} episodes)')
+        return (
+            f'{type(self).__name__}({self.source}; fold {self.fold}, {self.mode}, {self.shot}-shot, size {self.size}; '
+            f'classes {self.classes}; {len(self.records)} images, {len(self._pairs)} (image, class) pairs, '
+            f'{len(self)} episodes)'
+        )
 
 # %% ../nbs/04_data.ipynb #0c11583c
 def consecutive_folds(classes: Sequence[int], n_folds: int) -> list[list[int]]:
@@ -371,7 +410,8 @@ class ClassMaskDataset(FewShotDataset):
         if clash: raise ValueError(f'ignore={self.ignore_values} overlaps the class range 0..{self.num_classes - 1}')
         self.min_pixels, self.min_pixels_ref = min_pixels, min_pixels_ref
         self._names_arg, self._folds_arg = class_names, folds
-        self._lut = np.arange(256, dtype=np.uint8); self._lut[list(self.ignore_values)] = 255
+        self._lut = np.arange(256, dtype=np.uint8)
+        self._lut[list(self.ignore_values)] = 255
         super().__init__(**kw)
 
     def _pairs_list(self) -> list[tuple[str, Path, Path]]:
@@ -387,8 +427,11 @@ class ClassMaskDataset(FewShotDataset):
     def _build(self):
         pairs = self._pairs_list()
         if not pairs: raise FileNotFoundError(f'{self.source}: no images found')
-        scans = scan_masks([(i, m) for _, i, m in pairs], allowed=list(range(self.num_classes)) + list(self.ignore_values),
-                           tag=type(self).__name__)
+        scans = scan_masks(
+            [(i, m) for _, i, m in pairs],
+            allowed=list(range(self.num_classes)) + list(self.ignore_values),
+            tag=type(self).__name__,
+        )
         ids = self._class_ids()
         records = [Record(n, i, m, tuple(c for c in ids if s['counts'].get(c, 0) >= self._min_px(s['hw'])), s['counts'])
                    for (n, i, m), s in zip(pairs, scans)]
@@ -397,12 +440,21 @@ class ClassMaskDataset(FewShotDataset):
         elif not isinstance(names, dict):
             names = list(names)
             if len(names) != self.num_classes:
-                raise ValueError(f'class_names has {len(names)} names; expected num_classes={self.num_classes} (index = label value)')
+                raise ValueError(
+                    f'class_names has {len(names)} names; expected num_classes={self.num_classes} (index = label value)'
+                )
             names = {c: names[c] for c in ids}
         folds = self._folds_arg
-        folds = consecutive_folds(ids, folds) if isinstance(folds, (int, np.integer)) else [list(map(int, f)) for f in folds]
+        folds = (
+            consecutive_folds(ids, folds)
+            if isinstance(folds, (int, np.integer))
+            else [list(map(int, f)) for f in folds]
+        )
         bad = sorted({c for f in folds for c in f} - set(ids))
-        if bad: raise ValueError(f'folds name classes {bad} that are not classes of {self.source} ({_describe_values(ids)})')
+        if bad:
+            raise ValueError(
+                f'folds name classes {bad} that are not classes of {self.source} ({_describe_values(ids)})'
+            )
         return records, names, folds, self.source
 
     def load(self, i):
@@ -430,8 +482,11 @@ class MaskFolder(ClassMaskDataset):
     def _pairs_list(self):
         imgs, labs = self.dir/'images', self.dir/'labels'
         for d in (imgs, labs):
-            if not d.is_dir(): raise FileNotFoundError(f'{d} not found: expected {self.dir}/images/NAME.jpg with '
-                                                       f'{self.dir}/labels/NAME.png (split {self.split!r} of {self.root})')
+            if not d.is_dir():
+                raise FileNotFoundError(
+                    f'{d} not found: expected {self.dir}/images/NAME.jpg with '
+                    f'{self.dir}/labels/NAME.png (split {self.split!r} of {self.root})'
+                )
         out = []
         for p in sorted(imgs.iterdir()):
             if p.suffix.lower() not in IMG_EXTS or p.name.startswith('.'): continue
@@ -441,7 +496,19 @@ class MaskFolder(ClassMaskDataset):
         return out
 
 # %% ../nbs/04_data.ipynb #8582023f
-CAMVID_CLASSES = ('sky', 'building', 'pole', 'road', 'sidewalk', 'tree', 'sign', 'fence', 'car', 'pedestrian', 'bicyclist')
+CAMVID_CLASSES = (
+    'sky',
+    'building',
+    'pole',
+    'road',
+    'sidewalk',
+    'tree',
+    'sign',
+    'fence',
+    'car',
+    'pedestrian',
+    'bicyclist',
+)
 
 class CamVidFSS(MaskFolder):
     "CamVid-FSS (METHOD.md §4): CamVid's 11 classes + void (11 = ignore), 2 folds, 2048-pixel rule, frame-gap rule."
@@ -453,16 +520,39 @@ class CamVidFSS(MaskFolder):
                          min_gap=min_gap, rare=rare, **kw)
 
 # %% ../nbs/04_data.ipynb #e213ebde
-VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
-               'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
+VOC_CLASSES = (
+    'background',
+    'aeroplane',
+    'bicycle',
+    'bird',
+    'boat',
+    'bottle',
+    'bus',
+    'car',
+    'cat',
+    'chair',
+    'cow',
+    'diningtable',
+    'dog',
+    'horse',
+    'motorbike',
+    'person',
+    'pottedplant',
+    'sheep',
+    'sofa',
+    'train',
+    'tvmonitor',
+)
 
 def _read_ids(path) -> list[str]:
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'image list not found: {path} (expected a text file, one image id per line)')
+    if not path.is_file():
+        raise FileNotFoundError(f'image list not found: {path} (expected a text file, one image id per line)')
     return [Path(l.split()[0]).stem for l in path.read_text().splitlines() if l.strip()]
 
 def _voc_dir(root) -> Path:
-    if root is None: raise ValueError('root=None: expected the VOC2012 folder (holding JPEGImages/ and SegmentationClassAug/)')
+    if root is None:
+        raise ValueError('root=None: expected the VOC2012 folder (holding JPEGImages/ and SegmentationClassAug/)')
     root = Path(root)
     for d in (root, root/'VOC2012', root/'VOCdevkit'/'VOC2012'):
         if (d/'JPEGImages').is_dir(): return d
@@ -474,7 +564,8 @@ class Pascal5i(ClassMaskDataset):
     benchmark = 'PASCAL-5i'
     def __init__(self, root, split: str | None = None, fold: int = 0, mode: str = 'train',
                  mask_dir: str = 'SegmentationClassAug', sbd_root=None, **kw):
-        self.dir = _voc_dir(root); self.split = split or ('train' if mode == 'train' else 'val')
+        self.dir = _voc_dir(root)
+        self.split = split or ('train' if mode == 'train' else 'val')
         self.mask_dir, self.sbd_root = self.dir/mask_dir, sbd_root
         self.source = f"{self.benchmark} {self.dir} (split {self.split})"
         if not self.mask_dir.is_dir(): raise FileNotFoundError(f'mask folder not found: {self.mask_dir} '
@@ -490,7 +581,8 @@ class Pascal5i(ClassMaskDataset):
         aug = self.dir/'ImageSets'/'SegmentationAug'/'train_aug.txt'
         if aug.is_file(): return _read_ids(aug)
         ids = _read_ids(seg/'train.txt')
-        if self.sbd_root is not None: ids += _read_ids(Path(self.sbd_root)/'train.txt') + _read_ids(Path(self.sbd_root)/'val.txt')
+        if self.sbd_root is not None:
+            ids += _read_ids(Path(self.sbd_root) / 'train.txt') + _read_ids(Path(self.sbd_root) / 'val.txt')
         val = set(_read_ids(seg/'val.txt')) if (seg/'val.txt').is_file() else set()
         return sorted(set(ids) - val)
 
@@ -513,8 +605,19 @@ def coco_folds(split_type: str = 'interleaved') -> list[list[int]]:
 class Coco20i(FewShotDataset):
     "COCO-20i from instance annotations (pycocotools), interleaved or consecutive folds, 2048-pixel rule."
     benchmark = 'COCO-20i'
-    def __init__(self, root, split: str | None = None, fold: int = 0, mode: str = 'train', split_type: str = 'interleaved',
-                 ann_file=None, image_dir=None, min_pixels: int = 2048, **kw):
+
+    def __init__(
+        self,
+        root,
+        split: str | None = None,
+        fold: int = 0,
+        mode: str = 'train',
+        split_type: str = 'interleaved',
+        ann_file=None,
+        image_dir=None,
+        min_pixels: int = 2048,
+        **kw,
+    ):
         if root is None: raise ValueError('root=None: expected the COCO folder (annotations/ and train2014/, val2014/)')
         split = split or ('train' if mode == 'train' else 'val')
         name = {'train': 'train2014', 'val': 'val2014'}.get(split, split)
@@ -532,7 +635,8 @@ class Coco20i(FewShotDataset):
         if not self.image_dir.is_dir(): raise FileNotFoundError(f'COCO image folder not found: {self.image_dir}')
         with contextlib.redirect_stdout(io.StringIO()): self.coco = COCO(str(self.ann_file))
         cats = sorted(self.coco.getCatIds())
-        if len(cats) != 80: raise ValueError(f'{self.ann_file} has {len(cats)} categories; COCO-20i expects the 80 COCO categories')
+        if len(cats) != 80:
+            raise ValueError(f'{self.ann_file} has {len(cats)} categories; COCO-20i expects the 80 COCO categories')
         self._cls = {cid: k + 1 for k, cid in enumerate(cats)}
         names = {k + 1: self.coco.cats[cid]['name'] for k, cid in enumerate(cats)}
         ids = [i for i in sorted(self.coco.imgs) if self.coco.imgToAnns.get(i)]
@@ -557,7 +661,8 @@ class Coco20i(FewShotDataset):
 
     def load(self, i):
         r = self.records[i]
-        img = read_image(r.image); lab = self._paint(r.label)
+        img = read_image(r.image)
+        lab = self._paint(r.label)
         if img.shape[:2] != lab.shape:
             raise ValueError(f'image {r.image} is {img.shape[0]}x{img.shape[1]} but {self.ann_file} gives it '
                              f'{lab.shape[0]}x{lab.shape[1]}; expected the annotated size')
@@ -569,8 +674,10 @@ class FSS1000(FewShotDataset):
     benchmark = 'FSS-1000'
     def __init__(self, root, split: str | None = None, fold: int = 0, mode: str = 'train', **kw):
         if root is None: raise ValueError('root=None: expected the FSS-1000 folder (CLASS/N.jpg + CLASS/N.png)')
-        self.root = Path(root); self.split = split or ('train' if mode == 'train' else 'test')
-        if not self.root.is_dir(): raise FileNotFoundError(f'dataset root not found: {self.root} (expected a folder of class folders)')
+        self.root = Path(root)
+        self.split = split or ('train' if mode == 'train' else 'test')
+        if not self.root.is_dir():
+            raise FileNotFoundError(f'dataset root not found: {self.root} (expected a folder of class folders)')
         self.source = f'{self.benchmark} {self.root} (split {self.split})'
         super().__init__(fold=fold, mode=mode, **kw)
 
@@ -584,10 +691,14 @@ class FSS1000(FewShotDataset):
             tried = [self.root/f'{self.split}.txt', self.root/'splits'/f'{self.split}.txt', self.root/f'{alias}.txt',
                      self.root/'splits'/f'{alias}.txt']
             found = [t for t in tried if t.is_file()]
-            if not found: raise FileNotFoundError(
-                f'FSS-1000 split {self.split!r}: no class-list file; tried {", ".join(map(str, dict.fromkeys(tried)))}. '
-                "Pass split=PATH to a text file with one class folder name per line (e.g. HSNet's data/splits/fss/test.txt), "
-                "or split='all'")
+            if not found:
+                raise FileNotFoundError(
+                    f'FSS-1000 split {self.split!r}: no class-list file; tried '
+                    f'{", ".join(map(str, dict.fromkeys(tried)))}. '
+                    "Pass split=PATH to a text file with one class folder name per line (e.g. HSNet's "
+                    "data/splits/fss/test.txt), "
+                    "or split='all'"
+                )
             p = found[0]
         names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
         missing = [n for n in names if not (self.root/n).is_dir()]
@@ -623,10 +734,12 @@ DEMO_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'hubble_deep_field', 
 DEMO_VERSION, DEMO_MIN_PIXELS = 2, 256
 
 def _circle(r=1., n=48):
-    t = np.linspace(0, 2*np.pi, n, endpoint=False); return np.stack([r*np.cos(t), r*np.sin(t)], 1)
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.stack([r * np.cos(t), r * np.sin(t)], 1)
 
 def _star(n=5, ro=1., ri=0.45):
-    t = np.arange(2*n) * np.pi / n - np.pi/2; r = np.where(np.arange(2*n) % 2 == 0, ro, ri)
+    t = np.arange(2 * n) * np.pi / n - np.pi / 2
+    r = np.where(np.arange(2 * n) % 2 == 0, ro, ri)
     return np.stack([r*np.cos(t), r*np.sin(t)], 1)
 
 def demo_shape(cls: int) -> list[tuple[np.ndarray, int]]:
@@ -634,13 +747,33 @@ def demo_shape(cls: int) -> list[tuple[np.ndarray, int]]:
     w = 0.3
     shapes = {
         1: [(_circle(), 1)],
-        2: [(np.array([[-.8, -.8], [.8, -.8], [.8, .8], [-.8, .8]]), 1)],
-        3: [(_circle(1., 3) @ np.array([[0, 1], [-1, 0]]), 1)],
-        4: [(_circle(), 1), (_circle(.55), 0)],
-        5: [(np.array([[-w, -1], [w, -1], [w, -w], [1, -w], [1, w], [w, w], [w, 1], [-w, 1], [-w, w], [-1, w], [-1, -w], [-w, -w]]), 1)],
+        2: [(np.array([[-0.8, -0.8], [0.8, -0.8], [0.8, 0.8], [-0.8, 0.8]]), 1)],
+        3: [(_circle(1.0, 3) @ np.array([[0, 1], [-1, 0]]), 1)],
+        4: [(_circle(), 1), (_circle(0.55), 0)],
+        5: [
+            (
+                np.array(
+                    [
+                        [-w, -1],
+                        [w, -1],
+                        [w, -w],
+                        [1, -w],
+                        [1, w],
+                        [w, w],
+                        [w, 1],
+                        [-w, 1],
+                        [-w, w],
+                        [-1, w],
+                        [-1, -w],
+                        [-w, -w],
+                    ]
+                ),
+                1,
+            )
+        ],
         6: [(_star(), 1)],
-        7: [(_circle() * np.array([1., .32]), 1)],
-        8: [(np.array([[-.7, -1], [-.1, -1], [-.1, .4], [.8, .4], [.8, 1], [-.7, 1]]), 1)],
+        7: [(_circle() * np.array([1.0, 0.32]), 1)],
+        8: [(np.array([[-0.7, -1], [-0.1, -1], [-0.1, 0.4], [0.8, 0.4], [0.8, 1], [-0.7, 1]]), 1)],
     }
     if cls not in shapes: raise ValueError(f'cls={cls}: expected a demo class 1..8')
     return shapes[cls]
@@ -658,8 +791,10 @@ def _demo_photos() -> list[np.ndarray]:
 def _photo_crop(photos, rng, h, w, exclude=-1):
     k = int(rng.integers(len(photos) - (exclude >= 0)))
     k = k + (exclude >= 0 and k >= exclude)
-    p = photos[k]; ph, pw = p.shape[:2]
-    ch = int(rng.uniform(0.35, 1.0) * min(ph, pw * h / w)); cw = max(1, int(ch * w / h))
+    p = photos[k]
+    ph, pw = p.shape[:2]
+    ch = int(rng.uniform(0.35, 1.0) * min(ph, pw * h / w))
+    cw = max(1, int(ch * w / h))
     y0, x0 = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
     crop = Image.fromarray(p[y0:y0+ch, x0:x0+cw]).resize((w, h), Image.BILINEAR)
     a = np.asarray(crop, np.float32)[..., rng.permutation(3)] * rng.uniform(0.6, 1.4, 3) + rng.uniform(-30, 30)
@@ -668,7 +803,8 @@ def _photo_crop(photos, rng, h, w, exclude=-1):
 
 def _raster(polys, h, w, ss=4):
     "Coverage in [0, 1] of `polys` (pixel coordinates) on an h x w grid, by ss x ss supersampling."
-    im = Image.new('L', (w*ss, h*ss), 0); dr = ImageDraw.Draw(im)
+    im = Image.new('L', (w * ss, h * ss), 0)
+    dr = ImageDraw.Draw(im)
     for p, fill in polys: dr.polygon([tuple(v) for v in p * ss], fill=255 * fill)
     return np.asarray(im, np.float32).reshape(h, ss, w, ss).mean((1, 3)) / 255
 
@@ -690,7 +826,8 @@ def demo_surface(cls: int, h: int, w: int, rng: np.random.Generator) -> np.ndarr
     u, t = xx * np.cos(th) + yy * np.sin(th), -xx * np.sin(th) + yy * np.cos(th)
     if pat == 'stripes': on = np.sin(2 * np.pi * u / period) > 0
     elif pat == 'checker': on = (np.floor(u / period) + np.floor(t / period)) % 2 == 0
-    elif pat == 'dots': on = (np.mod(u, period) - period / 2) ** 2 + (np.mod(t, period) - period / 2) ** 2 < (0.3 * period) ** 2
+    elif pat == 'dots':
+        on = (np.mod(u, period) - period / 2) ** 2 + (np.mod(t, period) - period / 2) ** 2 < (0.3 * period) ** 2
     else: on = np.sin(2 * np.pi * u / period + 2.0 * np.sin(2 * np.pi * t / (2.5 * period))) > 0
     on = on.astype(np.float32)[..., None]
     return np.clip(c1 * on + c2 * (1 - on) + rng.normal(0, 6, (h, w, 3)), 0, 255)
@@ -699,15 +836,19 @@ def demo_image(rng: np.random.Generator, h: int, w: int, photos=None) -> tuple[n
     "One synthetic image (h, w, 3) uint8 and its label (0 = background, 1..8 = class, 255 = edge) drawn from `rng`."
     photos = photos or _demo_photos()
     img, kb = _photo_crop(photos, rng, h, w)
-    grey = img.mean(2, keepdims=True); img = grey + 0.5 * (img - grey)        # muted photographs behind the objects
-    lab = np.zeros((h, w), np.uint8); busy = np.zeros((h, w), bool)
+    grey = img.mean(2, keepdims=True)
+    img = grey + 0.5 * (img - grey)  # muted photographs behind the objects
+    lab = np.zeros((h, w), np.uint8)
+    busy = np.zeros((h, w), bool)
     n = int(rng.choice([1, 2, 3], p=[0.2, 0.5, 0.3]))                         # 80% of images hold 2 or 3 classes
     for cls in rng.choice(np.arange(1, 9), n, replace=False):
-        th = rng.uniform(0, 2*np.pi); rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+        th = rng.uniform(0, 2 * np.pi)
+        rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
         stretch = np.array([1., 1.]) * rng.uniform(0.87, 1.15, 2)
         half = rng.uniform(0.13, 0.24) * min(h, w)
         polys = [((p * stretch) @ rot.T * half, f) for p, f in demo_shape(int(cls))]
-        lo = np.min([p.min(0) for p, _ in polys], 0); hi = np.max([p.max(0) for p, _ in polys], 0)
+        lo = np.min([p.min(0) for p, _ in polys], 0)
+        hi = np.max([p.max(0) for p, _ in polys], 0)
         for _ in range(30):                                                    # a free spot, fully inside the image
             cx, cy = rng.uniform(-lo[0] + 1, w - hi[0] - 1), rng.uniform(-lo[1] + 1, h - hi[1] - 1)
             x0, y0 = int(np.floor(cx + lo[0])), int(np.floor(cy + lo[1]))
@@ -717,16 +858,22 @@ def demo_image(rng: np.random.Generator, h: int, w: int, photos=None) -> tuple[n
         a = _raster([(p + [cx - x0, cy - y0], f) for p, f in polys], y1 - y0, x1 - x0)
         tex, bg = demo_surface(int(cls), y1 - y0, x1 - x0, rng), img[y0:y1, x0:x1]
         img[y0:y1, x0:x1] = bg * (1 - a[..., None]) + tex * a[..., None]
-        sub = lab[y0:y1, x0:x1]; sub[a >= 1] = cls; sub[(a > 0) & (a < 1)] = 255
+        sub = lab[y0:y1, x0:x1]
+        sub[a >= 1] = cls
+        sub[(a > 0) & (a < 1)] = 255
         busy[y0:y1, x0:x1] |= a > 0
     return np.clip(img, 0, 255).round().astype(np.uint8), lab
 
 # %% ../nbs/04_data.ipynb #8b869e7e
-def build_demo(dest, n_train: int = 400, n_val: int = 200, seed: int = 0, min_side: int = 160, max_side: int = 240) -> Path:
+def build_demo(
+    dest, n_train: int = 400, n_val: int = 200, seed: int = 0, min_side: int = 160, max_side: int = 240
+) -> Path:
     "Write the synthetic demo set to `dest` (train/ and val/, each images/ + labels/) and return `dest`."
-    dest = Path(dest); photos = _demo_photos()
+    dest = Path(dest)
+    photos = _demo_photos()
     for s, (split, n) in enumerate([('train', n_train), ('val', n_val)]):
-        (dest/split/'images').mkdir(parents=True, exist_ok=True); (dest/split/'labels').mkdir(parents=True, exist_ok=True)
+        (dest / split / 'images').mkdir(parents=True, exist_ok=True)
+        (dest / split / 'labels').mkdir(parents=True, exist_ok=True)
         for i in _progress(range(n), n):
             rng = np.random.default_rng([seed, s, i])
             h, w = (int(v) for v in rng.integers(min_side, max_side + 1, 2))
@@ -737,9 +884,12 @@ def build_demo(dest, n_train: int = 400, n_val: int = 200, seed: int = 0, min_si
                     n_val=n_val, sides=[min_side, max_side], classes=list(DEMO_CLASSES), ignore=255,
                     photos=list(DEMO_PHOTOS), photo_source='scikit-image sample data (CC0 / public domain)')
     save_json(manifest, dest/'manifest.json')
-    (dest/'README.md').write_text('Synthetic few-shot segmentation set made by qgnet_nb.data.build_demo: photographs from '
-                                  'scikit-image with pasted shapes; a class is a shape worn with its surface (hue and pattern). Labels: 0 background, 1-8 '
-                                  f'{", ".join(DEMO_CLASSES[1:])}, 255 ignore (object edges).\n')
+    (dest / 'README.md').write_text(
+        'Synthetic few-shot segmentation set made by qgnet_nb.data.build_demo: photographs from '
+        'scikit-image with pasted shapes; a class is a shape worn with its surface (hue and pattern). Labels: 0 '
+        'background, 1-8 '
+        f'{", ".join(DEMO_CLASSES[1:])}, 255 ignore (object edges).\n'
+    )
     return dest
 
 def demo_root(rebuild: bool = False) -> Path:
@@ -750,7 +900,8 @@ def demo_root(rebuild: bool = False) -> Path:
     try:
         build_demo(tmp)
         if root.exists():
-            old = Path(tempfile.mkdtemp(dir=root.parent, prefix='.demo-old-')); os.replace(root, old/'x')
+            old = Path(tempfile.mkdtemp(dir=root.parent, prefix='.demo-old-'))
+            os.replace(root, old / 'x')
             shutil.rmtree(old, ignore_errors=True)
         try: os.replace(tmp, root)
         except OSError:
@@ -775,32 +926,60 @@ def show_demo_classes(root=None):
     "A figure with one cropped example of each demo class and its label."
     from matplotlib.figure import Figure
     ds = DemoShapes(root, split='val', fold=0, mode='test')
-    fig = Figure(figsize=(2 * 8, 4.3)); axs = fig.subplots(2, 8)
+    fig = Figure(figsize=(2 * 8, 4.3))
+    axs = fig.subplots(2, 8)
     for c in range(1, 9):
         r = next(r for r in ds.records if c in r.classes)
         img, lab = ds.load(ds.records.index(r))
-        ys, xs = np.nonzero(lab == c); y0, y1, x0, x1 = ys.min() - 6, ys.max() + 7, xs.min() - 6, xs.max() + 7
+        ys, xs = np.nonzero(lab == c)
+        y0, y1, x0, x1 = ys.min() - 6, ys.max() + 7, xs.min() - 6, xs.max() + 7
         y0, x0 = max(y0, 0), max(x0, 0)
-        axs[0, c-1].imshow(img[y0:y1, x0:x1]); axs[0, c-1].set_title(f'{c} {DEMO_CLASSES[c]}')
-        m = binary_mask(lab, c)[y0:y1, x0:x1]; m[m == 1] = 128
+        axs[0, c - 1].imshow(img[y0:y1, x0:x1])
+        axs[0, c - 1].set_title(f'{c} {DEMO_CLASSES[c]}')
+        m = binary_mask(lab, c)[y0:y1, x0:x1]
+        m[m == 1] = 128
         axs[1, c-1].imshow(m, cmap='gray', vmin=0, vmax=255, interpolation='nearest')
         for a in axs[:, c-1]: a.axis('off')
-    fig.suptitle('demo set (synthetic): a class is a shape and its surface; labels below (white = 255 edge, grey = object)')
+    fig.suptitle(
+        'demo set (synthetic): a class is a shape and its surface; labels below (white = 255 edge, grey = object)'
+    )
     return fig
 
 # %% ../nbs/04_data.ipynb #61fad7d5
-DATASETS = {'demo': DemoShapes, 'pascal': Pascal5i, 'coco': Coco20i, 'fss1000': FSS1000, 'camvid': CamVidFSS, 'folder': MaskFolder}
-_ROOT_HINT = {'pascal': 'the VOC2012 folder (JPEGImages/, SegmentationClassAug/, ImageSets/)',
-              'coco': 'the COCO folder (annotations/instances_*.json, train2014/, val2014/)',
-              'fss1000': 'the FSS-1000 folder (CLASS/N.jpg + CLASS/N.png)', 'camvid': 'the CamVid folder (train/, val/ with images/ + labels/)',
-              'folder': 'a folder with SPLIT/images/ + SPLIT/labels/'}
+DATASETS = {
+    'demo': DemoShapes,
+    'pascal': Pascal5i,
+    'coco': Coco20i,
+    'fss1000': FSS1000,
+    'camvid': CamVidFSS,
+    'folder': MaskFolder,
+}
+_ROOT_HINT = {
+    'pascal': 'the VOC2012 folder (JPEGImages/, SegmentationClassAug/, ImageSets/)',
+    'coco': 'the COCO folder (annotations/instances_*.json, train2014/, val2014/)',
+    'fss1000': 'the FSS-1000 folder (CLASS/N.jpg + CLASS/N.png)',
+    'camvid': 'the CamVid folder (train/, val/ with images/ + labels/)',
+    'folder': 'a folder with SPLIT/images/ + SPLIT/labels/',
+}
 
-def make_dataset(data: str = 'demo', root=None, split: str | None = None, fold: int = 0, shot: int = 1, mode: str = 'train',
-                 size: int = 473, episodes: int | None = 1000, seed: int = 0, **kwargs) -> FewShotDataset:
+def make_dataset(
+    data: str = 'demo',
+    root=None,
+    split: str | None = None,
+    fold: int = 0,
+    shot: int = 1,
+    mode: str = 'train',
+    size: int = 473,
+    episodes: int | None = 1000,
+    seed: int = 0,
+    **kwargs,
+) -> FewShotDataset:
     "The episode dataset `data` (one of `DATASETS`) at `root`; items follow the Episodes contract."
     if data not in DATASETS: raise ValueError(f"data={data!r}: expected one of {', '.join(DATASETS)}")
     if root is None and data != 'demo': raise ValueError(f'data={data!r} needs root=: {_ROOT_HINT[data]}')
-    return DATASETS[data](root, split=split, fold=fold, shot=shot, mode=mode, size=size, episodes=episodes, seed=seed, **kwargs)
+    return DATASETS[data](
+        root, split=split, fold=fold, shot=shot, mode=mode, size=size, episodes=episodes, seed=seed, **kwargs
+    )
 
 # %% ../nbs/04_data.ipynb #02d0e94d
 def check_data_flags(data: str, root=None) -> None:
@@ -808,7 +987,8 @@ def check_data_flags(data: str, root=None) -> None:
     if data not in DATASETS: raise UsageError(f"--data {data}: expected one of {', '.join(DATASETS)}")
     if data == 'demo' and root is None: return
     if root is None: raise UsageError(f"--data {data} needs --root: {_ROOT_HINT[data]}")
-    if not Path(root).is_dir(): raise UsageError(f"--root {root}: not a folder (expected {_ROOT_HINT.get(data, 'a dataset folder')})")
+    if not Path(root).is_dir():
+        raise UsageError(f"--root {root}: not a folder (expected {_ROOT_HINT.get(data, 'a dataset folder')})")
 
 # %% ../nbs/04_data.ipynb #865375da
 def flag_names(msg: str, names) -> str:
@@ -820,14 +1000,16 @@ def flag_names(msg: str, names) -> str:
 # %% ../nbs/04_data.ipynb #555af748
 @contextlib.contextmanager
 def flag_errors(names):
-    "Inside the block, a `ValueError` from below a command becomes a `UsageError` in the command's flags (`flag_names`)."
+    """Inside the block, a `ValueError` from below a command becomes a `UsageError` in the command's flags
+    (`flag_names`)."""
     try: yield
     except UsageError: raise
     except ValueError as e: raise UsageError(flag_names(str(e), names)) from e
 
 # %% ../nbs/04_data.ipynb #b7f6143c
 def collate_episodes(items: list[dict]) -> dict:
-    "DataLoader `collate_fn` for episodes: stack tensors, class ids to a tensor, `query_label` (variable size) as a list."
+    """DataLoader `collate_fn` for episodes: stack tensors, class ids to a tensor, `query_label` (variable size) as
+    a list."""
     out = {}
     for k in items[0]:
         v = [it[k] for it in items]
@@ -847,7 +1029,8 @@ def _rank_world(rank, world_size):
     return _check_int('rank', rank, 0, world_size - 1), world_size
 
 def shard_episodes(n: int, rank: int | None = None, world_size: int | None = None) -> list[int]:
-    "Episode indices for `rank` of `world_size` (default: the torch.distributed group): rank, rank+W, ...; each once overall."
+    """Episode indices for `rank` of `world_size` (default: the torch.distributed group): rank, rank+W, ...; each
+    once overall."""
     rank, world_size = _rank_world(rank, world_size)
     return list(range(rank, n, world_size))
 
@@ -861,24 +1044,35 @@ class EpisodeShardSampler(torch.utils.data.Sampler):
 
 # %% ../nbs/04_data.ipynb #211d4bd6
 class IoUMeter:
-    "Per-class foreground intersection/union summed over episodes; `miou()` over `class_ids`, `fbiou()`; ignore_index skipped."
+    """Per-class foreground intersection/union summed over episodes; `miou()` over `class_ids`, `fbiou()`;
+    ignore_index skipped."""
     def __init__(self, class_ids: Sequence[int], ignore_index: int = 255):
         self.class_ids = [int(c) for c in class_ids]
         if not self.class_ids: raise ValueError('class_ids is empty: expected the ids of the classes to evaluate')
         self._idx = {c: k for k, c in enumerate(self.class_ids)}
         self.ignore_index = ignore_index
-        self.inter, self.union = torch.zeros(len(self.class_ids), dtype=torch.float64), torch.zeros(len(self.class_ids), dtype=torch.float64)
+        self.inter, self.union = (
+            torch.zeros(len(self.class_ids), dtype=torch.float64),
+            torch.zeros(len(self.class_ids), dtype=torch.float64),
+        )
         self.episodes = torch.zeros(len(self.class_ids), dtype=torch.long)
         self.fb_inter, self.fb_union = torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
 
     def update(self, pred, target, class_id):
-        "Add episodes: `pred` {0, 1} and `target` {0, 1, ignore} of shape (H, W) or (B, H, W); `class_id` an int or B ints."
+        """Add episodes: `pred` {0, 1} and `target` {0, 1, ignore} of shape (H, W) or (B, H, W); `class_id` an int
+        or B ints."""
         pred, target = torch.as_tensor(pred), torch.as_tensor(target)
-        if pred.shape != target.shape: raise ValueError(f'pred shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}')
+        if pred.shape != target.shape:
+            raise ValueError(f'pred shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}')
         if pred.ndim == 2: pred, target = pred[None], target[None]
         if pred.ndim != 3: raise ValueError(f'expected (H, W) or (B, H, W) masks, got shape {tuple(pred.shape)}')
-        if ((pred != 0) & (pred != 1)).any(): raise ValueError('pred holds values other than 0 and 1: pass argmax labels, not logits')
-        cids = [int(class_id)] * len(pred) if isinstance(class_id, (int, np.integer)) else [int(c) for c in torch.as_tensor(class_id).flatten()]
+        if ((pred != 0) & (pred != 1)).any():
+            raise ValueError('pred holds values other than 0 and 1: pass argmax labels, not logits')
+        cids = (
+            [int(class_id)] * len(pred)
+            if isinstance(class_id, (int, np.integer))
+            else [int(c) for c in torch.as_tensor(class_id).flatten()]
+        )
         if len(cids) != len(pred): raise ValueError(f'{len(cids)} class ids for {len(pred)} episodes')
         unknown = sorted(set(cids) - set(self._idx))
         if unknown: raise ValueError(f'class ids {unknown} are not among the meter classes {self.class_ids}')
@@ -888,9 +1082,11 @@ class IoUMeter:
         s = lambda a: a.flatten(1).sum(1)
         stats = torch.stack([s(p & t), s(p | t), s(pb & tb), s(pb | tb)]).double().cpu()   # (4, B)
         idx = torch.tensor([self._idx[c] for c in cids])
-        self.inter.index_add_(0, idx, stats[0]); self.union.index_add_(0, idx, stats[1])
+        self.inter.index_add_(0, idx, stats[0])
+        self.union.index_add_(0, idx, stats[1])
         self.episodes.index_add_(0, idx, torch.ones(len(idx), dtype=torch.long))
-        self.fb_inter += torch.stack([stats[2].sum(), stats[0].sum()]); self.fb_union += torch.stack([stats[3].sum(), stats[1].sum()])
+        self.fb_inter += torch.stack([stats[2].sum(), stats[0].sum()])
+        self.fb_union += torch.stack([stats[3].sum(), stats[1].sum()])
 
     def _iou(self, i, u): return torch.where(u > 0, i / u.clamp(min=1), torch.zeros_like(u))
     def per_class(self) -> dict[int, float]:
@@ -905,7 +1101,8 @@ class IoUMeter:
 
     def merge(self, other: 'IoUMeter') -> 'IoUMeter':
         "Add another meter's sums (same classes) into this one."
-        if other.class_ids != self.class_ids: raise ValueError(f'cannot merge meters of classes {other.class_ids} and {self.class_ids}')
+        if other.class_ids != self.class_ids:
+            raise ValueError(f'cannot merge meters of classes {other.class_ids} and {self.class_ids}')
         for a in ('inter', 'union', 'episodes', 'fb_inter', 'fb_union'): getattr(self, a).add_(getattr(other, a))
         return self
 
@@ -913,8 +1110,12 @@ class IoUMeter:
         "Sum the accumulators over all torch.distributed ranks (no-op without a process group)."
         d = torch.distributed
         if not (d.is_available() and d.is_initialized()): return self
-        buf = torch.cat([self.inter, self.union, self.episodes.double(), self.fb_inter, self.fb_union]).to(device or 'cpu')
-        d.all_reduce(buf); buf = buf.cpu(); n = len(self.class_ids)
+        buf = torch.cat([self.inter, self.union, self.episodes.double(), self.fb_inter, self.fb_union]).to(
+            device or 'cpu'
+        )
+        d.all_reduce(buf)
+        buf = buf.cpu()
+        n = len(self.class_ids)
         self.inter, self.union, self.episodes = buf[:n].clone(), buf[n:2*n].clone(), buf[2*n:3*n].round().long()
         self.fb_inter, self.fb_union = buf[3*n:3*n+2].clone(), buf[3*n+2:].clone()
         return self
@@ -930,15 +1131,22 @@ def show_episodes(ds: FewShotDataset, indices: Sequence[int] = (0, 1, 2), title:
     "A figure with one row per episode: the K supports with their masks, then the query with its mask."
     from matplotlib.figure import Figure
     K = ds.shot
-    fig = Figure(figsize=(2.3 * (K + 1), 2.4 * len(indices))); axs = fig.subplots(len(indices), K + 1, squeeze=False)
+    fig = Figure(figsize=(2.3 * (K + 1), 2.4 * len(indices)))
+    axs = fig.subplots(len(indices), K + 1, squeeze=False)
     for r, i in enumerate(indices):
-        it = ds[i]; name = ds.class_names[it['class_id']]
+        it = ds[i]
+        name = ds.class_names[it['class_id']]
         for k in range(K):
-            img = to_image(it['support_imgs'][k]); m = it['support_masks'][k].numpy()
-            axs[r, k].imshow(overlay_mask(img, m, color=(40, 220, 40))); axs[r, k].set_title(f'support {k + 1}: {name}', fontsize=8)
+            img = to_image(it['support_imgs'][k])
+            m = it['support_masks'][k].numpy()
+            axs[r, k].imshow(overlay_mask(img, m, color=(40, 220, 40)))
+            axs[r, k].set_title(f'support {k + 1}: {name}', fontsize=8)
         img, m = to_image(it['query_img']), it['query_mask'].numpy()
-        if 'query_size' in it: h, w = it['query_size'].tolist(); img, m = img[:h, :w], m[:h, :w]
-        axs[r, K].imshow(overlay_mask(img, m)); axs[r, K].set_title(f'query: {name}', fontsize=8)
+        if 'query_size' in it:
+            h, w = it['query_size'].tolist()
+            img, m = img[:h, :w], m[:h, :w]
+        axs[r, K].imshow(overlay_mask(img, m))
+        axs[r, K].set_title(f'query: {name}', fontsize=8)
         for a in axs[r]: a.axis('off')
     fig.suptitle(title or f'{ds.benchmark}: fold {ds.fold}, {ds.mode}, {K}-shot', fontsize=10)
     return fig

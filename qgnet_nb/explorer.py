@@ -25,7 +25,8 @@ __all__ = ['find_checkpoint', 'open_run', 'class_episodes', 'own_query', 'run_ep
 
 # %% ../nbs/11_explorer.ipynb #586b9d49
 def find_checkpoint(path, arg: str = 'ckpt_or_model', names=('best.pt', 'last.pt')) -> Path:
-    "The checkpoint at `path`: the file itself, else a run folder's best.pt or last.pt, else those of its qgnet/ run (`qgnet demo`)."
+    """The checkpoint at `path`: the file itself, else a run folder's best.pt or last.pt, else those of its qgnet/
+    run (`qgnet demo`)."""
     p = Path(path)
     if p.is_file(): return p
     if not p.is_dir(): raise ValueError(f"{arg}={str(path)!r}: no such checkpoint file or run folder")
@@ -38,25 +39,45 @@ def find_checkpoint(path, arg: str = 'ckpt_or_model', names=('best.pt', 'last.pt
 # %% ../nbs/11_explorer.ipynb #cbdc7b9d
 def open_run(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, size: int | None = None,
              device='cpu') -> tuple[torch.nn.Module, dict]:
-    "(model in eval mode on `device`, the episode settings): data, root, fold and size from the checkpoint's training run unless given."
-    if isinstance(ckpt_or_model, torch.nn.Module): model, tc, source = ckpt_or_model, {}, f'a {type(ckpt_or_model).__name__} object'
+    """(model in eval mode on `device`, the episode settings): data, root, fold and size from the checkpoint's
+    training run unless given."""
+    if isinstance(ckpt_or_model, torch.nn.Module):
+        model, tc, source = ckpt_or_model, {}, f'a {type(ckpt_or_model).__name__} object'
     elif isinstance(ckpt_or_model, (str, os.PathLike)):
-        path = find_checkpoint(ckpt_or_model); import_model_modules()
+        path = find_checkpoint(ckpt_or_model)
+        import_model_modules()
         model, extra = load_model(path, map_location='cpu', return_extra=True)
         tc, source = extra.get('train_config') or {}, str(path)
-    else: raise ValueError(f"ckpt_or_model: expected a checkpoint path, a run folder or a model, got {type(ckpt_or_model).__name__}")
+    else:
+        raise ValueError(
+            f"ckpt_or_model: expected a checkpoint path, a run folder or a model, got {type(ckpt_or_model).__name__}"
+        )
     data = data if data is not None else tc.get('data', 'demo')
     if data not in DATASETS: raise ValueError(f"data={data!r}: expected one of {', '.join(DATASETS)}")
     if root is None and data == tc.get('data'): root = tc.get('root')
     if root is None and data != 'demo': raise ValueError(f"root: data={data!r} needs its folder (root=...)")
     if root is not None and not Path(root).is_dir():
-        raise ValueError(f"root={str(root)!r}: no such folder" + (" (the one the model was trained on; pass root= where the data is now)"
-                                                                  if root == tc.get('root') else ''))
+        raise ValueError(
+            f"root={str(root)!r}: no such folder"
+            + (
+                " (the one the model was trained on; pass root= where the data is now)"
+                if root == tc.get('root')
+                else ''
+            )
+        )
     fold = fold if fold is not None else int(tc.get('fold', 0))
     size = size if size is not None else int(tc.get('size', 473))
-    why = 'the training run' if tc and data == tc.get('data') else 'given' if tc or data != 'demo' else 'no training record: the demo set'
+    why = (
+        'the training run'
+        if tc and data == tc.get('data')
+        else 'given'
+        if tc or data != 'demo'
+        else 'no training record: the demo set'
+    )
     model = model.to(get_device(device)).eval()
-    return model, dict(data=data, root=None if root is None else str(root), fold=fold, size=size, source=source, chosen_by=why)
+    return model, dict(
+        data=data, root=None if root is None else str(root), fold=fold, size=size, source=source, chosen_by=why
+    )
 
 # %% ../nbs/11_explorer.ipynb #ef142f9e
 def class_episodes(ds) -> dict[int, list[int]]:
@@ -67,7 +88,8 @@ def class_episodes(ds) -> dict[int, list[int]]:
 
 # %% ../nbs/11_explorer.ipynb #de595d1c
 def own_query(img, size: int) -> dict:
-    "A user's image as a test query: `query_img`, `query_mask`, `query_label` (all 255: no ground truth) and `query_size`."
+    """A user's image as a test query: `query_img`, `query_mask`, `query_label` (all 255: no ground truth) and
+    `query_size`."""
     img = as_rgb(img, 'query image')
     lab = np.full(img.shape[:2], 255, np.uint8)
     x, m, hw = test_transform(img, lab, size)
@@ -82,30 +104,41 @@ def _unpadded(mask: np.ndarray) -> tuple[slice, slice]:
 
 @torch.no_grad()
 def run_episode(model, item: dict, device='cpu') -> dict:
-    "One test episode through `model` -> numpy arrays: query, supports + masks, ground truth (None for your own image), prediction, maps, IoU."
-    device = get_device(device); model.eval()
+    """One test episode through `model` -> numpy arrays: query, supports + masks, ground truth (None for your own
+    image), prediction, maps, IoU."""
+    device = get_device(device)
+    model.eval()
     batch = collate_episodes([item])
     t0 = time.perf_counter()
     preds, targets, out = predict(model, batch, 'original', device)
     seconds = time.perf_counter() - t0
-    h, w = (int(v) for v in batch['query_size'][0]); label = targets[0]
-    at = lambda m: None if m is None else map_at_label(m[:1].float().cpu(), batch['query_img'].shape[-2:], (h, w), label.shape).numpy()
-    gt = label.numpy().astype(np.uint8); has_gt = bool((gt == 1).any() or (gt == 0).any())
+    h, w = (int(v) for v in batch['query_size'][0])
+    label = targets[0]
+    at = lambda m: (
+        None
+        if m is None
+        else map_at_label(m[:1].float().cpu(), batch['query_img'].shape[-2:], (h, w), label.shape).numpy()
+    )
+    gt = label.numpy().astype(np.uint8)
+    has_gt = bool((gt == 1).any() or (gt == 0).any())
     pred = preds[0].numpy().astype(np.uint8)
     iou = None
     if has_gt:
-        valid = gt != 255; p, g = (pred == 1) & valid, gt == 1
+        valid = gt != 255
+        p, g = (pred == 1) & valid, gt == 1
         iou = float((p & g).sum() / max((p | g).sum(), 1))
     supports = []
     for s, sm in zip(batch['support_imgs'][0], batch['support_masks'][0]):
-        sm = sm.numpy().astype(np.uint8); r, c = _unpadded(sm)
+        sm = sm.numpy().astype(np.uint8)
+        r, c = _unpadded(sm)
         supports.append((to_image(s)[r, c], sm[r, c]))
     return dict(query=to_image(batch['query_img'][0])[:h, :w], supports=supports, gt=gt if has_gt else None, pred=pred,
                 guided=at(out['guided_map']), prior=at(out.get('prior_map')), iou=iou, seconds=seconds)
 
 # %% ../nbs/11_explorer.ipynb #7d666693
 def recall_at(v, gt, alpha: float) -> float | None:
-    "Recall of the region `v > alpha`: the fraction of the object pixels of `gt` (1; 255 ignored) it covers; None without object pixels."
+    """Recall of the region `v > alpha`: the fraction of the object pixels of `gt` (1; 255 ignored) it covers; None
+    without object pixels."""
     hits, n = recall_counts(torch.as_tensor(v), torch.as_tensor(gt), (float(alpha),))
     return float(hits[0]) / n if n else None
 
@@ -122,19 +155,28 @@ def _resize(a: np.ndarray, hw, nearest: bool = False) -> np.ndarray:
     return np.asarray(Image.fromarray(a).resize((hw[1], hw[0]), Image.NEAREST if nearest else Image.BILINEAR))
 
 def panel_grid(panels, captions, cols: int, box: tuple[int, int], gap: int = 4, caption_px: int = 18) -> np.ndarray:
-    "RGB panels (any sizes, None = empty) fitted into `box` (h, w), captioned above (cut to the box's width), `cols` per row, on white."
-    bh, bw = box; rows = -(-len(panels) // cols); font = _font(caption_px - 6)
+    """RGB panels (any sizes, None = empty) fitted into `box` (h, w), captioned above (cut to the box's width),
+    `cols` per row, on white."""
+    bh, bw = box
+    rows = -(-len(panels) // cols)
+    font = _font(caption_px - 6)
     H, W = rows * (caption_px + bh) + (rows - 1) * gap, cols * bw + (cols - 1) * gap
-    canvas = Image.new('RGB', (W, H), 'white'); draw = ImageDraw.Draw(canvas)
+    canvas = Image.new('RGB', (W, H), 'white')
+    draw = ImageDraw.Draw(canvas)
     for k, (p, cap) in enumerate(zip(panels, captions)):
         y0, x0 = (k // cols) * (caption_px + bh + gap), (k % cols) * (bw + gap)
-        if draw.textlength(cap, font=font) > bw - 4:                        # a long caption ends in '...' inside its box
+        if draw.textlength(cap, font=font) > bw - 4:  # a long caption ends in '...' inside its box
             while cap and draw.textlength(cap + '...', font=font) > bw - 4: cap = cap[:-1]
             cap += '...'
         draw.text((x0 + 2, y0 + 2), cap, fill=(0, 0, 0), font=font)
-        if p is None: draw.rectangle([x0, y0 + caption_px, x0 + bw - 1, y0 + caption_px + bh - 1], fill=(235, 235, 235)); continue
-        s = min(bh / p.shape[0], bw / p.shape[1]); hw = (max(1, round(p.shape[0] * s)), max(1, round(p.shape[1] * s)))
-        canvas.paste(Image.fromarray(_resize(as_rgb(p), hw)), (x0 + (bw - hw[1]) // 2, y0 + caption_px + (bh - hw[0]) // 2))
+        if p is None:
+            draw.rectangle([x0, y0 + caption_px, x0 + bw - 1, y0 + caption_px + bh - 1], fill=(235, 235, 235))
+            continue
+        s = min(bh / p.shape[0], bw / p.shape[1])
+        hw = (max(1, round(p.shape[0] * s)), max(1, round(p.shape[1] * s)))
+        canvas.paste(
+            Image.fromarray(_resize(as_rgb(p), hw)), (x0 + (bw - hw[1]) // 2, y0 + caption_px + (bh - hw[0]) // 2)
+        )
     return np.asarray(canvas)
 
 # %% ../nbs/11_explorer.ipynb #47243d99
@@ -145,9 +187,12 @@ def episode_box(res: dict, panel: int = 240) -> tuple[int, int]:
 # %% ../nbs/11_explorer.ipynb #a35db369
 def episode_picture(res: dict, panel: int = 240, names: dict | None = None) -> np.ndarray:
     "Support + mask, query, ground truth, prediction, prior map, guided map of `run_episode`'s result, 3 per row."
-    names = names or {}; box = episode_box(res, panel); q = _resize(res['query'], box)
+    names = names or {}
+    box = episode_box(res, panel)
+    q = _resize(res['query'], box)
     lab = lambda m: _resize(m, box, nearest=True)
-    s, sm = res['supports'][0]; k = len(res['supports'])
+    s, sm = res['supports'][0]
+    k = len(res['supports'])
     heat = lambda m: None if m is None else overlay_heatmap(q, m, alpha=0.6)
     iou = '' if res['iou'] is None else f" (IoU {100 * res['iou']:.1f}%)"
     return panel_grid(
@@ -160,23 +205,38 @@ def episode_picture(res: dict, panel: int = 240, names: dict | None = None) -> n
 
 # %% ../nbs/11_explorer.ipynb #2331b404
 def threshold_picture(res: dict, alpha: float, panel: int = 240) -> tuple[np.ndarray, dict]:
-    "Table 7 live: prior V > alpha, prior 1 - V > alpha, guided V > alpha over the query with the object outlined -> (picture, recalls)."
-    box = episode_box(res, panel); q = _resize(res['query'], box)
-    gt = res['gt']; outline = None
-    if gt is not None:                                                   # the object's outline, two pixels wide
-        b = boundaries(_resize((gt == 1).astype(np.uint8), box, nearest=True)); outline = b.copy()
-        outline[1:] |= b[:-1]; outline[:, 1:] |= b[:, :-1]
-    maps = {'prior': res['prior'], 'prior (1 - V)': None if res['prior'] is None else 1 - res['prior'], 'guided': res['guided']}
+    """Table 7 live: prior V > alpha, prior 1 - V > alpha, guided V > alpha over the query with the object outlined
+    -> (picture, recalls)."""
+    box = episode_box(res, panel)
+    q = _resize(res['query'], box)
+    gt = res['gt']
+    outline = None
+    if gt is not None:  # the object's outline, two pixels wide
+        b = boundaries(_resize((gt == 1).astype(np.uint8), box, nearest=True))
+        outline = b.copy()
+        outline[1:] |= b[:-1]
+        outline[:, 1:] |= b[:, :-1]
+    maps = {
+        'prior': res['prior'],
+        'prior (1 - V)': None if res['prior'] is None else 1 - res['prior'],
+        'guided': res['guided'],
+    }
     label = {'prior': 'prior V', 'prior (1 - V)': 'prior 1 - V', 'guided': 'guided V'}
     recalls, panels, caps = {}, [], []
     for k in ('prior', 'prior (1 - V)', 'guided'):
         v = maps[k]
-        if v is None: panels.append(None); caps.append(f'{label[k]}: none (baseline)'); continue
+        if v is None:
+            panels.append(None)
+            caps.append(f'{label[k]}: none (baseline)')
+            continue
         recalls[k] = None if gt is None else recall_at(v, gt, alpha)
         p = overlay_mask(q, _resize((v > alpha).astype(np.uint8), box, nearest=True), color=(255, 230, 0), alpha=0.55)
         if outline is not None: p[outline] = (230, 30, 30)
         panels.append(p)
-        caps.append(f'{label[k]} > {alpha:.2f}: ' + ('no ground truth' if recalls[k] is None else f'recall {100 * recalls[k]:.1f}%'))
+        caps.append(
+            f'{label[k]} > {alpha:.2f}: '
+            + ('no ground truth' if recalls[k] is None else f'recall {100 * recalls[k]:.1f}%')
+        )
     return panel_grid(panels, caps, cols=3, box=box), recalls
 
 # %% ../nbs/11_explorer.ipynb #455d9892
@@ -185,19 +245,31 @@ _EPISODE_QUERY = "the episode's query"
 def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, split: str = 'val',
                      size: int | None = None, shot: int = 1, max_shot: int = 5, seed: int = 321, panel: int = 240,
                      alpha: float = 0.5, device='auto'):
-    "An ipywidgets panel over the test episodes of a checkpoint's data (or a model's): returns the widget (`.controls`, `.state`, `.update()`)."
+    """An ipywidgets panel over the test episodes of a checkpoint's data (or a model's): returns the widget
+    (`.controls`, `.state`, `.update()`)."""
     import ipywidgets as W
     if not 1 <= shot <= max_shot: raise ValueError(f"shot={shot!r}: expected 1..max_shot={max_shot}")
     if not 0.05 <= alpha <= 0.95: raise ValueError(f"alpha={alpha!r}: expected a threshold in 0.05..0.95")
-    if not isinstance(panel, int) or panel < 32: raise ValueError(f"panel={panel!r}: expected a panel size in pixels >= 32")
+    if not isinstance(panel, int) or panel < 32:
+        raise ValueError(f"panel={panel!r}: expected a panel size in pixels >= 32")
     model, run = open_run(ckpt_or_model, data, root, fold, size, device)
     sets = {}
     def episodes(k):
         if k not in sets:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
-                ds = make_dataset(run['data'], run['root'], split=split, fold=run['fold'], shot=k, mode='test', size=run['size'],
-                                  episodes=None, seed=seed, rare='drop')
+                ds = make_dataset(
+                    run['data'],
+                    run['root'],
+                    split=split,
+                    fold=run['fold'],
+                    shot=k,
+                    mode='test',
+                    size=run['size'],
+                    episodes=None,
+                    seed=seed,
+                    rare='drop',
+                )
             sets[k] = (ds, class_episodes(ds), [str(w.message) for w in caught])
         return sets[k]
     ds, eps, notes = episodes(shot)
@@ -205,14 +277,26 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
     wide = dict(description_width='70px')
     c = dict(
         cls=W.Dropdown(options=names(ds), description='class', style=wide),
-        episode=W.IntSlider(0, 0, len(eps[ds.classes[0]]) - 1, description='episode', continuous_update=False, style=wide),
+        episode=W.IntSlider(
+            0, 0, len(eps[ds.classes[0]]) - 1, description='episode', continuous_update=False, style=wide
+        ),
         random=W.Button(description='random episode', icon='random'),
-        shot=W.Dropdown(options=list(range(1, max_shot + 1)), value=shot, description='shot', style=wide,
-                        layout=W.Layout(width='140px')),
-        alpha=W.FloatSlider(alpha, min=0.05, max=0.95, step=0.05, description='alpha', readout_format='.2f', style=wide),
+        shot=W.Dropdown(
+            options=list(range(1, max_shot + 1)),
+            value=shot,
+            description='shot',
+            style=wide,
+            layout=W.Layout(width='140px'),
+        ),
+        alpha=W.FloatSlider(
+            alpha, min=0.05, max=0.95, step=0.05, description='alpha', readout_format='.2f', style=wide
+        ),
         query=W.Dropdown(options=[_EPISODE_QUERY], description='query', style=wide),
-        path=W.Text(placeholder='or a path to your own query image', description='file', continuous_update=False, style=wide),
-        upload=W.FileUpload(accept='image/*', multiple=False, description='upload'))
+        path=W.Text(
+            placeholder='or a path to your own query image', description='file', continuous_update=False, style=wide
+        ),
+        upload=W.FileUpload(accept='image/*', multiple=False, description='upload'),
+    )
     view, study, info, recall, status = W.Image(format='png'), W.Image(format='png'), W.HTML(), W.HTML(), W.HTML()
     own, st = {}, {'res': None, 'busy': False}
     rng = np.random.default_rng(seed)
@@ -224,7 +308,8 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         res = st['res']
         if res is None: return
         t0 = time.perf_counter()
-        pic, r = threshold_picture(res, c['alpha'].value, panel); show(study, pic)
+        pic, r = threshold_picture(res, c['alpha'].value, panel)
+        show(study, pic)
         fmt = lambda k: '-' if k not in r else 'no ground truth' if r[k] is None else f'{100 * r[k]:.1f}%'
         recall.value = (f"<b>alpha = {c['alpha'].value:.2f}</b>: recall of prior V &gt; alpha {fmt('prior')}, "
                         f"prior 1 - V &gt; alpha {fmt('prior (1 - V)')}, guided V &gt; alpha {fmt('guided')} "
@@ -234,12 +319,21 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
     def update(*_):
         if st['busy']: return
         ds, eps, _ = episodes(c['shot'].value)
-        cid = c['cls'].value; j = c['episode'].value; i = eps[cid][j]
-        item = ds[i]; qname, _, snames = ds.episode(i)
+        cid = c['cls'].value
+        j = c['episode'].value
+        i = eps[cid][j]
+        item = ds[i]
+        qname, _, snames = ds.episode(i)
         src = c['query'].value
         if src != _EPISODE_QUERY: item = {**item, **own_query(own[src], run['size'])}
-        res = run_episode(model, item, device); st['res'] = panel_.result = res
-        show(view, episode_picture(res, panel, dict(support=snames[0], query=qname if src == _EPISODE_QUERY else Path(src).name)))
+        res = run_episode(model, item, device)
+        st['res'] = panel_.result = res
+        show(
+            view,
+            episode_picture(
+                res, panel, dict(support=snames[0], query=qname if src == _EPISODE_QUERY else Path(src).name)
+            ),
+        )
         iou = '' if res['iou'] is None else f", IoU of the prediction {100 * res['iou']:.1f}%"
         info.value = (f"{run['data']} {split}, fold {run['fold']}, {ds.shot}-shot, input {run['size']} px "
                       f"(data from {run['chosen_by']}; model {run['source']})<br>"
@@ -259,7 +353,10 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
     def on_class(_):
         if st['busy']: return
         _, eps, _ = episodes(c['shot'].value)
-        def f(): c['episode'].value = 0; c['episode'].max = len(eps[c['cls'].value]) - 1
+
+        def f():
+            c['episode'].value = 0
+            c['episode'].max = len(eps[c['cls'].value]) - 1
         hold(f)
 
     def on_shot(change):
@@ -267,12 +364,17 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         try: ds, eps, notes = episodes(change['new'])
         except ValueError as e:
             status.value = f"<b>{change['new']}-shot is not possible here:</b> {e}"
-            st['busy'] = True; c['shot'].value = change['old']; st['busy'] = False; return
+            st['busy'] = True
+            c['shot'].value = change['old']
+            st['busy'] = False
+            return
         status.value = '<br>'.join(f'<b>note:</b> {n}' for n in notes)
         def f():
             cid = c['cls'].value if c['cls'].value in ds.classes else ds.classes[0]
-            c['cls'].options = names(ds); c['cls'].value = cid
-            c['episode'].value = min(c['episode'].value, len(eps[cid]) - 1); c['episode'].max = len(eps[cid]) - 1
+            c['cls'].options = names(ds)
+            c['cls'].value = cid
+            c['episode'].value = min(c['episode'].value, len(eps[cid]) - 1)
+            c['episode'].max = len(eps[cid]) - 1
         hold(f)
 
     def on_random(_):
@@ -280,16 +382,26 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         if n > 1: c['episode'].value = int((c['episode'].value + 1 + rng.integers(n - 1)) % n)   # always another one
 
     def add_query(name, img):
-        try: img = as_rgb(img, name)
-        except ValueError as e: status.value = f'<b>cannot use {name}:</b> {e}'; return
-        own[name] = img; status.value = ''
-        def f(): c['query'].options = [_EPISODE_QUERY, *own]; c['query'].value = name
+        try:
+            img = as_rgb(img, name)
+        except ValueError as e:
+            status.value = f'<b>cannot use {name}:</b> {e}'
+            return
+        own[name] = img
+        status.value = ''
+
+        def f():
+            c['query'].options = [_EPISODE_QUERY, *own]
+            c['query'].value = name
         hold(f)
 
     def from_path(change):
         if not change['new']: return
-        try: img = read_image(change['new'])
-        except (OSError, ValueError) as e: status.value = f'<b>cannot use that file:</b> {e}'; return
+        try:
+            img = read_image(change['new'])
+        except (OSError, ValueError) as e:
+            status.value = f'<b>cannot use that file:</b> {e}'
+            return
         add_query(change['new'], img)
 
     def from_upload(change):
@@ -297,12 +409,35 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         try: add_query(*read_upload(change['new']))
         except ValueError as e: status.value = f"<b>{e}</b>"
 
-    c['cls'].observe(on_class, 'value'); c['shot'].observe(on_shot, 'value'); c['random'].on_click(on_random)
-    c['episode'].observe(update, 'value'); c['query'].observe(update, 'value'); c['alpha'].observe(redraw, 'value')
-    c['path'].observe(from_path, 'value'); c['upload'].observe(from_upload, 'value')
-    panel_ = W.VBox([W.HBox([c['cls'], c['episode'], c['random'], c['shot']]), W.HBox([c['query'], c['path'], c['upload']]),
-                     view, W.HTML('<b>Recall-threshold study (Table 7)</b> on this episode:'), c['alpha'], study, recall, info, status])
-    panel_.controls, panel_.update, panel_.state, panel_.model, panel_.run, panel_.result = c, update, {}, model, run, None
+    c['cls'].observe(on_class, 'value')
+    c['shot'].observe(on_shot, 'value')
+    c['random'].on_click(on_random)
+    c['episode'].observe(update, 'value')
+    c['query'].observe(update, 'value')
+    c['alpha'].observe(redraw, 'value')
+    c['path'].observe(from_path, 'value')
+    c['upload'].observe(from_upload, 'value')
+    panel_ = W.VBox(
+        [
+            W.HBox([c['cls'], c['episode'], c['random'], c['shot']]),
+            W.HBox([c['query'], c['path'], c['upload']]),
+            view,
+            W.HTML('<b>Recall-threshold study (Table 7)</b> on this episode:'),
+            c['alpha'],
+            study,
+            recall,
+            info,
+            status,
+        ]
+    )
+    panel_.controls, panel_.update, panel_.state, panel_.model, panel_.run, panel_.result = (
+        c,
+        update,
+        {},
+        model,
+        run,
+        None,
+    )
     status.value = '<br>'.join(f'<b>note:</b> {n}' for n in notes)
     update()
     return panel_

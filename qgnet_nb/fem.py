@@ -21,8 +21,10 @@ FRACTION_BINS = (1.0, 0.5, 0.25, 0.125)
 
 def check_bins(bins) -> tuple:
     "Validate pyramid `bins`: ints >= 1 are absolute sizes, floats in (0, 1] fractions of the feature size."
-    try: bins = tuple(bins)
-    except TypeError: raise ValueError(f"bins={bins!r}: expected a sequence such as {PFENET_BINS} or {FRACTION_BINS}") from None
+    try:
+        bins = tuple(bins)
+    except TypeError:
+        raise ValueError(f"bins={bins!r}: expected a sequence such as {PFENET_BINS} or {FRACTION_BINS}") from None
     if not bins: raise ValueError("bins=(): expected at least one bin")
     for b in bins:
         ok = (isinstance(b, int) and not isinstance(b, bool) and b >= 1) or (isinstance(b, float) and 0 < b <= 1)
@@ -58,7 +60,9 @@ class FEM(nn.Module):
         merge_in = in_dim + proto_dim + n_maps                                     # 256 + 256 + 2 = 514 for QGNet
         n = len(self.bins)
         self.init_merge = nn.ModuleList([nn.Sequential(_conv1(merge_in, dim), nn.ReLU(inplace=True)) for _ in range(n)])
-        self.alpha_conv = nn.ModuleList([nn.Sequential(_conv1(2 * dim, dim), nn.ReLU(inplace=True)) for _ in range(n - 1)])
+        self.alpha_conv = nn.ModuleList(
+            [nn.Sequential(_conv1(2 * dim, dim), nn.ReLU(inplace=True)) for _ in range(n - 1)]
+        )
         self.beta_conv = nn.ModuleList([_double_conv(dim) for _ in range(n)])
         self.inner_cls = nn.ModuleList([_classifier(dim, classes, dropout) for _ in range(n)])
         self.res1 = nn.Sequential(_conv1(n * dim, dim), nn.ReLU(inplace=True))
@@ -67,14 +71,20 @@ class FEM(nn.Module):
 
     def _check(self, query_feat, proto, maps):
         B, C, h, w = query_feat.shape
-        if C != self.in_dim: raise ValueError(f"query_feat has {C} channels, the FEM was built for in_dim={self.in_dim}")
+        if C != self.in_dim:
+            raise ValueError(f"query_feat has {C} channels, the FEM was built for in_dim={self.in_dim}")
         if proto.shape != (B, self.proto_dim, 1, 1):
-            raise ValueError(f"proto must be (B, {self.proto_dim}, 1, 1) = {(B, self.proto_dim, 1, 1)}, got {tuple(proto.shape)}")
+            raise ValueError(
+                f"proto must be (B, {self.proto_dim}, 1, 1) = {(B, self.proto_dim, 1, 1)}, got {tuple(proto.shape)}"
+            )
         if maps.shape != (B, self.n_maps, h, w):
-            raise ValueError(f"maps must be (B, n_maps={self.n_maps}, h, w) = {(B, self.n_maps, h, w)}, got {tuple(maps.shape)}")
+            raise ValueError(
+                f"maps must be (B, n_maps={self.n_maps}, h, w) = {(B, self.n_maps, h, w)}, got {tuple(maps.shape)}"
+            )
 
     def forward(self, query_feat: torch.Tensor, proto: torch.Tensor, maps: torch.Tensor):
-        "query_feat (B, in_dim, h, w), proto (B, proto_dim, 1, 1), maps (B, n_maps, h, w) -> (logits (B, classes, h, w), [aux logits per bin])."
+        """query_feat (B, in_dim, h, w), proto (B, proto_dim, 1, 1), maps (B, n_maps, h, w) -> (logits (B, classes,
+        h, w), [aux logits per bin])."""
         self._check(query_feat, proto, maps)
         h, w = query_feat.shape[-2:]
         pyramid, aux = [], []
@@ -96,9 +106,12 @@ class FEM(nn.Module):
 
 # %% ../nbs/06_fem.ipynb #ee42b9ea
 def segmentation_ce(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255, weight=None) -> torch.Tensor:
-    "Mean cross-entropy over the non-ignored pixels (0 when there are none), class-`weight`ed if given; `logits` are resized to `target` first."
+    """Mean cross-entropy over the non-ignored pixels (0 when there are none), class-`weight`ed if given; `logits`
+    are resized to `target` first."""
     if target.ndim != 3 or logits.ndim != 4 or logits.shape[0] != target.shape[0]:
-        raise ValueError(f"expected logits (B, C, h, w) and target (B, H, W); got {tuple(logits.shape)} and {tuple(target.shape)}")
+        raise ValueError(
+            f"expected logits (B, C, h, w) and target (B, H, W); got {tuple(logits.shape)} and {tuple(target.shape)}"
+        )
     logits = resize(logits, target.shape[-2:])
     target = target.long()
     if weight is not None:                 # the weighted mean: sum of w * ce over the sum of w
@@ -113,7 +126,11 @@ def fem_loss(logits: torch.Tensor, aux: list, target: torch.Tensor, aux_weight: 
              ignore_index: int = 255, weight=None) -> dict:
     "PFENet's loss: main cross-entropy + `aux_weight` x the mean of the per-bin auxiliary cross-entropies."
     main = segmentation_ce(logits, target, ignore_index, weight)
-    aux_loss = torch.stack([segmentation_ce(a, target, ignore_index, weight) for a in aux]).mean() if aux else main.new_zeros(())
+    aux_loss = (
+        torch.stack([segmentation_ce(a, target, ignore_index, weight) for a in aux]).mean()
+        if aux
+        else main.new_zeros(())
+    )
     return {'loss': main + aux_weight * aux_loss, 'main_loss': main, 'aux_loss': aux_loss}
 
 # %% ../nbs/06_fem.ipynb #4416f31c
@@ -123,7 +140,8 @@ class MatchDecoder(nn.Module):
         super().__init__()
         self.n_maps, layers, c = n_maps, [], n_maps
         for d in dilations:
-            layers += [nn.Conv2d(c, dim, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]; c = dim
+            layers += [nn.Conv2d(c, dim, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
+            c = dim
         self.body = nn.Sequential(*layers)
         self.cls = nn.Conv2d(dim, classes, 1)
 

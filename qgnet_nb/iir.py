@@ -25,7 +25,9 @@ __all__ = ['CAM_THRESHOLDS', 'TTA_SCALES', 'cosine_map', 'activation_map', 'otsu
 def cosine_map(feat: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     "Cosine similarity of each position of `feat` (N, C, h, w) to `proto` (N, C, 1, 1) -> (N, 1, h, w), in float32."
     if feat.ndim != 4 or proto.shape != (*feat.shape[:2], 1, 1):
-        raise ValueError(f"expected feat (N, C, h, w) and proto (N, C, 1, 1); got {tuple(feat.shape)} and {tuple(proto.shape)}")
+        raise ValueError(
+            f"expected feat (N, C, h, w) and proto (N, C, 1, 1); got {tuple(feat.shape)} and {tuple(proto.shape)}"
+        )
     with no_autocast(feat.device):
         x = unit_norm(feat.float().flatten(2), eps)                  # (N, C, hw)
         p = unit_norm(proto.float().flatten(2), eps)                 # (N, C, 1); a zero prototype stays zero
@@ -50,22 +52,27 @@ def otsu_threshold(values: torch.Tensor, weights: torch.Tensor, bins: int = 64) 
     idx = ((v - lo) / width).long().clamp(0, bins - 1)
     hist = torch.zeros(bins, device=v.device).index_add_(0, idx, w)
     centres = lo + (torch.arange(bins, device=v.device) + .5) * width
-    w0 = hist.cumsum(0); w1 = hist.sum() - w0
-    s0 = (hist * centres).cumsum(0); s1 = (hist * centres).sum() - s0
+    w0 = hist.cumsum(0)
+    w1 = hist.sum() - w0
+    s0 = (hist * centres).cumsum(0)
+    s1 = (hist * centres).sum() - s0
     between = w0 * w1 * (s0 / w0.clamp_min(1e-12) - s1 / w1.clamp_min(1e-12)) ** 2
     between = torch.where((w0 > 0) & (w1 > 0), between, torch.full_like(between, -1.))
     return lo + (between.argmax() + 1) * width                   # the upper edge of the last "low" bin
 
 def cam_threshold(cam: torch.Tensor, mask: torch.Tensor, method: str = 'mean', eps: float = EPS) -> torch.Tensor:
-    "Threshold per item of a support CAM (N, 1, h, w) from its mask (N, 1, H, W) -> (N,): 'mean' or 'otsu' inside the mask."
-    if method not in CAM_THRESHOLDS: raise ValueError(f"cam threshold method={method!r}: expected one of {CAM_THRESHOLDS}")
+    """Threshold per item of a support CAM (N, 1, h, w) from its mask (N, 1, H, W) -> (N,): 'mean' or 'otsu' inside
+    the mask."""
+    if method not in CAM_THRESHOLDS:
+        raise ValueError(f"cam threshold method={method!r}: expected one of {CAM_THRESHOLDS}")
     m = resize(mask.float(), cam.shape[-2:])
     if method == 'mean': return (cam * m).sum((1, 2, 3)) / (m.sum((1, 2, 3)) + eps)
     return torch.stack([otsu_threshold(c, w) for c, w in zip(cam, m)])
 
 # %% ../nbs/10_iir.ipynb #998a37cb
 def dual_prototypes(feat: torch.Tensor, mask: torch.Tensor, fg: torch.Tensor, min_area: float = .5, eps: float = EPS):
-    "Core and local prototypes of support `feat` (N, C, h, w): over mask AND fg and mask AND NOT fg, L2-normalised -> (core, local, whole)."
+    """Core and local prototypes of support `feat` (N, C, h, w): over mask AND fg and mask AND NOT fg, L2-normalised
+    -> (core, local, whole)."""
     m = resize(mask.to(feat.dtype), feat.shape[-2:])
     fg = resize(fg.to(feat.dtype), feat.shape[-2:]).round()      # binary at the feature size
     whole = masked_average_pool(feat, m)
@@ -79,19 +86,22 @@ def dual_prototypes(feat: torch.Tensor, mask: torch.Tensor, fg: torch.Tensor, mi
 
 # %% ../nbs/10_iir.ipynb #5a8591dc
 def region_min_max(s: torch.Tensor, region: torch.Tensor, eps: float = EPS) -> torch.Tensor:
-    "Min-max normalise `s` (N, 1, h, w) over the positions of the binary `region` only; 0 outside it (and where it is empty)."
+    """Min-max normalise `s` (N, 1, h, w) over the positions of the binary `region` only; 0 outside it (and where it
+    is empty)."""
     r = region.bool()
     flat, rf = s.flatten(1), r.flatten(1)
     any_ = rf.any(1)
     lo = torch.where(rf, flat, torch.full_like(flat, float('inf'))).amin(1)
     hi = torch.where(rf, flat, torch.full_like(flat, float('-inf'))).amax(1)
-    lo = torch.where(any_, lo, torch.zeros_like(lo)); hi = torch.where(any_, hi, torch.zeros_like(hi))
+    lo = torch.where(any_, lo, torch.zeros_like(lo))
+    hi = torch.where(any_, hi, torch.zeros_like(hi))
     out = (flat - lo[:, None]) / (hi - lo + eps)[:, None]
     return (out * rf).view_as(s)
 
 def inter_image_prior(query_feat: torch.Tensor, core: torch.Tensor, local: torch.Tensor, query_fg: torch.Tensor,
                       eps: float = EPS) -> torch.Tensor:
-    "IIR's prior: min-max cosine to `core` inside the query's CAM-fg plus to `local` inside its CAM-bg, in [0, 1] -> (N, 1, h, w)."
+    """IIR's prior: min-max cosine to `core` inside the query's CAM-fg plus to `local` inside its CAM-bg, in [0, 1]
+    -> (N, 1, h, w)."""
     fg = resize(query_fg.float(), query_feat.shape[-2:]).round()
     prior = (region_min_max(cosine_map(query_feat, core, eps), fg, eps) +
              region_min_max(cosine_map(query_feat, local, eps), 1 - fg, eps))
@@ -127,7 +137,11 @@ def directional_dropout(attn: torch.Tensor, support_labels: torch.Tensor, query_
                         ignore_index: int = 255) -> torch.Tensor:
     """Which cross-attention logits to drop: `attn` (B, heads, Nq, Ns) (weights or logits), labels (B, Ns) and (B, Nq)
     in {0, 1, ignore_index} -> bool (B, heads, Nq, Ns), True at (i*_j, j) when the labels of i*_j and j disagree."""
-    if attn.ndim != 4 or support_labels.shape != (attn.shape[0], attn.shape[3]) or query_labels.shape != (attn.shape[0], attn.shape[2]):
+    if (
+        attn.ndim != 4
+        or support_labels.shape != (attn.shape[0], attn.shape[3])
+        or query_labels.shape != (attn.shape[0], attn.shape[2])
+    ):
         raise ValueError(f"expected attn (B, heads, Nq, Ns), support_labels (B, Ns), query_labels (B, Nq); got "
                          f"{tuple(attn.shape)}, {tuple(support_labels.shape)}, {tuple(query_labels.shape)}")
     B, H, Nq, Ns = attn.shape
@@ -151,7 +165,8 @@ class Attention(nn.Module):
 
     def forward(self, x, ctx=None, support_labels=None, query_labels=None):
         ctx = x if ctx is None else ctx
-        B, N, C = x.shape; M, H = ctx.shape[1], self.heads
+        B, N, C = x.shape
+        M, H = ctx.shape[1], self.heads
         q = self.q(x).view(B, N, H, C // H).transpose(1, 2)                      # (B, H, N, d)
         k, v = self.kv(ctx).view(B, M, 2, H, C // H).permute(2, 0, 3, 1, 4)     # (B, H, M, d) each
         keep, self.last_drop = None, None
@@ -201,9 +216,11 @@ class IIRDecoder(nn.Module):
         (B, K, C, h', w'), support_mask (B, K, 1, h', w'); labels (B, K*h'*w') and (B, h*w) -> (logits, aux logits)."""
         B, C, h, w = query_feat.shape
         if C != self.in_dim or maps.shape != (B, self.n_maps, h, w) or region_proto.shape != query_feat.shape:
-            raise ValueError(f"decoder inputs: query_feat (B, {self.in_dim}, h, w), region_proto of the same shape, maps "
-                             f"(B, {self.n_maps}, h, w); got {tuple(query_feat.shape)}, {tuple(region_proto.shape)}, "
-                             f"{tuple(maps.shape)}")
+            raise ValueError(
+                f"decoder inputs: query_feat (B, {self.in_dim}, h, w), region_proto of the same shape, maps "
+                f"(B, {self.n_maps}, h, w); got {tuple(query_feat.shape)}, {tuple(region_proto.shape)}, "
+                f"{tuple(maps.shape)}"
+            )
         x = self.init_merge(torch.cat([query_feat, whole_proto.expand(-1, -1, h, w), region_proto, maps], 1))  # 256x3+1
         aux = self.aux_cls(x)
         s = self.support_merge(torch.cat([support_feat, support_mask], 2).flatten(0, 1))     # (B*K, dim, h', w')
@@ -222,7 +239,8 @@ class IIR(FewShotBase):
                  dropout_attention: bool = True, classes: int = 2, aux_weight: float = 1.0, channels_last: bool = False,
                  bins=None):
         super().__init__()
-        if threshold not in CAM_THRESHOLDS: raise ValueError(f"threshold={threshold!r}: expected one of {CAM_THRESHOLDS}")
+        if threshold not in CAM_THRESHOLDS:
+            raise ValueError(f"threshold={threshold!r}: expected one of {CAM_THRESHOLDS}")
         name = 'qgnet+iir' if qgnet else 'iir'
         self.qgnet, self.finetune_backbone, self.threshold = qgnet, finetune_backbone, threshold
         self.dropout_attention, self.aux_weight, self.channels_last = dropout_attention, aux_weight, channels_last
@@ -260,13 +278,16 @@ class IIR(FewShotBase):
 
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
                 target: torch.Tensor | None = None) -> dict:
-        "K-shot forward -> {'logits' (B, 2, H, W), 'guided_map' (IIR's prior), 'prior_map' (QGNet's or None), + losses}."
+        """K-shot forward -> {'logits' (B, 2, H, W), 'guided_map' (IIR's prior), 'prior_map' (QGNet's or None), +
+        losses}."""
         self._check(query, support_imgs, support_masks, target)
         B, K = support_imgs.shape[:2]
         query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
         q_dec = self.bridge(q_mid)                                             # query features (256)
-        s_dec = self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K))           # support features (256)
-        inter = inter_image_refinement(q_mid, s_mid, q4, s4, q_dec, s_dec, masks, self.threshold)   # CAMs, prototypes, prior
+        s_dec = self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K))  # support features (256)
+        inter = inter_image_refinement(
+            q_mid, s_mid, q4, s4, q_dec, s_dec, masks, self.threshold
+        )  # CAMs, prototypes, prior
         maps = inter['prior'].to(q_dec.dtype)
         prior_map = None
         if self.qgnet:
@@ -289,7 +310,9 @@ class IIR(FewShotBase):
 
 def _iir(qgnet):
     def build(**kw):
-        if not qgnet: kw.pop('prior', None); kw.pop('prior_arch', None)
+        if not qgnet:
+            kw.pop('prior', None)
+            kw.pop('prior_arch', None)
         kw.pop('qgnet', None)
         return IIR(qgnet=qgnet, **kw)
     return build
@@ -325,7 +348,9 @@ class MultiScaleTTA(nn.Module):
             o = self.model(self._scaled(query, s, 'bilinear'),
                            self._scaled(support_imgs.flatten(0, 1), s, 'bilinear').unflatten(0, (B, K)),
                            self._scaled(support_masks.flatten(0, 1)[:, None], s, 'nearest')[:, 0].unflatten(0, (B, K)))
-            probs = probs + F.interpolate(o['logits'].float(), size=(H, W), mode='bilinear', align_corners=False).softmax(1)
+            probs = probs + F.interpolate(
+                o['logits'].float(), size=(H, W), mode='bilinear', align_corners=False
+            ).softmax(1)
             if ref is None or abs(s - 1) < abs(ref[0] - 1): ref = (s, o)
         return {'logits': (probs / len(self.scales)).clamp_min(1e-8).log(), 'guided_map': ref[1]['guided_map'],
                 'prior_map': ref[1]['prior_map']}

@@ -35,11 +35,14 @@ def as_rgb(img, name: str = 'img') -> np.ndarray:
     if a.dtype == np.uint8: return np.ascontiguousarray(a)
     if a.dtype == bool: return a.astype(np.uint8) * 255
     if np.issubdtype(a.dtype, np.integer):
-        if a.min() < 0 or a.max() > 255: raise ValueError(f"{name}: integer image with values {a.min()}..{a.max()}; expected 0..255")
+        if a.min() < 0 or a.max() > 255:
+            raise ValueError(f"{name}: integer image with values {a.min()}..{a.max()}; expected 0..255")
         return a.astype(np.uint8)
     if np.issubdtype(a.dtype, np.floating):
         if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
-            raise ValueError(f"{name}: float image with values outside [0, 1] (or NaN); expected floats in [0, 1] or uint8")
+            raise ValueError(
+                f"{name}: float image with values outside [0, 1] (or NaN); expected floats in [0, 1] or uint8"
+            )
         return (a * 255).round().astype(np.uint8)
     raise ValueError(f"{name}: unsupported dtype {a.dtype}; expected uint8")
 
@@ -60,7 +63,8 @@ def superpixel_params(method: str = 'slic', **params) -> dict:
     "The full, checked parameter dict of `method` ('slic' or 'felzenszwalb'): defaults overridden by `params`."
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {sorted(METHODS)}")
     unknown = set(params) - set(METHODS[method])
-    if unknown: raise ValueError(f"unknown {method} parameter(s) {sorted(unknown)}; expected some of {list(METHODS[method])}")
+    if unknown:
+        raise ValueError(f"unknown {method} parameter(s) {sorted(unknown)}; expected some of {list(METHODS[method])}")
     p = {**METHODS[method], **params}
     if method == 'slic':
         p['n_segments'] = _check_number('n_segments', p['n_segments'], integer=True, low=1)
@@ -79,7 +83,8 @@ def relabel_sequential(labels) -> np.ndarray:
     "Renumber a label map to 0..K-1 in order of first appearance (row-major scan); returns int32."
     labels = np.asarray(labels)
     _, first, inv = np.unique(labels.ravel(), return_index=True, return_inverse=True)
-    rank = np.empty(len(first), np.int64); rank[np.argsort(first)] = np.arange(len(first))
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
     return rank[inv].reshape(labels.shape).astype(np.int32)
 
 # %% ../nbs/01_patches.ipynb #9ba1015f
@@ -130,15 +135,19 @@ def grid_seeds(lab: np.ndarray, n_segments: int):
 
 # %% ../nbs/01_patches.ipynb #c89c86a2
 def enforce_connectivity(labels, min_size: int) -> np.ndarray:
-    "Split `labels` into 4-connected pieces; pieces under `min_size` pixels join their largest neighbour. Returns int32 from 0."
+    """Split `labels` into 4-connected pieces; pieces under `min_size` pixels join their largest neighbour. Returns
+    int32 from 0."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-    labels = np.asarray(labels); h, w = labels.shape
+
+    labels = np.asarray(labels)
+    h, w = labels.shape
     idx = np.arange(h * w).reshape(h, w)
     src, dst = [], []
     for a, b in [(idx[:, :-1], idx[:, 1:]), (idx[:-1], idx[1:])]:           # right and down neighbours
         same = labels.ravel()[a.ravel()] == labels.ravel()[b.ravel()]
-        src.append(a.ravel()[same]); dst.append(b.ravel()[same])
+        src.append(a.ravel()[same])
+        dst.append(b.ravel()[same])
     src, dst = np.concatenate(src), np.concatenate(dst)
     graph = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(h * w, h * w))
     n, piece = connected_components(graph, directed=False)
@@ -147,25 +156,32 @@ def enforce_connectivity(labels, min_size: int) -> np.ndarray:
     neighbours = [set() for _ in range(n)]                                   # region adjacency graph
     for a, b in [(piece[:, :-1], piece[:, 1:]), (piece[:-1], piece[1:])]:
         d = a != b
-        for u, v in set(zip(a[d].tolist(), b[d].tolist())): neighbours[u].add(v); neighbours[v].add(u)
+        for u, v in set(zip(a[d].tolist(), b[d].tolist())):
+            neighbours[u].add(v)
+            neighbours[v].add(u)
     parent = np.arange(n)
     def find(u):
-        while parent[u] != u: parent[u] = parent[parent[u]]; u = parent[u]
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
         return u
     orphan = size < min_size
     for u in np.argsort(size, kind='stable'):
         if not orphan[u]: break
         cand = {find(v) for v in neighbours[u]} - {u}
         if not cand: continue                                                 # the whole image is one small piece
-        t = max(cand, key=lambda v: (size[v], -v))                            # the largest neighbour
-        parent[u] = t; size[t] += size[u]; neighbours[t] |= neighbours[u]
+        t = max(cand, key=lambda v: (size[v], -v))  # the largest neighbour
+        parent[u] = t
+        size[t] += size[u]
+        neighbours[t] |= neighbours[u]
     return relabel_sequential(np.array([find(u) for u in range(n)])[piece])
 
 # %% ../nbs/01_patches.ipynb #30912c89
 def slic_numpy(img, n_segments: int = 100, compactness: float = 10., max_num_iter: int = 10, sigma: float = 0.,
                min_size_factor: float = 0.5, tol: float = 0.25, enforce: bool = True, return_iters: bool = False):
     "SLIC superpixels (the paper's Algorithm 2, eqs. 4-7) in readable NumPy; (H, W) int32 labels from 0."
-    lab = rgb_to_lab(img); h, w = lab.shape[:2]
+    lab = rgb_to_lab(img)
+    h, w = lab.shape[:2]
     if sigma > 0:
         from scipy.ndimage import gaussian_filter
         lab = gaussian_filter(lab, sigma=(sigma, sigma, 0), mode='nearest')
@@ -184,7 +200,8 @@ def slic_numpy(img, n_segments: int = 100, compactness: float = 10., max_num_ite
             d_xy = np.sqrt((Y[win] - C[k, 3]) ** 2 + (X[win] - C[k, 4]) ** 2)         # eq. 6
             D = d_lab + ratio * d_xy                                                  # eq. 4
             closer = D < dist[win]
-            dist[win][closer] = D[closer]; labels[win][closer] = k
+            dist[win][closer] = D[closer]
+            labels[win][closer] = k
         seen = labels.ravel() >= 0
         l = labels.ravel()[seen]
         count = np.bincount(l, minlength=K)
@@ -204,25 +221,34 @@ def felzenszwalb_graph(img, sigma: float = 0.8):
     if sigma > 0: x = gaussian_filter(x, sigma=(sigma, sigma, 0), mode='nearest')
     h, w = x.shape[:2]
     idx = np.arange(h * w).reshape(h, w)
-    nb = [np.s_[:, :-1], np.s_[:, 1:]], [np.s_[:-1, :], np.s_[1:, :]], [np.s_[:-1, :-1], np.s_[1:, 1:]], [np.s_[1:, :-1], np.s_[:-1, 1:]]
-    a = np.concatenate([idx[p].ravel() for p, q in nb]); b = np.concatenate([idx[q].ravel() for p, q in nb])
+    nb = (
+        [np.s_[:, :-1], np.s_[:, 1:]],
+        [np.s_[:-1, :], np.s_[1:, :]],
+        [np.s_[:-1, :-1], np.s_[1:, 1:]],
+        [np.s_[1:, :-1], np.s_[:-1, 1:]],
+    )
+    a = np.concatenate([idx[p].ravel() for p, q in nb])
+    b = np.concatenate([idx[q].ravel() for p, q in nb])
     wt = np.concatenate([np.sqrt(((x[p] - x[q]) ** 2).sum(-1)).ravel() for p, q in nb])
     return a, b, wt
 
 def felzenszwalb_numpy(img, scale: float = 100., sigma: float = 0.8, min_size: int = 64) -> np.ndarray:
     "Felzenszwalb-Huttenlocher graph segmentation (the paper's Algorithm 1) in plain NumPy/Python; (H, W) int32 from 0."
-    img = as_rgb(img); h, w = img.shape[:2]
+    img = as_rgb(img)
+    h, w = img.shape[:2]
     a, b, wt = felzenszwalb_graph(img, sigma)
     order = np.argsort(wt, kind='stable')                                  # sort the edges by weight
     a, b, wt = a[order].tolist(), b[order].tolist(), wt[order].tolist()
     parent, size, internal = list(range(h * w)), [1] * (h * w), [0.0] * (h * w)   # Int(C) = 0 for single pixels
     def find(u):
         while parent[u] != u:
-            parent[u] = parent[parent[u]]; u = parent[u]
+            parent[u] = parent[parent[u]]
+            u = parent[u]
         return u
     def union(u, v):
         if size[u] < size[v]: u, v = v, u
-        parent[v] = u; size[u] += size[v]
+        parent[v] = u
+        size[u] += size[v]
         return u
     k = float(scale)
     for u, v, e in zip(a, b, wt):
@@ -247,8 +273,11 @@ def rgb_to_lab_torch(x: torch.Tensor) -> torch.Tensor:
 def _take(x, idx): return x.index_select(0, idx.reshape(-1)).view(idx.shape)
 
 def components_torch(labels: torch.Tensor, method: str = 'auto') -> torch.Tensor:
-    "4-connected pieces of equal labels in a (B, H, W) batch: each pixel gets the flat index of its piece's first pixel."
-    B, H, W = labels.shape; N = B * H * W; dev = labels.device
+    """4-connected pieces of equal labels in a (B, H, W) batch: each pixel gets the flat index of its piece's first
+    pixel."""
+    B, H, W = labels.shape
+    N = B * H * W
+    dev = labels.device
     ar = torch.arange(N, device=dev)
     if method == 'auto': method = 'skimage' if dev.type == 'cpu' else 'torch'
     if method == 'skimage':                                          # compiled labelling: the fastest on a CPU
@@ -260,7 +289,8 @@ def components_torch(labels: torch.Tensor, method: str = 'auto') -> torch.Tensor
         return _take(first, piece).view(B, H, W)
     idx = ar.view(B, H, W)
     r, d = labels[:, :, 1:] == labels[:, :, :-1], labels[:, 1:] == labels[:, :-1]
-    ea = torch.cat([idx[:, :, :-1][r], idx[:, :-1][d]]); eb = torch.cat([idx[:, :, 1:][r], idx[:, 1:][d]])
+    ea = torch.cat([idx[:, :, :-1][r], idx[:, :-1][d]])
+    eb = torch.cat([idx[:, :, 1:][r], idx[:, 1:][d]])
     root = ar.clone()
     while True:                                                      # union-find with tensors
         ru, rv = _take(root, ea), _take(root, eb)
@@ -274,21 +304,28 @@ def components_torch(labels: torch.Tensor, method: str = 'auto') -> torch.Tensor
             root = nxt
     return root.view(B, H, W)
 
-def connectivity_torch(labels: torch.Tensor, min_size: int, method: str = 'auto', max_rounds: int = 100) -> torch.Tensor:
+def connectivity_torch(
+    labels: torch.Tensor, min_size: int, method: str = 'auto', max_rounds: int = 100
+) -> torch.Tensor:
     "Batched connectivity enforcement: (B, H, W) cluster ids -> connected superpixels numbered from 0 per image."
-    B, H, W = labels.shape; N = B * H * W; dev = labels.device
+    B, H, W = labels.shape
+    N = B * H * W
+    dev = labels.device
     piece = components_torch(labels, method).view(-1)
-    is_root = torch.zeros(N, dtype=torch.bool, device=dev); is_root[piece] = True
+    is_root = torch.zeros(N, dtype=torch.bool, device=dev)
+    is_root[piece] = True
     node = _take(is_root.cumsum(0) - 1, piece)                       # compact piece ids 0..M-1
     M = int(is_root.sum())
     size = torch.bincount(node, minlength=M)
     nd = node.view(B, H, W)
-    a = torch.cat([nd[:, :, :-1].reshape(-1), nd[:, :-1].reshape(-1)]); b = torch.cat([nd[:, :, 1:].reshape(-1), nd[:, 1:].reshape(-1)])
+    a = torch.cat([nd[:, :, :-1].reshape(-1), nd[:, :-1].reshape(-1)])
+    b = torch.cat([nd[:, :, 1:].reshape(-1), nd[:, 1:].reshape(-1)])
     d = a != b
     pairs = torch.unique(torch.cat([a[d] * M + b[d], b[d] * M + a[d]]))
     a, b = pairs // M, pairs % M                                     # piece adjacency, both directions
     orphan = size < min_size
-    ids = torch.arange(M, device=dev); parent = ids.clone()
+    ids = torch.arange(M, device=dev)
+    parent = ids.clone()
     for _ in range(max_rounds):
         best = torch.full((M,), -1, dtype=torch.int64, device=dev).scatter_reduce_(0, a, _take(size, b) * M + b, 'amax')
         target = best.clamp_min(0) % M                               # each piece's largest neighbour
@@ -302,10 +339,15 @@ def connectivity_torch(labels: torch.Tensor, min_size: int, method: str = 'auto'
         size = torch.zeros_like(size).index_add_(0, p, size)
         orphan &= ~go
         parent = _take(p, parent)
-        a, b = _take(p, a), _take(p, b); keep = a != b; a, b = a[keep], b[keep]
+        a, b = _take(p, a), _take(p, b)
+        keep = a != b
+        a, b = a[keep], b[keep]
     node = _take(parent, node)
-    first = torch.full((M,), N, dtype=torch.int64, device=dev).scatter_reduce_(0, node, torch.arange(N, device=dev), 'amin')
-    is_first = torch.zeros(N, dtype=torch.int64, device=dev); is_first[_take(first, node)] = 1
+    first = torch.full((M,), N, dtype=torch.int64, device=dev).scatter_reduce_(
+        0, node, torch.arange(N, device=dev), 'amin'
+    )
+    is_first = torch.zeros(N, dtype=torch.int64, device=dev)
+    is_first[_take(first, node)] = 1
     rank = is_first.view(B, -1).cumsum(1).view(-1) - 1                # first-appearance order, per image
     return _take(rank, _take(first, node)).view(B, H, W)
 
@@ -324,7 +366,8 @@ def _dist_mat(c):
 def slic_torch(imgs, n_segments: int = 100, compactness: float = 10., max_num_iter: int = 10, sigma: float = 0.,
                min_size_factor: float = 0.5, tol: float = 0.25, device=None, chunk: int | None = None,
                enforce: bool = True, return_iters: bool = False) -> torch.Tensor:
-    "SLIC for a batch of same-size images ((B, H, W, 3) or (H, W, 3) uint8, array or tensor): (B, H, W) int64 labels from 0."
+    """SLIC for a batch of same-size images ((B, H, W, 3) or (H, W, 3) uint8, array or tensor): (B, H, W) int64
+    labels from 0."""
     if not isinstance(imgs, torch.Tensor):
         imgs = np.asarray(imgs)
         if not imgs.flags.writeable: imgs = imgs.copy()
@@ -352,8 +395,9 @@ def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor
     Hp, Wp = nby * sy, nbx * sx
     yy, xx = torch.meshgrid(torch.arange(Hp, dtype=torch.float32, device=dev) - hy,
                             torch.arange(Wp, dtype=torch.float32, device=dev) - hx, indexing='ij')
-    pos = torch.stack([yy, xx])[None]                                          # image coordinates of padded pixels
-    valid = torch.zeros(1, 1, Hp, Wp, device=dev); valid[..., hy:hy + H, hx:hx + W] = 1
+    pos = torch.stack([yy, xx])[None]  # image coordinates of padded pixels
+    valid = torch.zeros(1, 1, Hp, Wp, device=dev)
+    valid[..., hy : hy + H, hx : hx + W] = 1
     labp = F.pad(lab, (hx, Wp - W - hx, hy, Hp - H - hy), mode='replicate')
     one = torch.ones_like(labp[:, :1])
     blk = lambda t: _blocks(t, nby, sy, nbx, sx)
@@ -364,7 +408,9 @@ def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor
     cy = torch.tensor([(i * sy + min((i + 1) * sy, H) - 1) // 2 for i in range(ny)], device=dev)
     cx = torch.tensor([(j * sx + min((j + 1) * sx, W) - 1) // 2 for j in range(nx)], device=dev)
     p = F.pad(lab, (1, 1, 1, 1), mode='replicate')
-    G = (p[:, :, 1:-1, 2:] - p[:, :, 1:-1, :-2]).square().sum(1) + (p[:, :, 2:, 1:-1] - p[:, :, :-2, 1:-1]).square().sum(1)
+    G = (p[:, :, 1:-1, 2:] - p[:, :, 1:-1, :-2]).square().sum(1) + (
+        p[:, :, 2:, 1:-1] - p[:, :, :-2, 1:-1]
+    ).square().sum(1)
     G = F.pad(G, (1, 1, 1, 1), value=float('inf'))
     off = torch.tensor(_NEIGHBOURS3x3, device=dev)
     g = torch.stack([G[:, cy[:, None] + 1 + dy, cx[None, :] + 1 + dx] for dy, dx in _NEIGHBOURS3x3], 1)
@@ -382,11 +428,11 @@ def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor
         m01, m23 = D[..., 1, :] < D[..., 0, :], D[..., 3, :] < D[..., 2, :]               # argmin of 4, as a tournament
         low = torch.minimum(D[..., 2, :], D[..., 3, :]) < torch.minimum(D[..., 0, :], D[..., 1, :])
         arg = torch.where(low, 2 + m23.to(torch.uint8), m01.to(torch.uint8))
-        part = torch.matmul((arg.unsqueeze(-2) == four).float(), f_sum)                  # (B, nby, nbx, 4, 6) partial sums
+        part = torch.matmul((arg.unsqueeze(-2) == four).float(), f_sum)  # (B, nby, nbx, 4, 6) partial sums
         tot = sum(part[:, 1 - a:1 - a + ny, 1 - b:1 - b + nx, t] for t, (a, b) in enumerate(_CORNER))
         new = torch.where(tot[..., 5:] > 0, tot[..., :5] / tot[..., 5:].clamp_min(1e-9), C)
-        done |= (new[..., 3:] - C[..., 3:]).abs().sum(-1).mean((1, 2)) <= tol             # residual E, per image
-        C = torch.where(done.view(B, 1, 1, 1), C, new)      # a converged image keeps its centres, so its labels stay put
+        done |= (new[..., 3:] - C[..., 3:]).abs().sum(-1).mean((1, 2)) <= tol  # residual E, per image
+        C = torch.where(done.view(B, 1, 1, 1), C, new)  # a converged image keeps its centres, so its labels stay put
         if done.all(): break
     arg = arg.long()
     by, bx = torch.arange(nby, device=dev).view(1, nby, 1, 1), torch.arange(nbx, device=dev).view(1, 1, nbx, 1)
@@ -397,7 +443,8 @@ def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor
 
 def _gaussian_blur(x, sigma):
     r = max(int(4 * sigma + 0.5), 1)
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2 / (2 * sigma ** 2)); k = k / k.sum()
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2) / (2 * sigma**2))
+    k = k / k.sum()
     c = x.shape[1]
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
@@ -424,7 +471,8 @@ def torch_threads(n: int | None):
     finally: torch.set_num_threads(old)
 
 def _torch_backend(img, method, p, device=None):
-    if method != 'slic': raise ValueError("backend='torch' implements SLIC only; use 'auto', 'skimage' or 'numpy' for felzenszwalb")
+    if method != 'slic':
+        raise ValueError("backend='torch' implements SLIC only; use 'auto', 'skimage' or 'numpy' for felzenszwalb")
     dev = torch.device(device) if device is not None else torch.device('cpu')
     with torch_threads(1 if dev.type == 'cpu' else None):     # one image is too small a job to share between threads
         return slic_torch(img, device=dev, **p)[0].cpu().numpy()
@@ -448,15 +496,20 @@ def superpixels(img, method: str = 'slic', backend: str = 'auto', device=None, *
 # %% ../nbs/01_patches.ipynb #17961cc8
 def boundaries(labels) -> np.ndarray:
     "Pixels whose right or lower neighbour has another label (one-pixel-thick boundaries)."
-    l = np.asarray(labels); b = np.zeros(l.shape, bool)
-    b[:, :-1] |= l[:, :-1] != l[:, 1:]; b[:-1] |= l[:-1] != l[1:]
+    l = np.asarray(labels)
+    b = np.zeros(l.shape, bool)
+    b[:, :-1] |= l[:, :-1] != l[:, 1:]
+    b[:-1] |= l[:-1] != l[1:]
     return b
 
 def gt_regions(gt, ignore=(255,)):
-    "Ground-truth regions (connected pieces of each class) with void pixels given the nearest class, and the valid mask."
+    """Ground-truth regions (connected pieces of each class) with void pixels given the nearest class, and the valid
+    mask."""
     from scipy.ndimage import distance_transform_edt
     from skimage.measure import label as cc
-    gt = np.asarray(gt); valid = ~np.isin(gt, ignore)
+
+    gt = np.asarray(gt)
+    valid = ~np.isin(gt, ignore)
     if not valid.any(): raise ValueError("the ground-truth mask has no labelled pixels")
     if not valid.all():
         _, (iy, ix) = distance_transform_edt(~valid, return_indices=True)
@@ -474,7 +527,8 @@ def boundary_recall(sp, gt, tol: float = 2, ignore=(255,)) -> float:
 def _contingency(sp, gt, ignore):
     regions, valid = gt_regions(gt, ignore)
     s, g = np.asarray(sp)[valid].astype(np.int64), regions[valid]
-    _, s = np.unique(s, return_inverse=True); ng = g.max() + 1
+    _, s = np.unique(s, return_inverse=True)
+    ng = g.max() + 1
     return np.bincount(s * ng + g, minlength=(s.max() + 1) * ng).reshape(-1, ng), valid.sum()
 
 def undersegmentation_error(sp, gt, ignore=(255,)) -> float:
@@ -489,7 +543,8 @@ def achievable_segmentation_accuracy(sp, gt, ignore=(255,)) -> float:
 
 def explained_variation(sp, img) -> float:
     "Share of the image's colour variance explained by the superpixel means (1 = every superpixel flat)."
-    x = as_rgb(img).reshape(-1, 3).astype(np.float64); s = np.asarray(sp).ravel()
+    x = as_rgb(img).reshape(-1, 3).astype(np.float64)
+    s = np.asarray(sp).ravel()
     cnt = np.bincount(s)
     means = np.stack([np.bincount(s, x[:, c]) for c in range(3)], 1) / np.maximum(cnt, 1)[:, None]
     total = ((x - x.mean(0)) ** 2).sum()
@@ -505,20 +560,35 @@ def superpixel_quality(sp, gt=None, img=None, ignore=(255,)) -> dict:
     return q
 
 # %% ../nbs/01_patches.ipynb #b3f4905d
-SKIMAGE_PHOTOS = {'chelsea': 'CC0', 'coffee': 'CC0', 'retina': 'CC0', 'astronaut': 'public domain', 'rocket': 'public domain'}
+SKIMAGE_PHOTOS = {
+    'chelsea': 'CC0',
+    'coffee': 'CC0',
+    'retina': 'CC0',
+    'astronaut': 'public domain',
+    'rocket': 'public domain',
+}
 
 def _fit(img, gt=None, max_side=None):
     if max_side is None or max(img.shape[:2]) <= max_side: return img, gt
     from PIL import Image as _I
-    s = max_side / max(img.shape[:2]); size = (round(img.shape[1] * s), round(img.shape[0] * s))
+
+    s = max_side / max(img.shape[:2])
+    size = (round(img.shape[1] * s), round(img.shape[0] * s))
     img = np.asarray(_I.fromarray(img).resize(size, _I.BILINEAR))
     return img, (None if gt is None else np.asarray(_I.fromarray(gt).resize(size, _I.NEAREST)))
 
-def sample_images(photos=tuple(SKIMAGE_PHOTOS), voc: int = 4, camvid: int = 4, max_side: int | None = 473) -> list[dict]:
-    "Real test images: dicts with `dataset`, `name`, `img`, `gt` (None for photos) and `ignore`. Shared data is used when found."
+def sample_images(
+    photos=tuple(SKIMAGE_PHOTOS), voc: int = 4, camvid: int = 4, max_side: int | None = 473
+) -> list[dict]:
+    """Real test images: dicts with `dataset`, `name`, `img`, `gt` (None for photos) and `ignore`. Shared data is
+    used when found."""
     from skimage import data as skd
     from qgnet_nb.core import shared_data_dir, read_mask
-    out = [dict(dataset='skimage', name=n, img=_fit(getattr(skd, n)(), None, max_side)[0], gt=None, ignore=(255,)) for n in photos]
+
+    out = [
+        dict(dataset='skimage', name=n, img=_fit(getattr(skd, n)(), None, max_side)[0], gt=None, ignore=(255,))
+        for n in photos
+    ]
     sd = shared_data_dir()
     if sd is None: return out
     vroot = sd/'voc_mini/VOCdevkit/VOC2012'
@@ -531,25 +601,38 @@ def sample_images(photos=tuple(SKIMAGE_PHOTOS), voc: int = 4, camvid: int = 4, m
         out.append(dict(dataset='camvid', name=f.stem, img=img, gt=gt, ignore=(11, 255)))
     return out
 
-def compare_implementations(samples, method: str = 'slic', backends=('skimage', 'torch', 'numpy'), **params) -> list[dict]:
+def compare_implementations(
+    samples, method: str = 'slic', backends=('skimage', 'torch', 'numpy'), **params
+) -> list[dict]:
     "One row per (image, backend): quality measures and seconds."
     rows = []
     for s in samples:
         for be in backends:
-            t0 = time.perf_counter(); sp = superpixels(s['img'], method, backend=be, **params); dt = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            sp = superpixels(s['img'], method, backend=be, **params)
+            dt = time.perf_counter() - t0
             rows.append(dict(dataset=s['dataset'], image=s['name'], method=method, backend=be, seconds=dt,
                              **superpixel_quality(sp, s['gt'], s['img'], s['ignore'])))
     return rows
 
 def summarize(rows, reference: str = 'skimage') -> list[dict]:
-    "Mean measures per (dataset, method, backend) and the targets against `reference`: BR and ASA at most 2 points below, segments within 15%."
-    keys = sorted({(r['dataset'], r['method'], r['backend']) for r in rows}, key=lambda k: (k[0], k[1], k[2] != reference, k[2]))
+    """Mean measures per (dataset, method, backend) and the targets against `reference`: BR and ASA at most 2 points
+    below, segments within 15%."""
+    keys = sorted(
+        {(r['dataset'], r['method'], r['backend']) for r in rows}, key=lambda k: (k[0], k[1], k[2] != reference, k[2])
+    )
     mean = lambda rs, m: float(np.mean([r[m] for r in rs])) if rs and m in rs[0] else float('nan')
     out = []
     for d, m, b in keys:
         rs = [r for r in rows if (r['dataset'], r['method'], r['backend']) == (d, m, b)]
         ref = [r for r in rows if (r['dataset'], r['method'], r['backend']) == (d, m, reference)]
-        row = dict(dataset=d, method=m, backend=b, images=len(rs), **{k: mean(rs, k) for k in ('segments', 'br', 'use', 'asa', 'ev', 'seconds')})
+        row = dict(
+            dataset=d,
+            method=m,
+            backend=b,
+            images=len(rs),
+            **{k: mean(rs, k) for k in ('segments', 'br', 'use', 'asa', 'ev', 'seconds')},
+        )
         if b != reference and ref:
             ok = [abs(row['segments'] / mean(ref, 'segments') - 1) <= 0.15]
             if 'br' in rs[0]: ok += [row['br'] >= mean(ref, 'br') - 0.02, row['asa'] >= mean(ref, 'asa') - 0.02]
@@ -560,7 +643,9 @@ def summarize(rows, reference: str = 'skimage') -> list[dict]:
 def markdown_table(rows, cols=None) -> str:
     "Rows of dicts as a markdown table (floats with 3 decimals)."
     cols = cols or list(dict.fromkeys(k for r in rows for k in r))
-    fmt = lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.3f}' if isinstance(v, float) else str(v)
+    fmt = lambda v: (
+        '' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.3f}' if isinstance(v, float) else str(v)
+    )
     return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] +
                      ['| ' + ' | '.join(fmt(r.get(c)) for c in cols) + ' |' for r in rows])
 
@@ -573,11 +658,26 @@ def plot_quality(summary, measures=('segments', 'br', 'use', 'asa')):
     fig, axs = plt.subplots(1, len(measures), figsize=(4 * len(measures), 3.6))
     for ax, m in zip(axs, measures):
         for k, b in enumerate(backends):
-            vals = [next((r[m] for r in summary if (r['dataset'], r['method'], r['backend']) == (*g, b)), np.nan) for g in groups]
-            ax.bar(np.arange(len(groups)) + (k - (len(backends) - 1) / 2) * 0.8 / len(backends), vals, 0.8 / len(backends), label=b)
+            vals = [
+                next((r[m] for r in summary if (r['dataset'], r['method'], r['backend']) == (*g, b)), np.nan)
+                for g in groups
+            ]
+            ax.bar(
+                np.arange(len(groups)) + (k - (len(backends) - 1) / 2) * 0.8 / len(backends),
+                vals,
+                0.8 / len(backends),
+                label=b,
+            )
         ax.set_xticks(range(len(groups)), [f'{d}\n{me[:5]}' for d, me in groups], fontsize=8)
-        ax.set_title({'br': 'boundary recall @2px', 'use': 'under-segmentation error', 'asa': 'achievable seg. accuracy',
-                      'segments': 'segments', 'ev': 'explained variation'}[m])
+        ax.set_title(
+            {
+                'br': 'boundary recall @2px',
+                'use': 'under-segmentation error',
+                'asa': 'achievable seg. accuracy',
+                'segments': 'segments',
+                'ev': 'explained variation',
+            }[m]
+        )
         if m in ('br', 'asa'): ax.set_ylim(min(0.4, ax.get_ylim()[0]), 1)
     axs[0].legend(fontsize=8)
     fig.tight_layout()
@@ -586,7 +686,8 @@ def plot_quality(summary, measures=('segments', 'br', 'use', 'asa')):
 # %% ../nbs/01_patches.ipynb #06530419
 def draw_boundaries(img, labels, color=(255, 230, 0)) -> np.ndarray:
     "`img` with the superpixel boundaries painted in `color`."
-    out = as_rgb(img).copy(); out[boundaries(labels)] = color
+    out = as_rgb(img).copy()
+    out[boundaries(labels)] = color
     return out
 
 # %% ../nbs/01_patches.ipynb #d58e9032
@@ -609,11 +710,15 @@ def load_labels(path) -> np.ndarray:
 
 # %% ../nbs/01_patches.ipynb #f4770792
 class PatchCache:
-    "Label maps cached by `qgnet patches` in folder `out`; index with an image path (under the manifest's root, or relative to it)."
+    """Label maps cached by `qgnet patches` in folder `out`; index with an image path (under the manifest's root, or
+    relative to it)."""
     def __init__(self, out):
         self.out = Path(out)
         mf = self.out/MANIFEST
-        if not mf.exists(): raise FileNotFoundError(f"no {MANIFEST} in {self.out}: not a patch cache (run `qgnet patches ROOT --out {self.out}`)")
+        if not mf.exists():
+            raise FileNotFoundError(
+                f"no {MANIFEST} in {self.out}: not a patch cache (run `qgnet patches ROOT --out {self.out}`)"
+            )
         self.manifest = json.loads(mf.read_text())
         if self.manifest.get('format') != CACHE_FORMAT:
             raise ValueError(f"{mf}: format {self.manifest.get('format')!r}, expected {CACHE_FORMAT!r}")
@@ -621,7 +726,8 @@ class PatchCache:
         self.root = Path(self.manifest['root'])
 
     def key(self, path) -> str:
-        "The cache key of an image: its path relative to the cache's root, with '/' separators (root-relative keys are accepted)."
+        """The cache key of an image: its path relative to the cache's root, with '/' separators (root-relative keys
+        are accepted)."""
         p = Path(path)
         if not p.is_absolute() and p.exists(): p = p.resolve()      # a path from the working folder
         if p.is_absolute():
@@ -647,17 +753,23 @@ class PatchCache:
 
 # %% ../nbs/01_patches.ipynb #1a316c0b
 def get_patches(path, img=None, cache=None, method: str | None = None, **params) -> np.ndarray:
-    "The superpixel label map of image `path`: from `cache` (a `PatchCache` or its folder) if present there, else computed."
+    """The superpixel label map of image `path`: from `cache` (a `PatchCache` or its folder) if present there, else
+    computed."""
     if cache is not None and not isinstance(cache, PatchCache): cache = PatchCache(cache)
     if method is None: method = cache.method if cache is not None else 'slic'
     if cache is not None:
         if not cache.matches(method, params):
-            raise ValueError(f"cache {cache.out} holds {cache.method} {cache.params}, but {method} {params} was asked for")
+            raise ValueError(
+                f"cache {cache.out} holds {cache.method} {cache.params}, but {method} {params} was asked for"
+            )
         params = {k: cache.params[k] for k in METHODS[method]}
         if path is not None and path in cache:
             lab = cache[path]
             if img is not None and lab.shape != np.asarray(img).shape[:2]:
-                raise ValueError(f"cached map for {path} is {lab.shape}, the image is {np.asarray(img).shape[:2]}: stale cache {cache.out}")
+                raise ValueError(
+                    f"cached map for {path} is {lab.shape}, the image is {np.asarray(img).shape[:2]}: stale "
+                    f"cache {cache.out}"
+                )
             return lab
     if img is None:
         if path is None: raise ValueError("get_patches needs a path or an image")
@@ -688,20 +800,29 @@ def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', o
     if mf.exists() and not overwrite:
         old = json.loads(mf.read_text())
         if (old.get('method'), old.get('params'), old.get('root')) != (method, p, manifest['root']):
-            raise ValueError(f"{out} already holds patches for {old.get('root')} made with {old.get('method')} {old.get('params')}; "
-                             f"asked for {method} {p}: pass --overwrite or choose another --out")
+            raise ValueError(
+                f"{out} already holds patches for {old.get('root')} made with {old.get('method')} {old.get('params')}; "
+                f"asked for {method} {p}: pass --overwrite or choose another --out"
+            )
     imgs = find_images(root, exclude=[out])
-    if not imgs: raise FileNotFoundError(f"ROOT {root}: no images found (searched recursively for {', '.join(IMG_EXTS)})")
+    if not imgs:
+        raise FileNotFoundError(f"ROOT {root}: no images found (searched recursively for {', '.join(IMG_EXTS)})")
     save_json({**manifest, 'status': 'running'}, mf)
-    done = skipped = 0; bad = []
+    done = skipped = 0
+    bad = []
     t0 = time.time()
     for f in progress_bar(imgs, display=not quiet):
         target = out/(f.relative_to(root).as_posix() + '.npz')
-        if target.exists() and not overwrite: skipped += 1; continue
+        if target.exists() and not overwrite:
+            skipped += 1
+            continue
         try: labels = superpixels(read_image(f), method, backend=backend, device=device, **p)
-        except (ImageReadError, OSError, ValueError) as e:        # undecodable, vanished, or too large to segment
-            warnings.warn(f"skipping unreadable image {f}: {e}"); bad.append(f.relative_to(root).as_posix()); continue
-        save_labels(labels, target); done += 1
+        except (ImageReadError, OSError, ValueError) as e:  # undecodable, vanished, or too large to segment
+            warnings.warn(f"skipping unreadable image {f}: {e}")
+            bad.append(f.relative_to(root).as_posix())
+            continue
+        save_labels(labels, target)
+        done += 1
     stats = dict(images=len(imgs), computed=done, resumed=skipped, unreadable=bad, seconds=round(time.time() - t0, 2))
     if not done and not skipped:                       # nothing usable: no cache that claims to be complete
         mf.unlink()
@@ -712,21 +833,30 @@ def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', o
 # %% ../nbs/01_patches.ipynb #ed61c925
 def patches_cli(argv: list[str] | None = None) -> int:
     "`qgnet patches ROOT --method slic|felzenszwalb [params]`: cache a label map for every image under ROOT."
-    ap = argparse.ArgumentParser(prog='qgnet patches', description='Compute and cache superpixel label maps for every image '
-                                 'under ROOT (recursively), next to a manifest.json holding the parameters. Resumable.')
+    ap = argparse.ArgumentParser(
+        prog='qgnet patches',
+        description='Compute and cache superpixel label maps for every image '
+        'under ROOT (recursively), next to a manifest.json holding the parameters. Resumable.',
+    )
     ap.add_argument('root', help='folder of images (searched recursively)')
     ap.add_argument('--method', choices=sorted(METHODS), default='slic')
     ap.add_argument('--out', default=None, help='cache folder (default ROOT/.qgnet_patches/METHOD)')
-    ap.add_argument('--backend', default='auto', help="implementation: auto (default) or one of " + ', '.join(sorted(BACKENDS)))
+    ap.add_argument(
+        '--backend', default='auto', help="implementation: auto (default) or one of " + ', '.join(sorted(BACKENDS))
+    )
     ap.add_argument('--device', default='cpu', help="torch backend's device: cpu (default), cuda, auto")
     ap.add_argument('--overwrite', action='store_true', help='recompute every map, replacing an existing cache')
     ap.add_argument('--quiet', action='store_true', help='no progress bar')
-    g = ap.add_argument_group('SLIC'); d = SLIC_DEFAULTS
+    g = ap.add_argument_group('SLIC')
+    d = SLIC_DEFAULTS
     g.add_argument('--n-segments', type=int, help=f"approximate number of superpixels (default {d['n_segments']})")
     g.add_argument('--compactness', type=float, help=f"m: colour vs. space trade-off (default {d['compactness']})")
     g.add_argument('--max-num-iter', type=int, help=f"at most this many iterations (default {d['max_num_iter']})")
-    g.add_argument('--min-size-factor', type=float, help=f"merge pieces smaller than this x N/K (default {d['min_size_factor']})")
-    g = ap.add_argument_group('Felzenszwalb'); d = FELZENSZWALB_DEFAULTS
+    g.add_argument(
+        '--min-size-factor', type=float, help=f"merge pieces smaller than this x N/K (default {d['min_size_factor']})"
+    )
+    g = ap.add_argument_group('Felzenszwalb')
+    d = FELZENSZWALB_DEFAULTS
     g.add_argument('--scale', type=float, help=f"k: larger means larger segments (default {d['scale']})")
     g.add_argument('--min-size', type=int, help=f"minimum segment size in pixels (default {d['min_size']})")
     ap.add_argument('--sigma', type=float, help='Gaussian pre-smoothing (default 0 for SLIC, 0.8 for Felzenszwalb)')
@@ -734,7 +864,10 @@ def patches_cli(argv: list[str] | None = None) -> int:
     given = {k: v for k, v in vars(a).items() if k in METHODS[a.method] and v is not None}
     other = [k for k, v in vars(a).items() if v is not None and k not in METHODS[a.method]
              and any(k in m for m in METHODS.values())]
-    if other: ap.error(f"option(s) {', '.join('--' + k.replace('_', '-') for k in other)} do not apply to --method {a.method}")
+    if other:
+        ap.error(
+            f"option(s) {', '.join('--' + k.replace('_', '-') for k in other)} do not apply to --method {a.method}"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('always')
@@ -742,14 +875,16 @@ def patches_cli(argv: list[str] | None = None) -> int:
             st = cache_patches(a.root, a.out, a.method, backend=a.backend, overwrite=a.overwrite, quiet=a.quiet,
                                device=get_device(a.device), **given)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"qgnet patches: error: {e}", file=sys.stderr); return 2
+        print(f"qgnet patches: error: {e}", file=sys.stderr)
+        return 2
     print(f"{st['images']} images: {st['computed']} computed, {st['resumed']} already cached, "
           f"{len(st['unreadable'])} unreadable, in {st['seconds']} s")
     return 0
 
 # %% ../nbs/01_patches.ipynb #8d4a70f9
 def read_upload(files) -> tuple[str, np.ndarray]:
-    "The (file name, (H, W, 3) uint8 image) of the first file of an ipywidgets `FileUpload` value; ValueError naming it if unreadable."
+    """The (file name, (H, W, 3) uint8 image) of the first file of an ipywidgets `FileUpload` value; ValueError
+    naming it if unreadable."""
     import io
     from PIL import Image as _I
     f = files[0]
@@ -759,25 +894,48 @@ def read_upload(files) -> tuple[str, np.ndarray]:
 def png_bytes(arr) -> bytes:
     import io
     from PIL import Image as _I
-    b = io.BytesIO(); _I.fromarray(arr).save(b, format='PNG'); return b.getvalue()
+
+    b = io.BytesIO()
+    _I.fromarray(arr).save(b, format='PNG')
+    return b.getvalue()
 
 def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bool = True):
-    "An ipywidgets panel comparing SLIC and Felzenszwalb on a chosen image; returns the widget (`.update()`, `.state`, `.controls`)."
+    """An ipywidgets panel comparing SLIC and Felzenszwalb on a chosen image; returns the widget (`.update()`,
+    `.state`, `.controls`)."""
     import ipywidgets as W
-    samples = {s['name']: s for s in sample_images(photos, voc=4 if shared else 0, camvid=2 if shared else 0, max_side=max_side)}
+
+    samples = {
+        s['name']: s
+        for s in sample_images(photos, voc=4 if shared else 0, camvid=2 if shared else 0, max_side=max_side)
+    }
     wide = dict(description_width='100px')                    # room for the longest label, 'compactness'
     c = dict(
         image=W.Dropdown(options=list(samples), description='image'),
         path=W.Text(placeholder='or a path to your own image', description='file', continuous_update=False),
         upload=W.FileUpload(accept='image/*', multiple=False, description='upload'),
         mask=W.Text(placeholder='optional class-index mask (png)', description='mask', continuous_update=False),
-        n_segments=W.IntSlider(SLIC_DEFAULTS['n_segments'], 4, 600, description='n_segments', continuous_update=False, style=wide),
-        compactness=W.FloatLogSlider(SLIC_DEFAULTS['compactness'], min=-1, max=2, description='compactness', continuous_update=False,
-                                     style=wide),
-        scale=W.FloatLogSlider(FELZENSZWALB_DEFAULTS['scale'], min=0, max=3.5, description='scale', continuous_update=False, style=wide),
-        sigma=W.FloatSlider(FELZENSZWALB_DEFAULTS['sigma'], min=0, max=3, step=0.1, description='sigma', continuous_update=False,
-                            style=wide),
-        min_size=W.IntSlider(FELZENSZWALB_DEFAULTS['min_size'], 0, 1000, description='min_size', continuous_update=False, style=wide))
+        n_segments=W.IntSlider(
+            SLIC_DEFAULTS['n_segments'], 4, 600, description='n_segments', continuous_update=False, style=wide
+        ),
+        compactness=W.FloatLogSlider(
+            SLIC_DEFAULTS['compactness'], min=-1, max=2, description='compactness', continuous_update=False, style=wide
+        ),
+        scale=W.FloatLogSlider(
+            FELZENSZWALB_DEFAULTS['scale'], min=0, max=3.5, description='scale', continuous_update=False, style=wide
+        ),
+        sigma=W.FloatSlider(
+            FELZENSZWALB_DEFAULTS['sigma'],
+            min=0,
+            max=3,
+            step=0.1,
+            description='sigma',
+            continuous_update=False,
+            style=wide,
+        ),
+        min_size=W.IntSlider(
+            FELZENSZWALB_DEFAULTS['min_size'], 0, 1000, description='min_size', continuous_update=False, style=wide
+        ),
+    )
     view, info, status = W.Image(format='png'), W.HTML(), W.HTML()
     st = {'img': None, 'gt': None, 'ignore': (255,), 'source': None, 'busy': False}
 
@@ -786,7 +944,8 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
         st.update(img=img, gt=gt, ignore=ignore, source=source)
 
     def update(*_):
-        img = st['img']; res = {}
+        img = st['img']
+        res = {}
         gt = st['gt']
         if c['mask'].value:
             try:
@@ -794,29 +953,46 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
                 m = read_mask(c['mask'].value)
                 gt = _fit(np.zeros((*m.shape, 3), np.uint8), m, max_side)[1]
                 if gt.shape != img.shape[:2]: raise ValueError(f"mask is {m.shape}, the image {img.shape[:2]}")
-            except (OSError, ValueError) as e: status.value = f'<b>mask not used:</b> {e}'; gt = None
+            except (OSError, ValueError) as e:
+                status.value = f'<b>mask not used:</b> {e}'
+                gt = None
         panels = []
-        for m, p in (('slic', dict(n_segments=c['n_segments'].value, compactness=c['compactness'].value)),
-                     ('felzenszwalb', dict(scale=c['scale'].value, sigma=c['sigma'].value, min_size=c['min_size'].value))):
-            t0 = time.perf_counter(); l = superpixels(img, m, **p); ms = 1000 * (time.perf_counter() - t0)
+        for m, p in (
+            ('slic', dict(n_segments=c['n_segments'].value, compactness=c['compactness'].value)),
+            ('felzenszwalb', dict(scale=c['scale'].value, sigma=c['sigma'].value, min_size=c['min_size'].value)),
+        ):
+            t0 = time.perf_counter()
+            l = superpixels(img, m, **p)
+            ms = 1000 * (time.perf_counter() - t0)
             res[m] = dict(superpixel_quality(l, gt, None, st['ignore']), ms=ms)
             panels.append(draw_boundaries(img, l))
         pic = np.concatenate([panels[0], np.full((img.shape[0], 6, 3), 255, np.uint8), panels[1]], 1)
-        view.value = png_bytes(pic); view.layout.width = f'{pic.shape[1]}px'    # shown at its own size, not stretched to the page
-        cells = lambda m: ' '.join([f"<b>{m}</b>: {res[m]['segments']} segments, {res[m]['ms']:.0f} ms"] +
-                                   ([f"BR {res[m]['br']:.3f}, USE {res[m]['use']:.3f}, ASA {res[m]['asa']:.3f}"] if 'br' in res[m] else []))
-        info.value = '<br>'.join([f"{st['source']} ({img.shape[1]}x{img.shape[0]})", cells('slic'), cells('felzenszwalb')])
+        view.value = png_bytes(pic)
+        view.layout.width = f'{pic.shape[1]}px'  # shown at its own size, not stretched to the page
+        cells = lambda m: ' '.join(
+            [f"<b>{m}</b>: {res[m]['segments']} segments, {res[m]['ms']:.0f} ms"]
+            + ([f"BR {res[m]['br']:.3f}, USE {res[m]['use']:.3f}, ASA {res[m]['asa']:.3f}"] if 'br' in res[m] else [])
+        )
+        info.value = '<br>'.join(
+            [f"{st['source']} ({img.shape[1]}x{img.shape[0]})", cells('slic'), cells('felzenszwalb')]
+        )
         panel.state = res
 
     def pick(*_):
         if st['busy']: return
-        s = samples[c['image'].value]; _set_image(s['img'], s['gt'], s['ignore'], s['name']); status.value = ''; update()
+        s = samples[c['image'].value]
+        _set_image(s['img'], s['gt'], s['ignore'], s['name'])
+        status.value = ''
+        update()
 
     def add_own(name, img):
-        "Your image joins the list and is selected: the list names what is shown, and picking another entry works again."
+        """Your image joins the list and is selected: the list names what is shown, and picking another entry works
+        again."""
         samples[name] = dict(name=name, img=as_rgb(img, name), gt=None, ignore=(255,))
         st['busy'] = True
-        try: c['image'].options = list(samples); c['image'].value = name
+        try:
+            c['image'].options = list(samples)
+            c['image'].value = name
         finally: st['busy'] = False
         pick()
 
@@ -830,7 +1006,9 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
         try: add_own(*read_upload(change['new']))
         except ValueError as e: status.value = f"<b>{e}</b>"
 
-    c['image'].observe(pick, 'value'); c['path'].observe(from_path, 'value'); c['upload'].observe(from_upload, 'value')
+    c['image'].observe(pick, 'value')
+    c['path'].observe(from_path, 'value')
+    c['upload'].observe(from_upload, 'value')
     for k in ('mask', 'n_segments', 'compactness', 'scale', 'sigma', 'min_size'): c[k].observe(update, 'value')
     panel = W.VBox([W.HBox([c['image'], c['path'], c['upload']]), c['mask'],
                     W.HBox([W.VBox([W.HTML('<b>SLIC</b>'), c['n_segments'], c['compactness']]),

@@ -46,7 +46,9 @@ def _resnet(arch: str, dilated: bool) -> nn.Module:
     if arch not in ARCHS: raise ValueError(f"arch={arch!r}: expected one of {', '.join(ARCHS)}")
     if arch == 'resnet18':
         net = ARCHS[arch](weights=None)
-        if dilated: _dilate_stage(net.layer3, 1, 2); _dilate_stage(net.layer4, 2, 4)
+        if dilated:
+            _dilate_stage(net.layer3, 1, 2)
+            _dilate_stage(net.layer4, 2, 4)
         return net
     return ARCHS[arch](weights=None, replace_stride_with_dilation=[False, dilated, dilated])
 
@@ -61,9 +63,11 @@ def _imagenet_state(arch: str, weights: str) -> dict:
     try: return w.get_state_dict(progress=False, check_hash=True)
     except Exception as e:
         fname = w.url.rsplit('/', 1)[-1]
-        raise RuntimeError(f"ImageNet weights for {arch} ({w.url}) could not be obtained: {type(e).__name__}: {e}. "
-                           f"Without network access, download the file elsewhere and put it at "
-                           f"{Path(torch.hub.get_dir())/'checkpoints'/fname}, or pass weights=PATH to a state dict.") from e
+        raise RuntimeError(
+            f"ImageNet weights for {arch} ({w.url}) could not be obtained: {type(e).__name__}: {e}. "
+            f"Without network access, download the file elsewhere and put it at "
+            f"{Path(torch.hub.get_dir()) / 'checkpoints' / fname}, or pass weights=PATH to a state dict."
+        ) from e
 
 # %% ../nbs/03_prior_extractor.ipynb #f03984b1
 class Backbone(nn.Module):
@@ -93,7 +97,8 @@ class Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out, x = {}, self.stem(x)
         for name in LAYERS:
-            x = getattr(self, name)(x); out[name] = x
+            x = getattr(self, name)(x)
+            out[name] = x
         return out
 
     def extra_repr(self): return f"arch={self.arch!r}, dilated={self.dilated}"
@@ -110,7 +115,8 @@ def _strip(k: str, prefix: str) -> str | None:
     return None
 
 def backbone_state_dict(ckpt: dict, encoder: str = 'encoder_k') -> dict:
-    "The trunk (no heads) of `encoder` from a MoCo-layout checkpoint, or a plain ResNet/Backbone state dict, with torchvision keys."
+    """The trunk (no heads) of `encoder` from a MoCo-layout checkpoint, or a plain ResNet/Backbone state dict, with
+    torchvision keys."""
     if not isinstance(ckpt, dict): raise ValueError(f"expected a checkpoint dict, got {type(ckpt).__name__}")
     sd = ckpt.get('state_dict', ckpt)
     if not isinstance(sd, dict) or not sd: raise ValueError("checkpoint has no state_dict")
@@ -151,7 +157,8 @@ def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) ->
 
 # %% ../nbs/03_prior_extractor.ipynb #097587c0
 class GroupBatchNorm2d(nn.BatchNorm2d):
-    "BatchNorm2d that, in training, normalises each of `groups` consecutive chunks of the batch with its own statistics."
+    """BatchNorm2d that, in training, normalises each of `groups` consecutive chunks of the batch with its own
+    statistics."""
     groups: int = 1
     def forward(self, x):
         g = self.groups
@@ -161,9 +168,11 @@ class GroupBatchNorm2d(nn.BatchNorm2d):
         for chunk in x.chunk(g):
             rm, rv = self.running_mean.clone(), self.running_var.clone()
             outs.append(F.batch_norm(chunk, rm, rv, self.weight, self.bias, True, self.momentum, self.eps))
-            means.append(rm); variances.append(rv)
+            means.append(rm)
+            variances.append(rv)
         with torch.no_grad():
-            self.running_mean.copy_(torch.stack(means).mean(0)); self.running_var.copy_(torch.stack(variances).mean(0))
+            self.running_mean.copy_(torch.stack(means).mean(0))
+            self.running_var.copy_(torch.stack(variances).mean(0))
             self.num_batches_tracked.add_(1)
         return torch.cat(outs)
 
@@ -171,7 +180,8 @@ def set_bn_groups(module: nn.Module, groups: int) -> nn.Module:
     "Make every BatchNorm2d of `module` a `GroupBatchNorm2d` with `groups` groups (in place; weights kept)."
     for m in module.modules():
         if isinstance(m, nn.BatchNorm2d):
-            m.__class__ = GroupBatchNorm2d; m.groups = groups
+            m.__class__ = GroupBatchNorm2d
+            m.groups = groups
     return module
 
 @torch.no_grad()
@@ -180,9 +190,13 @@ def average_bn_buffers(module: nn.Module):
     rank, world = dist_info()
     if world == 1: return
     bufs = [b for m in module.modules() if isinstance(m, nn.BatchNorm2d) for b in (m.running_mean, m.running_var)]
-    flat = torch.cat([b.flatten() for b in bufs]); dist.all_reduce(flat); flat /= world
+    flat = torch.cat([b.flatten() for b in bufs])
+    dist.all_reduce(flat)
+    flat /= world
     i = 0
-    for b in bufs: b.copy_(flat[i:i + b.numel()].view_as(b)); i += b.numel()
+    for b in bufs:
+        b.copy_(flat[i : i + b.numel()].view_as(b))
+        i += b.numel()
 
 # %% ../nbs/03_prior_extractor.ipynb #237f75d5
 def mlp_head(d_in: int, d_hidden: int, d_out: int = 128) -> nn.Sequential:
@@ -201,7 +215,8 @@ class ContrastiveEncoder(Backbone):
     def features(self, x): return self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
 
     def forward(self, x: torch.Tensor, ids: torch.Tensor | None = None):
-        "`(g, l, present)`: global embeddings (B, dim), and the local ones (m, dim) of the patch ids `present` in `ids`."
+        """`(g, l, present)`: global embeddings (B, dim), and the local ones (m, dim) of the patch ids `present` in
+        `ids`."""
         f = self.features(x)
         g = F.normalize(self.fc(f.mean((2, 3))).float(), dim=1) if self.fc is not None else None
         if self.local_fc is None or ids is None: return g, None, None
@@ -215,7 +230,8 @@ class MoCo(nn.Module):
                  local_queue: int = 65536, m: float = 0.999, tau: float = 0.2, losses: str = 'both',
                  min_area: float = 1.0, bn_groups: int = 1, seed: int = 0):
         super().__init__()
-        if losses not in ('both', 'global', 'local'): raise ValueError(f"losses={losses!r}: expected 'both', 'global' or 'local'")
+        if losses not in ('both', 'global', 'local'):
+            raise ValueError(f"losses={losses!r}: expected 'both', 'global' or 'local'")
         rank, world = dist_info()
         if bn_groups < 1 or bn_groups % world:
             raise ValueError(f"bn_groups={bn_groups} must be a positive multiple of the number of processes ({world})")
@@ -236,7 +252,9 @@ class MoCo(nn.Module):
 
     def forward(self, im_q, im_k, lab_q=None, lab_k=None, shuffle_seed: int = 0) -> tuple[torch.Tensor, dict]:
         rank, world = dist_info()
-        B = len(im_q); N = B * world; mine = slice(rank * B, (rank + 1) * B)
+        B = len(im_q)
+        N = B * world
+        mine = slice(rank * B, (rank + 1) * B)
         if self.use_local:
             if lab_q is None or lab_k is None: raise ValueError("the local loss needs the label maps of both views")
             ids_q_all, ids_k_all, owner = pair_patches(all_gather_varlen(lab_q), all_gather_varlen(lab_k),
@@ -293,7 +311,8 @@ class PretrainConfig:
 
     def __post_init__(self):
         if self.arch not in ARCHS: raise ValueError(f"arch={self.arch!r}: expected one of {', '.join(ARCHS)}")
-        if self.losses not in ('both', 'global', 'local'): raise ValueError(f"losses={self.losses!r}: expected 'both', 'global' or 'local'")
+        if self.losses not in ('both', 'global', 'local'):
+            raise ValueError(f"losses={self.losses!r}: expected 'both', 'global' or 'local'")
         if self.method not in METHODS: raise ValueError(f"method={self.method!r}: expected one of {sorted(METHODS)}")
         for k in ('size', 'dim', 'queue', 'local_queue', 'batch_size', 'epochs', 'bn_group_size'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
@@ -308,18 +327,22 @@ class PretrainConfig:
     def check_world(self, world: int):
         g = self.bn_groups
         if self.batch_size % world or self.batch_size % g or g % world:
-            raise ValueError(f"batch_size={self.batch_size} with bn_group_size={self.bn_group_size} gives {g} BN groups; with "
-                             f"{world} process(es) the batch must split into equal groups, a whole number per process "
-                             f"(e.g. bn_group_size={self.batch_size // world} or a batch of {self.bn_group_size * world})")
+            raise ValueError(
+                f"batch_size={self.batch_size} with bn_group_size={self.bn_group_size} gives {g} BN groups; with "
+                f"{world} process(es) the batch must split into equal groups, a whole number per process "
+                f"(e.g. bn_group_size={self.batch_size // world} or a batch of {self.bn_group_size * world})"
+            )
 
 # %% ../nbs/03_prior_extractor.ipynb #a81e2e76
 PERM_TAG, SHUFFLE_TAG = 2**40, 2**41      # item_seed "indices" of an epoch's permutation and of a step's key shuffle
 
 class GlobalBatchSampler(torch.utils.data.Sampler):
-    "Per epoch, a seeded permutation cut into global batches of `batch_size`; yields this process's share as (epoch, i)."
+    """Per epoch, a seeded permutation cut into global batches of `batch_size`; yields this process's share as
+    (epoch, i)."""
     def __init__(self, n: int, batch_size: int, rank: int = 0, world: int = 1, seed: int = 0):
         if batch_size % world: raise ValueError(f"batch_size={batch_size} is not divisible by {world} processes")
-        if n < batch_size: raise ValueError(f"{n} images are fewer than one batch of {batch_size}; lower the batch size")
+        if n < batch_size:
+            raise ValueError(f"{n} images are fewer than one batch of {batch_size}; lower the batch size")
         self.n, self.batch_size, self.rank, self.world, self.seed, self.epoch = n, batch_size, rank, world, seed, 0
     def set_epoch(self, epoch: int): self.epoch = epoch
     def __len__(self): return self.n // self.batch_size
@@ -342,8 +365,10 @@ def data_fingerprint(files, root=None) -> dict:
 def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint'):
     "Refuse (ValueError) to resume from `ckpt` unless it was written by the same configuration on the same images."
     if ckpt.get('format') != FORMAT:
-        raise ValueError(f"{path} is not a qgnet pretraining checkpoint (format {ckpt.get('format')!r}, expected {FORMAT!r}); "
-                         "a MoCo checkpoint can be loaded with load_prior_extractor, but not resumed")
+        raise ValueError(
+            f"{path} is not a qgnet pretraining checkpoint (format {ckpt.get('format')!r}, expected {FORMAT!r}); "
+            "a MoCo checkpoint can be loaded with load_prior_extractor, but not resumed"
+        )
     diff = config_diff(ckpt['config'], cfg)
     if ckpt.get('data') != data:
         diff.append(f"images: {ckpt.get('data')} in the checkpoint, {data} now")
@@ -369,13 +394,18 @@ def plot_losses(history: list[dict], title: str = 'pre-training loss'):
         ax.plot(steps, v, c, alpha=0.25, lw=0.8)
         w = max(1, len(v) // 20)
         ax.plot(steps[w - 1:], np.convolve(v, np.ones(w) / w, 'valid'), c, label=f"{key} (mean of {w})")
-    ax.set_xlabel('step'); ax.set_ylabel('InfoNCE'); ax.set_title(title); ax.legend(); fig.tight_layout()
+    ax.set_xlabel('step')
+    ax.set_ylabel('InfoNCE')
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
     return fig
 
 def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str = 'auto', workers: int = 0,
              cache=None, resume: bool = True, progress: bool = True, stop_after: int | None = None,
              root=None, log=print) -> dict:
-    "Train `MoCo` on the images `files` under `cfg`; checkpoint into `out` each epoch, resuming from it. Returns the state."
+    """Train `MoCo` on the images `files` under `cfg`; checkpoint into `out` each epoch, resuming from it. Returns
+    the state."""
     rank, world = dist_info()
     cfg.check_world(world)
     if out is None or rank != 0:
@@ -385,7 +415,8 @@ def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str
 
 def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log):
     rank, world = dist_info()
-    device = get_device(device); dtype = amp_dtype(device, precision)
+    device = get_device(device)
+    dtype = amp_dtype(device, precision)
     seed_everything(cfg.seed)
     ds = ContrastivePairs(files, cfg.size, cfg.method if cfg.losses != 'global' else None, cache=cache, seed=cfg.seed,
                           crop_scale=cfg.crop_scale, **cfg.patch_params)
@@ -403,7 +434,8 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
         except UsageError as e: raise UsageError(f"{e}; cannot resume from it: pass --overwrite to start again") from e
         check_resume(ckpt, cfg, data, ckpt_path)
         model.load_state_dict({k[len('module.'):]: v for k, v in ckpt['state_dict'].items()})
-        opt.load_state_dict(ckpt['optimizer']); sched.load_state_dict(ckpt['scheduler'])
+        opt.load_state_dict(ckpt['optimizer'])
+        sched.load_state_dict(ckpt['scheduler'])
         state = {k: ckpt[k] for k in ('epoch', 'step', 'history')}
         set_rng_state(ckpt['rng'])
         if rank == 0: log(f"resuming from {ckpt_path} after epoch {state['epoch']} (step {state['step']})")
@@ -424,12 +456,16 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
                 loss, parts = net(b['view1'], b['view2'], b.get('labels1'), b.get('labels2'),
                                   shuffle_seed=item_seed(cfg.seed, epoch, SHUFFLE_TAG + state['step']))
             if not torch.isfinite(loss.detach()).all():
-                raise NonFiniteError(f"pretraining diverged at step {state['step'] + 1} (epoch {epoch + 1}): the loss is "
-                                     f"{loss.item()}; stopped before writing a checkpoint from this state. Likely cause: "
-                                     f"the learning rate {opt.param_groups[0]['lr']:g} is too high; try a 10x smaller --lr")
+                raise NonFiniteError(
+                    f"pretraining diverged at step {state['step'] + 1} (epoch {epoch + 1}): the loss is "
+                    f"{loss.item()}; stopped before writing a checkpoint from this state. Likely cause: "
+                    f"the learning rate {opt.param_groups[0]['lr']:g} is too high; try a 10x smaller --lr"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step(); sched.step(); state['step'] += 1
+            opt.step()
+            sched.step()
+            state['step'] += 1
             average_bn_buffers(model)
             rec = _reduce(parts, cfg.batch_size)
             rec.update(epoch=epoch, step=state['step'], lr=opt.param_groups[0]['lr'])
@@ -437,8 +473,11 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
             if show: mb.child.comment = ' '.join(f"{k} {rec[k]:.3f}" for k in ('loss', 'global', 'local') if k in rec)
         state['epoch'] = epoch + 1
         bad = nonfinite_tensors(model.state_dict())
-        if bad: raise NonFiniteError(f"pretraining diverged in epoch {epoch + 1}: {len(bad)} weight tensors hold NaN or "
-                                     f"Inf ({', '.join(bad[:3])}); no checkpoint was written from this state; try a smaller --lr")
+        if bad:
+            raise NonFiniteError(
+                f"pretraining diverged in epoch {epoch + 1}: {len(bad)} weight tensors hold NaN or "
+                f"Inf ({', '.join(bad[:3])}); no checkpoint was written from this state; try a smaller --lr"
+            )
         if rank == 0 and ckpt_path is not None:
             atomic_save({'format': FORMAT, 'epoch': state['epoch'], 'arch': cfg.arch,
                          'state_dict': {'module.' + k: v for k, v in model.state_dict().items()},
@@ -448,7 +487,9 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
             save_json(state['history'], Path(out)/'history.json')
             fig = plot_losses(state['history'], f"{cfg.arch}, {cfg.losses} loss(es), {cfg.method}")
             with atomic_open(Path(out)/'loss_curve.png', 'wb') as f: fig.savefig(f, dpi=100, format='png')
-            import matplotlib.pyplot as plt; plt.close(fig)
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
         if world > 1: dist.barrier()
     state['model'] = model
     return state
@@ -464,7 +505,9 @@ def _reduce(parts: dict, batch_size: int) -> dict:
     d = dict(zip(keys, v.tolist()))
     rec = {}
     if 'global' in d: rec['global'] = d['global'] / batch_size
-    if 'local' in d: rec['local'] = d['local'] / max(d['pairs'], 1); rec['pairs'] = int(round(d['pairs']))
+    if 'local' in d:
+        rec['local'] = d['local'] / max(d['pairs'], 1)
+        rec['pairs'] = int(round(d['pairs']))
     rec['loss'] = rec.get('global', 0.) + rec.get('local', 0.)
     return rec
 
@@ -484,27 +527,45 @@ def _patch_cache(root: Path, given, method: str, params: dict, log):
     return None
 
 def pretrain_cli(argv: list[str] | None = None) -> int:
-    "`qgnet pretrain ROOT --out DIR [options]`: self-supervised global + local contrastive training of the prior extractor."
+    """`qgnet pretrain ROOT --out DIR [options]`: self-supervised global + local contrastive training of the prior
+    extractor."""
     d = PretrainConfig()
-    ap = argparse.ArgumentParser(prog='qgnet pretrain', description='Train the prior extractor without labels: MoCo v2 '
-                                 'with a global (image) and a local (superpixel patch) contrastive loss, on every image under ROOT. '
-                                 'Resumes from OUT/checkpoint.pth.tar; runs under torchrun for several processes.')
+    ap = argparse.ArgumentParser(
+        prog='qgnet pretrain',
+        description='Train the prior extractor without labels: MoCo v2 '
+        'with a global (image) and a local (superpixel patch) contrastive loss, on every image under ROOT. '
+        'Resumes from OUT/checkpoint.pth.tar; runs under torchrun for several processes.',
+    )
     ap.add_argument('root', help='folder of unlabeled images (searched recursively)')
     ap.add_argument('--out', required=True, help='run folder: checkpoint.pth.tar, history.json, loss_curve.png')
     ap.add_argument('--arch', choices=list(ARCHS), default=d.arch)
-    ap.add_argument('--no-dilated', dest='dilated', action='store_false', help='plain ResNet (output stride 32) instead of stride 8')
+    ap.add_argument(
+        '--no-dilated', dest='dilated', action='store_false', help='plain ResNet (output stride 32) instead of stride 8'
+    )
     ap.add_argument('--size', type=positive_int, default=d.size, help=f'view side in pixels (default {d.size})')
     ap.add_argument('--epochs', type=positive_int, default=d.epochs)
     ap.add_argument('--batch-size', type=positive_int, default=d.batch_size, help='global batch over all processes')
     ap.add_argument('--lr', type=positive_float, default=None, help='learning rate (default 0.03 * batch / 256)')
     ap.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
-    ap.add_argument('--losses', choices=['both', 'global', 'local'], default=d.losses, help='L = L_local + L_global, or one of them')
+    ap.add_argument(
+        '--losses', choices=['both', 'global', 'local'], default=d.losses, help='L = L_local + L_global, or one of them'
+    )
     ap.add_argument('--patches', choices=sorted(METHODS), default=d.method, help='superpixel method')
-    ap.add_argument('--patch-cache', default=None, help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)')
+    ap.add_argument(
+        '--patch-cache',
+        default=None,
+        help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)',
+    )
     for k in sorted({k for m in METHODS.values() for k in m}):
-        ap.add_argument('--' + k.replace('_', '-'), type=finite_float if k in ('compactness', 'sigma', 'scale', 'min_size_factor') else int,
-                        default=None, help=f"superpixel parameter ({', '.join(m for m in METHODS if k in METHODS[m])})")
-    ap.add_argument('--min-area', type=float, default=d.min_area, help='feature cells a patch needs in both views to be a positive')
+        ap.add_argument(
+            '--' + k.replace('_', '-'),
+            type=finite_float if k in ('compactness', 'sigma', 'scale', 'min_size_factor') else int,
+            default=None,
+            help=f"superpixel parameter ({', '.join(m for m in METHODS if k in METHODS[m])})",
+        )
+    ap.add_argument(
+        '--min-area', type=float, default=d.min_area, help='feature cells a patch needs in both views to be a positive'
+    )
     ap.add_argument('--crop-min', type=float, default=d.crop_scale[0], help='smallest crop (fraction of the image)')
     ap.add_argument('--dim', type=positive_int, default=d.dim)
     ap.add_argument('--queue', type=positive_int, default=d.queue, help='K global negatives')
@@ -521,7 +582,11 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     params = {k: getattr(a, k) for k in METHODS[a.patches] if getattr(a, k) is not None}
     other = [k for m in METHODS.values() for k in m if k not in METHODS[a.patches] and getattr(a, k) is not None]
-    if other: ap.error(f"option(s) {', '.join('--' + k.replace('_', '-') for k in sorted(set(other)))} do not apply to --patches {a.patches}")
+    if other:
+        ap.error(
+            f"option(s) {', '.join('--' + k.replace('_', '-') for k in sorted(set(other)))} do not apply to "
+            f"--patches {a.patches}"
+        )
     rank = int(os.environ.get('RANK', '0'))
     log = print if rank == 0 else (lambda *x: None)
     try:
@@ -529,15 +594,35 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         if not root.is_dir(): raise UsageError(f"ROOT {root}: not a folder (expected a folder of images)")
         files = find_images(root, exclude=[out])
         if not files: raise UsageError(f"ROOT {root}: no images found (searched recursively for .jpg, .png, ...)")
-        cfg = PretrainConfig(arch=a.arch, dilated=a.dilated, size=a.size, dim=a.dim, losses=a.losses, method=a.patches,
-                             patch_params=params, min_area=a.min_area, crop_scale=(a.crop_min, 1.0), tau=a.tau, m=a.moco_m,
-                             queue=a.queue, local_queue=a.local_queue, batch_size=a.batch_size, lr=a.lr,
-                             weight_decay=a.weight_decay, epochs=a.epochs, bn_group_size=a.bn_group_size, seed=a.seed)
+        cfg = PretrainConfig(
+            arch=a.arch,
+            dilated=a.dilated,
+            size=a.size,
+            dim=a.dim,
+            losses=a.losses,
+            method=a.patches,
+            patch_params=params,
+            min_area=a.min_area,
+            crop_scale=(a.crop_min, 1.0),
+            tau=a.tau,
+            m=a.moco_m,
+            queue=a.queue,
+            local_queue=a.local_queue,
+            batch_size=a.batch_size,
+            lr=a.lr,
+            weight_decay=a.weight_decay,
+            epochs=a.epochs,
+            bn_group_size=a.bn_group_size,
+            seed=a.seed,
+        )
         cache = _patch_cache(root, a.patch_cache, a.patches, params, log) if a.losses != 'global' else None
         _, world, device = init_distributed(a.device)
-        log(f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated else ''}, "
-            f"losses={cfg.losses}, patches={cfg.method}{' (cached)' if cache else ''}, batch {cfg.batch_size} on {world} "
-            f"process(es), {device}, lr {cfg.lr:g}")
+        log(
+            f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated else ''}, "
+            f"losses={cfg.losses}, patches={cfg.method}{' (cached)' if cache else ''}, batch {cfg.batch_size} "
+            f"on {world} "
+            f"process(es), {device}, lr {cfg.lr:g}"
+        )
         st = pretrain(files, cfg, out, device, a.precision, a.workers, cache, resume=not a.overwrite,
                       progress=not a.quiet, root=root, log=log)
     finally:

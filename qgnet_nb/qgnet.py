@@ -15,8 +15,17 @@ from torch import nn
 import torchvision
 from .core import freeze, count_params, atomic_save, amp_dtype
 from .prior_extractor import Backbone, load_prior_extractor
-from .region_maps import (resize, PriorRegionMap, guided_region_map, category_guider, reduction, prototype_cosine,
-                                  calibrated_cosine, cosine_max, min_max_normalize)
+from qgnet_nb.region_maps import (
+    resize,
+    PriorRegionMap,
+    guided_region_map,
+    category_guider,
+    reduction,
+    prototype_cosine,
+    calibrated_cosine,
+    cosine_max,
+    min_max_normalize,
+)
 from .fem import FEM, MatchDecoder, PFENET_BINS, FRACTION_BINS, fem_loss, check_bins
 
 # %% auto #0
@@ -32,7 +41,10 @@ def _torchvision_state(arch: str, weights: str) -> dict:
     enum = torchvision.models.get_model_weights(arch)
     name = 'IMAGENET1K_V1' if weights.lower() == 'imagenet' else weights
     if name not in enum.__members__:
-        raise ValueError(f"weights={weights!r}: expected None, 'imagenet', a file path, or one of {list(enum.__members__)} for {arch}")
+        raise ValueError(
+            f"weights={weights!r}: expected None, 'imagenet', a file path, or one of {list(enum.__members__)} "
+            f"for {arch}"
+        )
     w = enum[name]
     try: return w.get_state_dict(progress=False, check_hash=True)
     except Exception as e:
@@ -48,12 +60,15 @@ class VGGBackbone(nn.Module):
         self.features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs['D'], batch_norm=True)[:43]
         for m in self.features.modules():                      # torchvision's VGG initialisation
             if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu'); nn.init.zeros_(m.bias)
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+                nn.init.zeros_(m.bias)
         self.channels = {'layer1': 128, 'layer2': 256, 'layer3': 512, 'layer4': 512}
         self.stride = {'layer1': 4, 'layer2': 8, 'layer3': 16, 'layer4': 16}
         if weights is not None: self.load_weights(weights)
 
-    def _stage(self, name): a, b = _VGG_STAGES[name]; return self.features[a:b]
+    def _stage(self, name):
+        a, b = _VGG_STAGES[name]
+        return self.features[a:b]
     def stem(self, x): return self._stage('stem')(x)
     def layer1(self, x): return self._stage('layer1')(x)
     def layer2(self, x): return self._stage('layer2')(x)
@@ -77,17 +92,23 @@ class VGGBackbone(nn.Module):
     def forward(self, x):
         out, x = {}, self.stem(x)
         for name in ('layer1', 'layer2', 'layer3', 'layer4'):
-            x = getattr(self, name)(x); out[name] = x
+            x = getattr(self, name)(x)
+            out[name] = x
         return out
 
 # %% ../nbs/07_qgnet.ipynb #32a67afc
 BACKBONES = ('resnet18', 'resnet50', 'resnet101', 'vgg16')
 
 def make_backbone(arch: str = 'resnet50', weights='imagenet', dilated: bool = True, allow_random: bool = False):
-    "Build a backbone -> (module, note on its starting weights); ResNets dilated to output stride 8, VGG-16 as in PFENet."
+    """Build a backbone -> (module, note on its starting weights); ResNets dilated to output stride 8, VGG-16 as in
+    PFENet."""
     if arch not in BACKBONES: raise ValueError(f"backbone={arch!r}: expected one of {', '.join(BACKBONES)}")
     if isinstance(weights, str) and weights.lower() == 'none': weights = None
-    build = (lambda w: VGGBackbone(weights=w)) if arch == 'vgg16' else (lambda w: Backbone(arch, dilated=dilated, weights=w))
+    build = (
+        (lambda w: VGGBackbone(weights=w))
+        if arch == 'vgg16'
+        else (lambda w: Backbone(arch, dilated=dilated, weights=w))
+    )
     if weights is None: return build(None), 'random initialisation (weights=None)'
     try: bb = build(weights)
     except RuntimeError as e:
@@ -109,13 +130,16 @@ def _bn_eval(module: nn.Module):
         if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
 
 class FewShotBase(nn.Module):
-    "What QGNet, its baseline and IIR share: the frozen backbone's and prior extractor's features (memoised under `feature_cache`), input checks, parameter groups."
+    """What QGNet, its baseline and IIR share: the frozen backbone's and prior extractor's features (memoised under
+    `feature_cache`), input checks, parameter groups."""
     @staticmethod
     def _make_prior(prior, arch, dilated):
         if prior is None:
-            raise ValueError("mode='qgnet' needs a prior extractor: --prior PATH on the command line (prior=PATH in Python), "
-                             "a checkpoint of `qgnet pretrain` (OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint; "
-                             "or 'imagenet', or 'random' (an untrained stand-in, for tests)")
+            raise ValueError(
+                "mode='qgnet' needs a prior extractor: --prior PATH on the command line (prior=PATH in Python), "
+                "a checkpoint of `qgnet pretrain` (OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint; "
+                "or 'imagenet', or 'random' (an untrained stand-in, for tests)"
+            )
         if isinstance(prior, nn.Module): return freeze(prior), f'given module ({type(prior).__name__})'
         if isinstance(prior, str) and prior.lower() in ('random', 'none'):
             return freeze(Backbone(arch, dilated=dilated)), f'{arch}: random initialisation (untrained stand-in)'
@@ -125,7 +149,7 @@ class FewShotBase(nn.Module):
         pe = load_prior_extractor(prior, dilated=dilated)                # the frozen key encoder (MoCo layout)
         return pe, f'{pe.arch}: key encoder of {prior}'
 
-    RENAMED = {'down_query.': 'bridge.'}        # parameter prefixes renamed since; checkpoints written before still load
+    RENAMED = {'down_query.': 'bridge.'}  # parameter prefixes renamed since; checkpoints written before still load
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         for old, new in self.RENAMED.items():
@@ -156,8 +180,10 @@ class FewShotBase(nn.Module):
         if support_imgs.ndim != 5 or support_imgs.shape[0] != B or support_imgs.shape[2] != 3:
             raise ValueError(f"support_imgs must be (B={B}, K, 3, H, W), got {tuple(support_imgs.shape)}")
         if support_masks.shape != (*support_imgs.shape[:2], *support_imgs.shape[-2:]):
-            raise ValueError(f"support_masks must be (B, K, H, W) = {(*support_imgs.shape[:2], *support_imgs.shape[-2:])}, "
-                             f"got {tuple(support_masks.shape)}")
+            raise ValueError(
+                f"support_masks must be (B, K, H, W) = {(*support_imgs.shape[:2], *support_imgs.shape[-2:])}, "
+                f"got {tuple(support_masks.shape)}"
+            )
         if target is not None and target.shape != (B, *query.shape[-2:]):
             raise ValueError(f"target must be (B, H, W) = {(B, *query.shape[-2:])}, got {tuple(target.shape)}")
 
@@ -172,14 +198,16 @@ class FewShotBase(nn.Module):
     support_layer4 = 'masked'       # PFENet: layer4(layer3 * mask); 'image': layer4 of the whole support (masked later)
 
     def _support_feats(self, s_imgs, masks):
-        "Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask, or of the whole image)."
+        """Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask, or of the
+        whole image)."""
         with self._frozen():                                                       # eq. 8: X_s = F(I_s)
             s_mid, s3 = self._mid(s_imgs)
             if self.support_layer4 == 'image': return s_mid, self.backbone.layer4(s3)
             return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
 
     def _joint_feats(self, query, s_imgs, masks):
-        "`_query_feats` and `_support_feats` in one backbone call per stage: the same features, fewer and larger kernels."
+        """`_query_feats` and `_support_feats` in one backbone call per stage: the same features, fewer and larger
+        kernels."""
         n = len(query)
         with self._frozen():
             mid, f3 = self._mid(torch.cat([query, s_imgs]))
@@ -193,7 +221,8 @@ class FewShotBase(nn.Module):
         return c if c is not None and not self.training and not torch.is_grad_enabled() else None
 
     def _features(self, query, support_imgs, support_masks):
-        "Frozen features -> (query, masks, (query mid-level, query layer4, support mid-level, support layer4 of layer3 * mask)), per shot."
+        """Frozen features -> (query, masks, (query mid-level, query layer4, support mid-level, support layer4 of
+        layer3 * mask)), per shot."""
         B, K = support_imgs.shape[:2]
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         query = query.contiguous(memory_format=fmt)
@@ -204,7 +233,7 @@ class FewShotBase(nn.Module):
             (q_mid, q4), (s_mid, s4) = self._joint_feats(query, s_imgs, m)
         elif c is None:
             (q_mid, q4), (s_mid, s4) = self._query_feats(query), self._support_feats(s_imgs, m)
-        else:                                                                      # one image (and mask) at a time, memoised
+        else:  # one image (and mask) at a time, memoised
             q_mid, q4 = c.batch('query', (query,), self._query_feats)
             s_mid, s4 = c.batch('support', (s_imgs, m), self._support_feats)
         return query, masks, (q_mid, q4, s_mid.unflatten(0, (B, K)), s4.unflatten(0, (B, K)))
@@ -217,7 +246,8 @@ class FewShotBase(nn.Module):
             return c.batch('prior', (query,), lambda x: (self.prior_extractor(x)['layer4'],))[0]
 
     def parameter_groups(self) -> dict:
-        "Trainable parameters split into 'backbone' (empty unless fine-tuned) and 'head', e.g. for per-group learning rates."
+        """Trainable parameters split into 'backbone' (empty unless fine-tuned) and 'head', e.g. for per-group
+        learning rates."""
         bb = {id(p) for p in self.backbone.parameters()}
         return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
                 'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
@@ -232,8 +262,14 @@ class QGNet(FewShotBase):
         if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
         if decoder not in DECODERS: raise ValueError(f"decoder={decoder!r}: expected one of {', '.join(DECODERS)}")
         self.decoder, self.fg_weight = decoder, float(fg_weight)
-        if decoder == 'match': self.support_layer4 = 'image'   # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
-        self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = mode, finetune_backbone, aux_weight, channels_last
+        if decoder == 'match':
+            self.support_layer4 = 'image'  # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
+        self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = (
+            mode,
+            finetune_backbone,
+            aux_weight,
+            channels_last,
+        )
         self.backbone, bb_note = make_backbone(backbone, weights, allow_random=allow_random)
         if not finetune_backbone: freeze(self.backbone)
         ch = self.backbone.channels
@@ -243,27 +279,48 @@ class QGNet(FewShotBase):
             self.down_supp = reduction(mid, dim)                # support features for the category guider
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if mode == 'qgnet':
-            self.prior_extractor, prior_note = self._make_prior(prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone),
-                                                                prior_dilated)
+            self.prior_extractor, prior_note = self._make_prior(
+                prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone), prior_dilated
+            )
             # the match decoder reads the map directly: no dropout, so training and test see the same map
-            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
-                                                   dim if decoder == 'fem' else 64, dropout=0.5 if decoder == 'fem' else 0.0)
+            self.prior_region_map = PriorRegionMap(
+                ch['layer4'],
+                self.prior_extractor.channels['layer4'],
+                dim if decoder == 'fem' else 64,
+                dropout=0.5 if decoder == 'fem' else 0.0,
+            )
         bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone == 'vgg16' else PFENET_BINS))
         if decoder == 'fem':
-            self.fem = FEM(in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes)
-        else:                  # guided; prototype-cosine and calibrated cosine of mid and layer4; cosine-max of mid (+ prior)
+            self.fem = FEM(
+                in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes
+            )
+        else:  # guided; prototype-cosine and calibrated cosine of mid and layer4; cosine-max of mid (+ prior)
             self.match = MatchDecoder(n_maps=MATCH_MAPS + (mode == 'qgnet'), dim=dim, classes=classes)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
         # the arguments that rebuild this architecture without any download (weights come from the checkpoint)
-        self.config = dict(name=mode, mode=mode, backbone=backbone, weights=None, prior='random' if mode == 'qgnet' else None,
-                           prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
-                           finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
-                           aux_weight=aux_weight, channels_last=channels_last, decoder=decoder, fg_weight=fg_weight)
+        self.config = dict(
+            name=mode,
+            mode=mode,
+            backbone=backbone,
+            weights=None,
+            prior='random' if mode == 'qgnet' else None,
+            prior_arch=getattr(self.prior_extractor, 'arch', None),
+            prior_dilated=prior_dilated,
+            finetune_backbone=finetune_backbone,
+            bins=list(bins),
+            dim=dim,
+            classes=classes,
+            aux_weight=aux_weight,
+            channels_last=channels_last,
+            decoder=decoder,
+            fg_weight=fg_weight,
+        )
         if channels_last: self.to(memory_format=torch.channels_last)
 
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
                 target: torch.Tensor | None = None) -> dict:
-        "K-shot forward -> {'logits' (B, 2, H, W), 'guided_map', 'prior_map' (B, 1, h, w) or None, + losses when `target` is given}."
+        """K-shot forward -> {'logits' (B, 2, H, W), 'guided_map', 'prior_map' (B, 1, h, w) or None, + losses when
+        `target` is given}."""
         self._check(query, support_imgs, support_masks, target)
         query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
         B, K = support_imgs.shape[:2]
@@ -271,8 +328,10 @@ class QGNet(FewShotBase):
         with self._frozen():
             guided = guided_region_map(q4, s4, masks, size=size)
         if self.decoder == 'match': return self._match_forward(query, masks, (q_mid, q4, s_mid, s4), guided, target)
-        bridge = self.bridge(q_mid)                                            # bridge features (256)
-        proto = category_guider(self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks)  # category guider (256)
+        bridge = self.bridge(q_mid)  # bridge features (256)
+        proto = category_guider(
+            self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks
+        )  # category guider (256)
         prior_map = None
         if self.mode == 'qgnet':
             p4 = self._prior_features(query)                                       # eq. 8: P_q = F_p(I_q), frozen
@@ -280,7 +339,8 @@ class QGNet(FewShotBase):
         maps = torch.cat([prior_map, guided], 1) if prior_map is not None else guided
         logits, aux = self.fem(bridge, proto, maps.to(bridge.dtype))               # 256 + 256 + 2 (or 1) channels
         out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
-        if target is not None: out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
+        if target is not None:
+            out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
         return out
 
     def _class_weight(self):
@@ -291,8 +351,13 @@ class QGNet(FewShotBase):
         q_mid, q4, s_mid, s4 = feats
         size = q_mid.shape[-2:]
         with self._frozen():
-            maps = [guided, prototype_cosine(q_mid, s_mid, masks, size=size), prototype_cosine(q4, s4, masks, size=size),
-                    calibrated_cosine(q_mid, s_mid, masks, size=size), calibrated_cosine(q4, s4, masks, size=size)]
+            maps = [
+                guided,
+                prototype_cosine(q_mid, s_mid, masks, size=size),
+                prototype_cosine(q4, s4, masks, size=size),
+                calibrated_cosine(q_mid, s_mid, masks, size=size),
+                calibrated_cosine(q4, s4, masks, size=size),
+            ]
             keys = s_mid.flatten(0, 1) * resize(masks.flatten(0, 1)[:, None].to(s_mid.dtype), s_mid.shape[-2:])
             cm = cosine_max(q_mid.repeat_interleave(s_mid.shape[1], 0), keys)            # (B*K, h, w)
             maps.append(min_max_normalize(cm).unflatten(0, s_mid.shape[:2]).mean(1, keepdim=True))
@@ -302,7 +367,8 @@ class QGNet(FewShotBase):
             maps.insert(0, prior_map)
         logits, aux = self.match(torch.cat(maps, 1).float())
         out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
-        if target is not None: out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
+        if target is not None:
+            out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
         return out
 
 
@@ -321,18 +387,23 @@ class FeatureCache:
         h = hashlib.blake2b(digest_size=20)
         for t in tensors:
             t = t.detach().contiguous()
-            h.update(f'{t.dtype}{tuple(t.shape)}'.encode()); h.update(t.cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+            h.update(f'{t.dtype}{tuple(t.shape)}'.encode())
+            h.update(t.cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
         return tag, h.digest()
 
     def get(self, tag: str, inputs: tuple, fn) -> tuple:
         "The tuple of tensors `fn(*inputs)`, computed once per distinct `inputs`."
         k = self.key(tag, *inputs)
         if k in self.items:
-            self.hits += 1; self.items.move_to_end(k); return self.items[k]
+            self.hits += 1
+            self.items.move_to_end(k)
+            return self.items[k]
         self.misses += 1
-        v = tuple(fn(*inputs)); n = _nbytes(v)
+        v = tuple(fn(*inputs))
+        n = _nbytes(v)
         if n <= self.max_bytes:
-            self.items[k] = v; self.nbytes += n
+            self.items[k] = v
+            self.nbytes += n
             while self.nbytes > self.max_bytes: self.nbytes -= _nbytes(self.items.popitem(last=False)[1])
         return v
 
@@ -369,7 +440,8 @@ register_model('baseline', lambda **kw: QGNet('baseline', **kw))
 def build_model(name: str = 'qgnet', **kw) -> nn.Module:
     "Build a registered model by name ('qgnet', 'baseline', ...) with its keyword arguments."
     if name not in MODELS: raise ValueError(f"model {name!r} is not known; expected one of {', '.join(MODELS)}")
-    kw.pop('name', None); kw.pop('mode', None)
+    kw.pop('name', None)
+    kw.pop('mode', None)
     model = MODELS[name](**kw)
     model.config['name'] = name
     return model
@@ -410,12 +482,14 @@ def load_model(path, map_location='cpu', return_extra: bool = False):
 
 # %% ../nbs/07_qgnet.ipynb #83b556ed
 def fast_path(model: nn.Module, device='cpu', precision: str = 'auto', compile: bool = False):
-    "Channels-last memory, the autocast dtype `precision` resolves to on `device`, and (GPU) optional `torch.compile` -> (model, dtype)."
+    """Channels-last memory, the autocast dtype `precision` resolves to on `device`, and (GPU) optional
+    `torch.compile` -> (model, dtype)."""
     device = torch.device(device)
     model.to(memory_format=torch.channels_last)
     if hasattr(model, 'channels_last'): model.channels_last = True
     dtype = amp_dtype(device, precision)
     if compile:
-        if device.type != 'cuda': raise ValueError("compile=True is for GPUs (on a CPU the compile time outweighs the gain)")
+        if device.type != 'cuda':
+            raise ValueError("compile=True is for GPUs (on a CPU the compile time outweighs the gain)")
         model = torch.compile(model)
     return model, dtype

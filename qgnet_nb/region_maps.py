@@ -44,7 +44,8 @@ def unit_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
     return x / (x.norm(dim=1, keepdim=True) + eps)
 
 def cosine_max(query: torch.Tensor, keys: torch.Tensor, eps: float = EPS) -> torch.Tensor:
-    "For each position of `query` (B, C, h, w), the largest cosine similarity to any position of `keys` (B, C, h', w') -> (B, h, w)."
+    """For each position of `query` (B, C, h, w), the largest cosine similarity to any position of `keys` (B, C, h',
+    w') -> (B, h, w)."""
     if query.ndim != 4 or keys.ndim != 4 or query.shape[:2] != keys.shape[:2]:
         raise ValueError(f"cosine_max expects query (B, C, h, w) and keys (B, C, h', w') with the same B and C; "
                          f"got {tuple(query.shape)} and {tuple(keys.shape)}")
@@ -60,7 +61,8 @@ def _projection(in_dim: int, dim: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_dim, dim, 3, padding=1), nn.ReLU(inplace=True), nn.Dropout(dropout))
 
 class PriorRegionMap(nn.Module):
-    "QGNet's prior region map: projected bridge vs projected prior features of the same query, cosine-max, min-max (eqs. 9-12)."
+    """QGNet's prior region map: projected bridge vs projected prior features of the same query, cosine-max, min-max
+    (eqs. 9-12)."""
     def __init__(self, bridge_dim: int = 2048, prior_dim: int = 2048, dim: int = 256, dropout: float = 0.5,
                  eps: float = EPS):
         super().__init__()
@@ -69,7 +71,8 @@ class PriorRegionMap(nn.Module):
         self.eps = eps
 
     def forward(self, bridge: torch.Tensor, prior: torch.Tensor, size=None) -> torch.Tensor:
-        "bridge (B, Cb, h, w), prior (B, Cp, h', w') -> prior region map (B, 1, h, w) in [0, 1], resized to `size` if given."
+        """bridge (B, Cb, h, w), prior (B, Cp, h', w') -> prior region map (B, 1, h, w) in [0, 1], resized to `size`
+        if given."""
         if bridge.shape[0] != prior.shape[0]:
             raise ValueError(f"bridge and prior features must come from the same query images: batch sizes "
                              f"{bridge.shape[0]} and {prior.shape[0]}")
@@ -93,7 +96,8 @@ def _check_query_support(query_feat, support_feats, support_masks):
 
 def guided_region_map(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                       size=None, eps: float = EPS) -> torch.Tensor:
-    "Query features (B, C, h, w) vs masked support features (B, K, C, h', w') -> mean over K of the min-max cosine-max maps (B, 1, h, w)."
+    """Query features (B, C, h, w) vs masked support features (B, K, C, h', w') -> mean over K of the min-max
+    cosine-max maps (B, 1, h, w)."""
     _check_query_support(query_feat, support_feats, support_masks)
     K = support_feats.shape[1]
     maps = 0
@@ -113,12 +117,15 @@ def reduction(in_dim: int, dim: int = 256, dropout: float = 0.5) -> nn.Sequentia
 def masked_average_pool(feat: torch.Tensor, mask: torch.Tensor, eps: float = PROTO_EPS) -> torch.Tensor:
     "Masked average of (N, C, h, w) features over an (N, 1, H, W) mask resized to (h, w) -> (N, C, 1, 1)."
     if feat.ndim != 4 or mask.ndim != 4 or mask.shape[:2] != (feat.shape[0], 1):
-        raise ValueError(f"expected feat (N, C, h, w) and mask (N, 1, H, W); got {tuple(feat.shape)} and {tuple(mask.shape)}")
+        raise ValueError(
+            f"expected feat (N, C, h, w) and mask (N, 1, H, W); got {tuple(feat.shape)} and {tuple(mask.shape)}"
+        )
     mask = resize(mask.to(feat.dtype), feat.shape[-2:])
     return (feat * mask).sum((2, 3), keepdim=True) / (mask.sum((2, 3), keepdim=True) + eps)
 
 def category_guider(support_feats: torch.Tensor, support_masks: torch.Tensor, eps: float = PROTO_EPS) -> torch.Tensor:
-    "The support prototype: masked average of (B, K, C, h, w) reduced mid-level features, mean over the K shots -> (B, C, 1, 1)."
+    """The support prototype: masked average of (B, K, C, h, w) reduced mid-level features, mean over the K shots ->
+    (B, C, 1, 1)."""
     _check_shots(support_feats, support_masks)
     return torch.stack([masked_average_pool(support_feats[:, k], support_masks[:, k, None], eps)
                         for k in range(support_feats.shape[1])]).mean(0)
@@ -129,7 +136,8 @@ def _cosine(f: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Ten
     return (f * proto).sum(1, keepdim=True) / (f.norm(dim=1, keepdim=True) * proto.norm(dim=1, keepdim=True) + eps)
 
 def _mean_over_shots(query_feat, support_feats, support_masks, size, per_shot):
-    "The mean over the K shots of `per_shot(query, support, mask)` ((B, C, h, w), (B, C, h', w'), (B, 1, H, W)), in float32, resized to `size`."
+    """The mean over the K shots of `per_shot(query, support, mask)` ((B, C, h, w), (B, C, h', w'), (B, 1, H, W)),
+    in float32, resized to `size`."""
     _check_query_support(query_feat, support_feats, support_masks)
     K = support_feats.shape[1]
     with no_autocast(query_feat.device):
@@ -139,14 +147,21 @@ def _mean_over_shots(query_feat, support_feats, support_masks, size, per_shot):
 
 def prototype_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                      size=None, eps: float = EPS) -> torch.Tensor:
-    "Cosine of query features (B, C, h, w) to each shot's masked-average prototype (B, K, C, h', w'), min-max per query, mean over K -> (B, 1, h, w)."
-    return _mean_over_shots(query_feat, support_feats, support_masks, size,      # prototypes (B, C, 1, 1), maps (B, 1, h, w)
-                            lambda q, s, m: min_max_normalize(_cosine(q, masked_average_pool(s, m), eps), eps))
+    """Cosine of query features (B, C, h, w) to each shot's masked-average prototype (B, K, C, h', w'), min-max per
+    query, mean over K -> (B, 1, h, w)."""
+    return _mean_over_shots(
+        query_feat,
+        support_feats,
+        support_masks,
+        size,  # prototypes (B, C, 1, 1), maps (B, 1, h, w)
+        lambda q, s, m: min_max_normalize(_cosine(q, masked_average_pool(s, m), eps), eps),
+    )
 
 # %% ../nbs/05_region_maps.ipynb #96f7a954
 def calibrated_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                       size=None, eps: float = EPS, min_gap: float = 0.05) -> torch.Tensor:
-    "Query-to-prototype cosine rescaled by the support's own object (-> 1) and background (-> 0) means; mean over K -> (B, 1, h, w)."
+    """Query-to-prototype cosine rescaled by the support's own object (-> 1) and background (-> 0) means; mean over
+    K -> (B, 1, h, w)."""
     def shot(q, s, m):
         m = resize(m, s.shape[-2:])
         proto = masked_average_pool(s, m)

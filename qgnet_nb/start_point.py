@@ -12,10 +12,28 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from .core import (get_device, seed_everything, seed_worker, atomic_save, save_json, rng_state, set_rng_state,
-                           UsageError, NonFiniteError, read_checkpoint, nonfinite_tensors, run_lock,
-                           trim_jsonl, check_out_dir, check_out_file, positive_int, nonneg_int, positive_float, finite_float,
-                           config_diff)
+from qgnet_nb.core import (
+    get_device,
+    seed_everything,
+    seed_worker,
+    atomic_save,
+    save_json,
+    rng_state,
+    set_rng_state,
+    UsageError,
+    NonFiniteError,
+    read_checkpoint,
+    nonfinite_tensors,
+    run_lock,
+    trim_jsonl,
+    check_out_dir,
+    check_out_file,
+    positive_int,
+    nonneg_int,
+    positive_float,
+    finite_float,
+    config_diff,
+)
 from .data import make_dataset, train_transform, to_test_scale, DATASETS, check_data_flags, flag_errors
 from .prior_extractor import Backbone, ARCHS
 from .region_maps import resize, masked_average_pool
@@ -32,7 +50,8 @@ def base_classes(ds) -> list[int]:
     return ([bg] if bg is not None else []) + [c for c in ds.base if c != bg]
 
 def base_target(label: np.ndarray, classes) -> np.ndarray:
-    "Label image -> uint8 target: the index of each pixel's class in `classes`, 255 for every other value (novel, void)."
+    """Label image -> uint8 target: the index of each pixel's class in `classes`, 255 for every other value (novel,
+    void)."""
     lut = np.full(256, 255, np.uint8)
     for k, c in enumerate(classes): lut[int(c)] = k
     return lut[np.asarray(label, np.uint8)]
@@ -57,7 +76,8 @@ class BaseConfig:
 
     def __post_init__(self):
         if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
-        if self.backbone not in ARCHS: raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(ARCHS)}")
+        if self.backbone not in ARCHS:
+            raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(ARCHS)}")
         for k in ('size', 'steps', 'batch_size', 'save_every'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
         self.scale = tuple(self.scale)
@@ -109,15 +129,20 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
     state = {'step': 0, 'losses': []}
     conf = json.loads(json.dumps(dataclasses.asdict(cfg)))
     if last.exists():
-        try: ck = read_checkpoint(last, weights_only=False)
-        except UsageError as e: raise UsageError(f"{e}; cannot resume from it: delete it, or choose another --out") from e
+        try:
+            ck = read_checkpoint(last, weights_only=False)
+        except UsageError as e:
+            raise UsageError(f"{e}; cannot resume from it: delete it, or choose another --out") from e
         diff = config_diff(ck['config'], conf)
         if diff:
             raise ValueError(f"refusing to resume from {last}: it was written with other settings ({'; '.join(diff)}); "
                              "pass the same options or choose a new --out folder")
-        bb.load_state_dict(ck['backbone']); head.load_state_dict(ck['head'])
-        opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
-        state = {'step': ck['step'], 'losses': ck['losses']}; set_rng_state(ck['rng'])
+        bb.load_state_dict(ck['backbone'])
+        head.load_state_dict(ck['head'])
+        opt.load_state_dict(ck['optimizer'])
+        sched.load_state_dict(ck['scheduler'])
+        state = {'step': ck['step'], 'losses': ck['losses']}
+        set_rng_state(ck['rng'])
         trim_jsonl(out/'log.jsonl', lambda r: r.get('step', 0) <= state['step'])
         if state['step'] < cfg.steps: log(f"resuming {last} at step {state['step']} of {cfg.steps}")
     else: out.mkdir(parents=True, exist_ok=True)
@@ -134,20 +159,31 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
         if progress:
             from qgnet_nb.core import progress_bar
             it = progress_bar(loader, total=cfg.steps - state['step'], leave=False)
-        bb.train(); head.train(); t0 = time.perf_counter()
+        bb.train()
+        head.train()
+        t0 = time.perf_counter()
         for x, y in it:
             x, y = x.to(device), y.to(device)
             logits = F.interpolate(head(bb(x)), size=y.shape[-2:], mode='bilinear', align_corners=False)
             loss = F.cross_entropy(logits, y, ignore_index=255)
             if not torch.isfinite(loss.detach()):
-                raise NonFiniteError(f"base pretraining diverged at step {state['step'] + 1}: the loss is {loss.item()}; "
-                                     f"stopped before writing a checkpoint from this state; try a 10x smaller --lr than {cfg.lr:g}")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-            state['step'] += 1; state['losses'].append(round(loss.item(), 5))
+                raise NonFiniteError(
+                    f"base pretraining diverged at step {state['step'] + 1}: the loss is {loss.item()}; "
+                    f"stopped before writing a checkpoint from this state; try a 10x smaller --lr than {cfg.lr:g}"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            state['step'] += 1
+            state['losses'].append(round(loss.item(), 5))
             if state['step'] % cfg.save_every == 0 or state['step'] == cfg.steps:
                 bad = nonfinite_tensors(bb.state_dict())
-                if bad: raise NonFiniteError(f"base pretraining diverged by step {state['step']}: {len(bad)} weight tensors "
-                                             f"hold NaN or Inf; no checkpoint was written; try a smaller --lr")
+                if bad:
+                    raise NonFiniteError(
+                        f"base pretraining diverged by step {state['step']}: {len(bad)} weight tensors "
+                        f"hold NaN or Inf; no checkpoint was written; try a smaller --lr"
+                    )
                 with open(out/'log.jsonl', 'a') as f:      # the line first: a resume trims it back to last.pt's step
                     f.write(json.dumps(dict(step=state['step'], loss=float(np.mean(state['losses'][-cfg.save_every:])),
                                             seconds=round(time.perf_counter() - t0, 1))) + '\n')
@@ -160,16 +196,20 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
 
 # %% ../nbs/04a_start_point.ipynb #a3e8b546
 class ThresholdSweep:
-    "Per-class histograms of a map's values on object and background pixels -> the mIoU of every threshold `value >= t`."
+    """Per-class histograms of a map's values on object and background pixels -> the mIoU of every threshold `value
+    >= t`."""
     def __init__(self, class_ids, lo: float = -1.0, hi: float = 1.0, bins: int = 1000):
-        self.class_ids = list(class_ids); self.idx = {c: k for k, c in enumerate(self.class_ids)}
+        self.class_ids = list(class_ids)
+        self.idx = {c: k for k, c in enumerate(self.class_ids)}
         self.edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
-        self.fg = torch.zeros(len(self.class_ids), bins, dtype=torch.float64); self.bg = torch.zeros_like(self.fg)
+        self.fg = torch.zeros(len(self.class_ids), bins, dtype=torch.float64)
+        self.bg = torch.zeros_like(self.fg)
 
     def update(self, values: torch.Tensor, target: torch.Tensor, class_id: int, ignore_index: int = 255):
         "Add one image: `values` and `target` (1 object, 0 background, `ignore_index` skipped) of the same shape."
         v, t = values.flatten().double(), target.flatten()
-        keep = t != ignore_index; v, t = v[keep], t[keep]
+        keep = t != ignore_index
+        v, t = v[keep], t[keep]
         b = torch.bucketize(v.clamp(self.edges[0], self.edges[-1]), self.edges[1:-1])
         k = self.idx[int(class_id)]
         self.fg[k] += torch.bincount(b[t == 1], minlength=self.fg.shape[1]).double()
@@ -180,7 +220,8 @@ class ThresholdSweep:
         tp = self.fg.flip(1).cumsum(1).flip(1)                   # object pixels at or above each bin's lower edge
         fp = self.bg.flip(1).cumsum(1).flip(1)
         iou = tp / (self.fg.sum(1, keepdim=True) + fp).clamp(min=1)
-        miou = iou.mean(0); j = int(miou.argmax())
+        miou = iou.mean(0)
+        j = int(miou.argmax())
         return float(miou[j]), float(self.edges[j]), iou[:, j].tolist()
 
     def all_foreground(self) -> float:
@@ -193,11 +234,14 @@ PROBE_LAYERS = ('layer2', 'layer3', 'layer4', 'mid', 'rgb')
 @torch.no_grad()
 def feature_probe(backbone: nn.Module, ds, layers=PROBE_LAYERS, episodes: int | None = None, device='cpu',
                   progress: bool = False) -> dict:
-    "Per layer: novel-class mIoU of the prototype-cosine map at its best single threshold; plus the all-foreground mIoU."
+    """Per layer: novel-class mIoU of the prototype-cosine map at its best single threshold; plus the all-foreground
+    mIoU."""
     device = get_device(device) if not isinstance(device, torch.device) else device
-    was = backbone.training; backbone.eval()
+    was = backbone.training
+    backbone.eval()
     sweeps = {l: ThresholdSweep(ds.classes) for l in layers}
-    n = min(episodes or len(ds), len(ds)); it = range(n)
+    n = min(episodes or len(ds), len(ds))
+    it = range(n)
     if progress:
         from qgnet_nb.core import progress_bar
         it = progress_bar(it, leave=False)
@@ -205,9 +249,11 @@ def feature_probe(backbone: nn.Module, ds, layers=PROBE_LAYERS, episodes: int | 
         e = ds[i]
         x = torch.cat([e['query_img'][None], e['support_imgs']]).to(device)
         f = dict(backbone(x))
-        if 'layer2' in f and 'layer3' in f: f['mid'] = torch.cat([f['layer2'], resize(f['layer3'], f['layer2'].shape[-2:])], 1)
+        if 'layer2' in f and 'layer3' in f:
+            f['mid'] = torch.cat([f['layer2'], resize(f['layer3'], f['layer2'].shape[-2:])], 1)
         f['rgb'] = F.avg_pool2d(x, 8)
-        h, w = (int(v) for v in e['query_size']); t = e['query_mask'][:h, :w]
+        h, w = (int(v) for v in e['query_size'])
+        t = e['query_mask'][:h, :w]
         sm = (e['support_masks'] == 1).float()[:, None].to(device)
         for l in layers:
             q, s = f[l][:1].float(), f[l][1:].float()
@@ -239,38 +285,53 @@ def _probe_ds(a, size, split='val'):
                         episodes=a.episodes, seed=a.seed)
 
 def _common(p):
-    p.add_argument('--data', default='demo', choices=list(DATASETS)); p.add_argument('--root', default=None)
-    p.add_argument('--fold', type=nonneg_int, default=0); p.add_argument('--seed', type=nonneg_int, default=321)
-    p.add_argument('--backbone', default='resnet18', choices=list(ARCHS)); p.add_argument('--device', default='auto')
+    p.add_argument('--data', default='demo', choices=list(DATASETS))
+    p.add_argument('--root', default=None)
+    p.add_argument('--fold', type=nonneg_int, default=0)
+    p.add_argument('--seed', type=nonneg_int, default=321)
+    p.add_argument('--backbone', default='resnet18', choices=list(ARCHS))
+    p.add_argument('--device', default='auto')
 
 def _check_root(p, a):
     check_data_flags(a.data, a.root)
 
 def probe_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='qgnet probe', description='Does a backbone start point carry signal for the novel '
-                                'classes? Prototype-cosine mIoU per layer at the best single threshold.')
+    p = argparse.ArgumentParser(
+        prog='qgnet probe',
+        description='Does a backbone start point carry signal for the novel '
+        'classes? Prototype-cosine mIoU per layer at the best single threshold.',
+    )
     _common(p)
     p.add_argument('--weights', required=True, help="a backbone checkpoint (e.g. OUT/backbone.pt), imagenet, or none")
-    p.add_argument('--split', default='val'); p.add_argument('--shot', type=positive_int, default=1)
-    p.add_argument('--size', type=positive_int, default=128); p.add_argument('--episodes', type=positive_int, default=200)
+    p.add_argument('--split', default='val')
+    p.add_argument('--shot', type=positive_int, default=1)
+    p.add_argument('--size', type=positive_int, default=128)
+    p.add_argument('--episodes', type=positive_int, default=200)
     p.add_argument('--out', default=None, help='also write the result as JSON')
     return p
 
 def probe_cli(argv: list[str]) -> int:
-    p = probe_parser(); a = p.parse_args(argv); _check_root(p, a)
+    p = probe_parser()
+    a = p.parse_args(argv)
+    _check_root(p, a)
     w = None if a.weights.lower() == 'none' else a.weights
     if w not in (None, 'imagenet'): read_checkpoint(w, '--weights', weights_only=False)
     if a.out: check_out_file(a.out, '--out')
     with flag_errors(vars(a)): ds = _probe_ds(a, a.size, a.split)
-    res = feature_probe(Backbone(a.backbone, dilated=True, weights=w), ds, episodes=a.episodes, device=a.device, progress=True)
+    res = feature_probe(
+        Backbone(a.backbone, dilated=True, weights=w), ds, episodes=a.episodes, device=a.device, progress=True
+    )
     print(probe_table(res))
     if a.out: save_json(res, a.out)
     return 0
 
 def base_pretrain_parser() -> argparse.ArgumentParser:
     d = BaseConfig()
-    p = argparse.ArgumentParser(prog='qgnet base-pretrain', description='Supervised pretraining of a backbone on the base '
-                                'classes of a fold (novel-class pixels are ignored), then the feature probe.')
+    p = argparse.ArgumentParser(
+        prog='qgnet base-pretrain',
+        description='Supervised pretraining of a backbone on the base '
+        'classes of a fold (novel-class pixels are ignored), then the feature probe.',
+    )
     _common(p)
     p.add_argument('--split', default=None)
     for k in ('size', 'steps', 'batch_size', 'save_every'):
@@ -278,11 +339,15 @@ def base_pretrain_parser() -> argparse.ArgumentParser:
     p.add_argument('--lr', type=positive_float, default=d.lr)
     p.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
     p.add_argument('--probe-episodes', type=nonneg_int, default=100, help='validation episodes of the probe (0: skip)')
-    p.add_argument('--workers', type=nonneg_int, default=0); p.add_argument('--out', default='runs/base')
+    p.add_argument('--workers', type=nonneg_int, default=0)
+    p.add_argument('--out', default='runs/base')
     return p
 
 def base_pretrain_cli(argv: list[str]) -> int:
-    p = base_pretrain_parser(); a = p.parse_args(argv); _check_root(p, a); check_out_dir(a.out)
+    p = base_pretrain_parser()
+    a = p.parse_args(argv)
+    _check_root(p, a)
+    check_out_dir(a.out)
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(BaseConfig) if hasattr(a, f.name)}
     with flag_errors(vars(a)):
         cfg = BaseConfig(**kw)
@@ -291,6 +356,7 @@ def base_pretrain_cli(argv: list[str]) -> int:
         st = base_pretrain(cfg, a.out, a.device, a.workers)
     if vds is not None:
         res = feature_probe(st['backbone'], vds, device=a.device, progress=True)
-        save_json(res, Path(a.out)/'probe.json'); print(probe_table(res))
+        save_json(res, Path(a.out) / 'probe.json')
+        print(probe_table(res))
     print(f"backbone -> {st['path']}")
     return 0

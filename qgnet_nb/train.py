@@ -20,9 +20,25 @@ from .core import (get_device, amp_dtype, autocast, seed_everything, seed_worker
                            atomic_save, save_json, save_figure, to_image, overlay_mask, overlay_heatmap, count_params)
 from .contrastive import dist_info, init_distributed, item_seed
 from .prior_extractor import GlobalBatchSampler
-from .data import make_dataset, collate_episodes, EpisodeShardSampler, IoUMeter, DATASETS, check_data_flags, flag_errors
-from .qgnet import (feature_cache, build_model, model_checkpoint, model_from_checkpoint, load_model, MODELS, BACKBONES,
-                            fast_path)
+from qgnet_nb.data import (
+    make_dataset,
+    collate_episodes,
+    EpisodeShardSampler,
+    IoUMeter,
+    DATASETS,
+    check_data_flags,
+    flag_errors,
+)
+from qgnet_nb.qgnet import (
+    feature_cache,
+    build_model,
+    model_checkpoint,
+    model_from_checkpoint,
+    load_model,
+    MODELS,
+    BACKBONES,
+    fast_path,
+)
 
 # %% auto #0
 __all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'PRESETS', 'TrainConfig', 'import_model_modules', 'make_model',
@@ -61,19 +77,24 @@ class TrainConfig:
     power: float = 0.9
     val_every: int = 1                  # validate every N epochs (0: never; the last epoch always is)
     val_episodes: int = 1000
-    probe_episodes: int = 50            # feature probe of the start point before training (0: off)
-    rare: str | None = None             # classes with too few images for an episode: 'error', 'drop' (None: the dataset's default)
+    probe_episodes: int = 50  # feature probe of the start point before training (0: off)
+    rare: str | None = None  # classes with too few images for an episode: 'error', 'drop' (None: the dataset's default)
     seed: int = 321
 
     def __post_init__(self):
-        if self.optimizer not in ('sgd', 'adamw'): raise ValueError(f"optimizer={self.optimizer!r}: expected 'sgd' or 'adamw'")
-        if self.decoder not in ('fem', 'match'): raise ValueError(f"decoder={self.decoder!r}: expected 'fem' or 'match'")
+        if self.optimizer not in ('sgd', 'adamw'):
+            raise ValueError(f"optimizer={self.optimizer!r}: expected 'sgd' or 'adamw'")
+        if self.decoder not in ('fem', 'match'):
+            raise ValueError(f"decoder={self.decoder!r}: expected 'fem' or 'match'")
         if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
-        if self.backbone not in BACKBONES: raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
         for k in ('shot', 'size', 'epochs', 'batch_size'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
-        if not (math.isfinite(self.lr) and self.lr > 0): raise ValueError(f"lr={self.lr!r}: expected a positive finite learning rate")
-        if self.val_every < 0: raise ValueError(f"val_every={self.val_every!r}: expected 0 (never) or a positive integer")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr={self.lr!r}: expected a positive finite learning rate")
+        if self.val_every < 0:
+            raise ValueError(f"val_every={self.val_every!r}: expected 0 (never) or a positive integer")
         if self.bins is not None: self.bins = tuple(self.bins)
 
     def model_kwargs(self) -> dict:
@@ -90,7 +111,8 @@ class TrainConfig:
         return kw
 
 def import_model_modules():
-    "Import the optional model modules (`MODEL_MODULES`) that exist, so the models they register can be built or loaded."
+    """Import the optional model modules (`MODEL_MODULES`) that exist, so the models they register can be built or
+    loaded."""
     import importlib, importlib.util
     for mod in MODEL_MODULES:
         if importlib.util.find_spec(mod) is not None: importlib.import_module(mod)
@@ -114,7 +136,10 @@ def eval_wrapper(name: str):
     "The evaluation wrapper `name`, after importing the optional model modules that register them."
     import_model_modules()
     if name not in EVAL_WRAPPERS:
-        raise ValueError(f"evaluation wrapper {name!r} is not known: expected one of {', '.join(EVAL_WRAPPERS) or '(none registered)'}")
+        raise ValueError(
+            f"evaluation wrapper {name!r} is not known: expected one of "
+            f"{', '.join(EVAL_WRAPPERS) or '(none registered)'}"
+        )
     return EVAL_WRAPPERS[name]
 
 # %% ../nbs/08_train.ipynb #3a02aa5e
@@ -129,16 +154,20 @@ def loss_scale(target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
     rank, world = dist_info()
     n = (target != ignore_index).sum().to(torch.float64)
     if world == 1: return torch.ones((), device=target.device)
-    total = n.clone(); dist.all_reduce(total)
+    total = n.clone()
+    dist.all_reduce(total)
     return (world * n / total.clamp(min=1)).to(torch.float32)
 
 # %% ../nbs/08_train.ipynb #98f3bd75
 def _to(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
-def predict(model: nn.Module, batch: dict, resolution: str = 'original', device='cpu', dtype=None) -> tuple[list, list, dict]:
+def predict(
+    model: nn.Module, batch: dict, resolution: str = 'original', device='cpu', dtype=None
+) -> tuple[list, list, dict]:
     "Run `model` on a test batch -> (predictions, targets, model output), each prediction at the scoring resolution."
-    if resolution not in ('original', 'input'): raise ValueError(f"resolution={resolution!r}: expected 'original' or 'input'")
+    if resolution not in ('original', 'input'):
+        raise ValueError(f"resolution={resolution!r}: expected 'original' or 'input'")
     b = _to(batch, device)
     with autocast(device, dtype):
         out = model(b['query_img'], b['support_imgs'], b['support_masks'])
@@ -150,20 +179,26 @@ def predict(model: nn.Module, batch: dict, resolution: str = 'original', device=
             target = torch.as_tensor(batch['query_label'][i])
             logits = F.interpolate(logits, size=target.shape[-2:], mode='bilinear', align_corners=False)
         else: target = batch['query_mask'][i, :h, :w]
-        preds.append(logits.argmax(1)[0].cpu()); targets.append(target.cpu())
+        preds.append(logits.argmax(1)[0].cpu())
+        targets.append(target.cpu())
     return preds, targets, out
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resolution: str = 'original',
              workers: int = 0, progress: bool = True, cache_gb: float = 2.0) -> dict:
-    "Few-shot evaluation of `model` on the test episodes `ds` -> mIoU, FB-IoU, per-class IoU and the protocol (frozen features memoised in `cache_gb` GiB)."
+    """Few-shot evaluation of `model` on the test episodes `ds` -> mIoU, FB-IoU, per-class IoU and the protocol
+    (frozen features memoised in `cache_gb` GiB)."""
     if ds.mode != 'test': raise ValueError("evaluate needs a dataset made with mode='test'")
     bad = nonfinite_tensors(model.state_dict())
-    if bad: raise NonFiniteError(f"the model's weights hold NaN or Inf in {len(bad)} tensors ({', '.join(bad[:3])}, ...): "
-                                 "the training that wrote them diverged; its numbers would mean nothing")
+    if bad:
+        raise NonFiniteError(
+            f"the model's weights hold NaN or Inf in {len(bad)} tensors ({', '.join(bad[:3])}, ...): "
+            "the training that wrote them diverged; its numbers would mean nothing"
+        )
     device = get_device(device) if not isinstance(device, torch.device) else device
     dtype = amp_dtype(device, precision)
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     meter, beside = IoUMeter(ds.classes), IoUMeter(ds.classes)     # beside: queries that hold another class too
     n_beside = 0
     loader = torch.utils.data.DataLoader(ds, batch_size=1, sampler=EpisodeShardSampler(ds), num_workers=workers,
@@ -180,7 +215,9 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
             others = batch['others'].tolist() if 'others' in batch else [0] * len(preds)
             for p, t, c, o in zip(preds, targets, batch['class_id'].tolist(), others):
                 meter.update(p, t, c)
-                if o: beside.update(p, t, c); n_beside += 1
+                if o:
+                    beside.update(p, t, c)
+                    n_beside += 1
     meter.all_reduce(device if device.type == 'cuda' else None)
     beside.all_reduce(device if device.type == 'cuda' else None)
     model.train(was_training)
@@ -208,7 +245,8 @@ def _weighted_fraction(p: float, w: float) -> float:
     return w * p / (w * p + 1 - p) if p > 0 else 0.0
 
 def label_prior_entropy(p: float) -> float:
-    "Cross-entropy (nats) of always predicting the foreground fraction `p`: what a decoder that ignores its input scores."
+    """Cross-entropy (nats) of always predicting the foreground fraction `p`: what a decoder that ignores its input
+    scores."""
     p = min(max(float(p), 1e-12), 1 - 1e-12)
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))       # may change between a run and its continuation
 
@@ -225,28 +263,60 @@ def _log(path, rec):
 
 def _diverged(what: str, step: int, epoch: int, lr: float, cfg: TrainConfig, last: Path) -> NonFiniteError:
     kept = f"{last} still holds the last good epoch" if last.exists() else "no checkpoint was written"
-    return NonFiniteError(f"training diverged at step {step} (epoch {epoch + 1}): {what}; stopped before writing a "
-                          f"checkpoint from this state ({kept}). Likely cause: the learning rate {lr:g} is too high for "
-                          f"--optimizer {cfg.optimizer}; try a 10x smaller --lr")
+    return NonFiniteError(
+        f"training diverged at step {step} (epoch {epoch + 1}): {what}; stopped before writing a "
+        f"checkpoint from this state ({kept}). Likely cause: the learning rate {lr:g} is too high for "
+        f"--optimizer {cfg.optimizer}; try a 10x smaller --lr"
+    )
 
 def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'auto', workers: int = 0,
           resume: bool = True, progress: bool = True, stop_after: int | None = None, on_model=None, log=print,
           episodes=None) -> dict:
-    "Train `cfg` into `out` (last.pt, best.pt, metrics.jsonl), resuming from `out/last.pt`; `episodes`: a training episode set instead of `cfg`'s."
+    """Train `cfg` into `out` (last.pt, best.pt, metrics.jsonl), resuming from `out/last.pt`; `episodes`: a training
+    episode set instead of `cfg`'s."""
     rank, world, device = init_distributed(device)
     out = Path(out)
     with run_lock(out, log) if rank == 0 else contextlib.nullcontext():
-        return _train(cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes)
+        return _train(
+            cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes
+        )
 
 def _train(cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes):
     dtype = amp_dtype(device, precision)
     seed_everything(cfg.seed)
     last, best = out/'last.pt', out/'best.pt'
-    tds = episodes if episodes is not None else make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, shot=cfg.shot,
-                                                             mode='train', size=cfg.size, episodes=cfg.train_episodes,
-                                                             seed=cfg.seed, **_rare(cfg.rare))
-    vds = (make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test', size=cfg.size,
-                        episodes=cfg.val_episodes, seed=cfg.seed, **_rare(cfg.rare)) if cfg.val_every else None)
+    tds = (
+        episodes
+        if episodes is not None
+        else make_dataset(
+            cfg.data,
+            cfg.root,
+            split=cfg.split,
+            fold=cfg.fold,
+            shot=cfg.shot,
+            mode='train',
+            size=cfg.size,
+            episodes=cfg.train_episodes,
+            seed=cfg.seed,
+            **_rare(cfg.rare),
+        )
+    )
+    vds = (
+        make_dataset(
+            cfg.data,
+            cfg.root,
+            split=cfg.val_split,
+            fold=cfg.fold,
+            shot=cfg.shot,
+            mode='test',
+            size=cfg.size,
+            episodes=cfg.val_episodes,
+            seed=cfg.seed,
+            **_rare(cfg.rare),
+        )
+        if cfg.val_every
+        else None
+    )
     model = make_model(cfg.model, **cfg.model_kwargs())
     if on_model is not None: on_model(model)
     model, _ = fast_path(model.to(device), device, precision)                 # channels-last; bf16 where it is fast
@@ -260,8 +330,10 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
         try: ck = read_checkpoint(last)
         except UsageError as e: raise UsageError(f"{e}; cannot resume from it: pass --overwrite to start again") from e
         _check_resume(ck, cfg, last)
-        model.load_state_dict(ck['state_dict']); opt.load_state_dict(ck['optimizer'])
-        state = {k: ck[k] for k in state}; set_rng_state(ck['rng'])
+        model.load_state_dict(ck['state_dict'])
+        opt.load_state_dict(ck['optimizer'])
+        state = {k: ck[k] for k in state}
+        set_rng_state(ck['rng'])
         if rank == 0:
             cut = trim_jsonl(out/'metrics.jsonl', lambda r: r.get('epoch', 0) <= state['epoch'])
             log(f"resuming {last} after epoch {state['epoch']} (step {state['step']})" +
@@ -277,8 +349,11 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
                                size=cfg.size, episodes=cfg.probe_episodes, seed=cfg.seed)
             pr = feature_probe(model.backbone, pds, device=device)
             state['probe'] = {k: v['miou'] if isinstance(v, dict) else v for k, v in pr.items()}
-            log(f"feature probe of the start point ({cfg.probe_episodes} {cfg.val_split} episodes, novel classes; an upper "
-                f"bound, threshold chosen with the answers):\n{probe_table(pr)}")
+            log(
+                f"feature probe of the start point ({cfg.probe_episodes} {cfg.val_split} episodes, novel "
+                "classes; an upper "
+                f"bound, threshold chosen with the answers):\n{probe_table(pr)}"
+            )
     net = model if world == 1 else nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == 'cuda' else None)
     show = progress and rank == 0
@@ -287,7 +362,9 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
     if stop_after is not None: epochs = epochs[:stop_after]
     mb = master_bar(epochs) if show else epochs
     for epoch in mb:
-        sampler.set_epoch(epoch); model.train(); t0 = time.perf_counter()
+        sampler.set_epoch(epoch)
+        model.train()
+        t0 = time.perf_counter()
         loader = torch.utils.data.DataLoader(_EpochEpisodes(tds), batch_sampler=sampler, num_workers=workers,
                                              collate_fn=collate_episodes, worker_init_fn=seed_worker,
                                              generator=make_generator(item_seed(cfg.seed, epoch, 7)),
@@ -303,22 +380,37 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
                 raise _diverged(f"the loss is {o['loss'].item()}", state['step'] + 1, epoch, lr, cfg, last)
             opt.zero_grad(set_to_none=True)
             (o['loss'] * loss_scale(b['query_mask'])).backward()
-            opt.step(); state['step'] += 1
+            opt.step()
+            state['step'] += 1
             qm = b['query_mask']
             sums += torch.tensor([o['loss'].item(), o['main_loss'].item(), o['aux_loss'].item(), 1.,
                                   (qm == 1).sum().item(), (qm != 255).sum().item()], dtype=torch.float64)
             if show: mb.child.comment = f"loss {o['loss'].item():.3f} lr {lr:.2e}"
         if world > 1: dist.all_reduce(sums)
-        rec = dict(epoch=epoch + 1, step=state['step'], loss=sums[0].item() / sums[3].item(),
-                   main_loss=sums[1].item() / sums[3].item(), aux_loss=sums[2].item() / sums[3].item(), lr=lr,
-                   prior_entropy=label_prior_entropy(_weighted_fraction(sums[4].item() / max(sums[5].item(), 1), cfg.fg_weight)),
-                   seconds=round(time.perf_counter() - t0, 1))
+        rec = dict(
+            epoch=epoch + 1,
+            step=state['step'],
+            loss=sums[0].item() / sums[3].item(),
+            main_loss=sums[1].item() / sums[3].item(),
+            aux_loss=sums[2].item() / sums[3].item(),
+            lr=lr,
+            prior_entropy=label_prior_entropy(
+                _weighted_fraction(sums[4].item() / max(sums[5].item(), 1), cfg.fg_weight)
+            ),
+            seconds=round(time.perf_counter() - t0, 1),
+        )
         if rank == 0 and rec['main_loss'] > 0.9 * rec['prior_entropy']:
-            log(f"warning: epoch {epoch + 1}: main loss {rec['main_loss']:.3f} sits at the label-prior entropy "
-                f"{rec['prior_entropy']:.3f} (foreground {100 * sums[4].item() / max(sums[5].item(), 1):.1f}% of pixels): "
-                "the decoder predicts the prior, not the support's object")
+            log(
+                f"warning: epoch {epoch + 1}: main loss {rec['main_loss']:.3f} sits at the label-prior entropy "
+                f"{rec['prior_entropy']:.3f} (foreground {100 * sums[4].item() / max(sums[5].item(), 1):.1f}% "
+                "of pixels): "
+                "the decoder predicts the prior, not the support's object"
+            )
         bad = nonfinite_tensors(model.state_dict())
-        if bad: raise _diverged(f"{len(bad)} weight tensors hold NaN or Inf ({', '.join(bad[:3])})", state['step'], epoch, lr, cfg, last)
+        if bad:
+            raise _diverged(
+                f"{len(bad)} weight tensors hold NaN or Inf ({', '.join(bad[:3])})", state['step'], epoch, lr, cfg, last
+            )
         if vds is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
             r = evaluate(model, vds, device, precision, resolution='input', progress=False)
             rec.update(val_miou=r['miou'], val_fbiou=r['fbiou'])
@@ -326,14 +418,16 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
                 state['best_miou'] = r['miou']
                 if rank == 0: atomic_save({**model_checkpoint(model), 'epoch': epoch + 1, 'val': r,
                                            'train_config': dataclasses.asdict(cfg)}, best)
-        state['history'].append(rec); state['epoch'] = epoch + 1
+        state['history'].append(rec)
+        state['epoch'] = epoch + 1
         if rank == 0:
             _log(out/'metrics.jsonl', rec)
             atomic_save({**model_checkpoint(model), 'optimizer': opt.state_dict(), 'rng': rng_state(),
                          'train_config': dataclasses.asdict(cfg), **state}, last)
             if show: mb.write(' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items()))
         if world > 1: dist.barrier()
-    state['model'] = model; state['out'] = out
+    state['model'] = model
+    state['out'] = out
     return state
 
 # %% ../nbs/08_train.ipynb #f433311e
@@ -341,26 +435,35 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
 def episode_figure(model: nn.Module, ds, indices=(0, 1, 2), device='cpu', title: str | None = None):
     "One row per test episode: support+mask, query, ground truth, prediction, guided map, prior map."
     from matplotlib.figure import Figure
-    device = get_device(device); model.eval()
+
+    device = get_device(device)
+    model.eval()
     cols = ['support + mask', 'query', 'ground truth', 'prediction', 'guided map', 'prior map']
-    fig = Figure(figsize=(2.2 * len(cols), 2.3 * len(indices))); axs = fig.subplots(len(indices), len(cols), squeeze=False)
+    fig = Figure(figsize=(2.2 * len(cols), 2.3 * len(indices)))
+    axs = fig.subplots(len(indices), len(cols), squeeze=False)
     for r, i in enumerate(indices):
         batch = collate_episodes([ds[i]])
         preds, _, o = predict(model, batch, 'input', device)
         h, w = (int(v) for v in batch['query_size'][0])
         q = to_image(batch['query_img'][0])[:h, :w]
-        s = to_image(batch['support_imgs'][0, 0]); sm = batch['support_masks'][0, 0].numpy()
+        s = to_image(batch['support_imgs'][0, 0])
+        sm = batch['support_masks'][0, 0].numpy()
         gt = batch['query_mask'][0, :h, :w].numpy()
         def _map(m):
             if m is None: return None
-            m = F.interpolate(m[:1].float(), size=batch['query_img'].shape[-2:], mode='bilinear', align_corners=False)[0, 0]
+            m = F.interpolate(m[:1].float(), size=batch['query_img'].shape[-2:], mode='bilinear', align_corners=False)[
+                0, 0
+            ]
             return m[:h, :w].cpu().numpy()
         panels = [overlay_mask(s, sm, color=(40, 220, 40)), q, overlay_mask(q, gt), overlay_mask(q, preds[0].numpy()),
                   _map(o['guided_map']), _map(o['prior_map'])]
         for c, p in enumerate(panels):
-            ax = axs[r, c]; ax.axis('off')
+            ax = axs[r, c]
+            ax.axis('off')
             if r == 0: ax.set_title(cols[c], fontsize=9)
-            if p is None: ax.text(0.5, 0.5, '(none: baseline)', ha='center', va='center', fontsize=8); continue
+            if p is None:
+                ax.text(0.5, 0.5, '(none: baseline)', ha='center', va='center', fontsize=8)
+                continue
             ax.imshow(overlay_heatmap(q, p, alpha=0.6) if p.ndim == 2 else p)
         axs[r, 0].set_ylabel(ds.class_names[int(batch['class_id'][0])])
     if title: fig.suptitle(title, fontsize=10)
@@ -368,10 +471,14 @@ def episode_figure(model: nn.Module, ds, indices=(0, 1, 2), device='cpu', title:
 
 # %% ../nbs/08_train.ipynb #47ebc3b9
 @torch.inference_mode()
-def prediction_agreement(model: nn.Module, ds, precision: str = 'bf16', device='cpu', resolution: str = 'original') -> dict:
-    "Predictions of `model` on the test episodes `ds` in fp32 and on the fast path (`precision`): pixel agreement, both mIoUs."
+def prediction_agreement(
+    model: nn.Module, ds, precision: str = 'bf16', device='cpu', resolution: str = 'original'
+) -> dict:
+    """Predictions of `model` on the test episodes `ds` in fp32 and on the fast path (`precision`): pixel agreement,
+    both mIoUs."""
     device = get_device(device)
-    was = model.training; model.eval()
+    was = model.training
+    model.eval()
     fast = amp_dtype(device, precision)
     meters, same, total = {k: IoUMeter(ds.classes) for k in ('fp32', 'fast')}, 0, 0
     for i in range(len(ds)):
@@ -380,8 +487,10 @@ def prediction_agreement(model: nn.Module, ds, precision: str = 'bf16', device='
         pf, _, _ = predict(model, batch, resolution, device, fast)
         for a, b, tt, c in zip(p32, pf, t, batch['class_id'].tolist()):
             valid = tt != 255
-            same += int((a[valid] == b[valid]).sum()); total += int(valid.sum())
-            meters['fp32'].update(a, tt, c); meters['fast'].update(b, tt, c)
+            same += int((a[valid] == b[valid]).sum())
+            total += int(valid.sum())
+            meters['fp32'].update(a, tt, c)
+            meters['fast'].update(b, tt, c)
     model.train(was)
     m32, mf = meters['fp32'].miou(), meters['fast'].miou()
     return dict(agreement=same / max(total, 1), miou_fp32=m32, miou_fast=mf, miou_delta=100 * (mf - m32),
@@ -396,7 +505,8 @@ class SelfSupport(torch.utils.data.Dataset):
         if k == 'ds': raise AttributeError(k)
         return getattr(self.ds, k)
     def __getitem__(self, i):
-        e = dict(self.ds[i]); K = e['support_imgs'].shape[0]
+        e = dict(self.ds[i])
+        K = e['support_imgs'].shape[0]
         e['support_imgs'] = e['query_img'][None].repeat(K, 1, 1, 1)
         e['support_masks'] = e['query_mask'][None].repeat(K, 1, 1)
         e['support_names'] = [e['query_name']] * K
@@ -411,7 +521,8 @@ def _bool(s):
 def _data_args(p):
     p.add_argument('--data', default='demo', choices=list(DATASETS), help='dataset (default: the built-in demo set)')
     p.add_argument('--root', default=None, help='dataset folder (not needed for the demo set)')
-    p.add_argument('--fold', type=nonneg_int, default=0); p.add_argument('--shot', type=positive_int, default=1)
+    p.add_argument('--fold', type=nonneg_int, default=0)
+    p.add_argument('--shot', type=positive_int, default=1)
     p.add_argument('--seed', type=nonneg_int, default=321)
     p.add_argument('--rare', default=None, choices=['error', 'drop'],
                    help="a class with too few images for an episode: stop with an error, or drop the class "
@@ -429,22 +540,41 @@ def train_parser() -> argparse.ArgumentParser:
     import_model_modules()
     p.add_argument('--model', default='qgnet', choices=list(MODELS), help=f"one of: {', '.join(MODELS)}")
     p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
-    p.add_argument('--weights', default='imagenet', help="backbone start point: imagenet, none (random) or a checkpoint")
-    p.add_argument('--prior', default=None, help='prior extractor checkpoint from `qgnet pretrain` (or any MoCo layout)')
+    p.add_argument(
+        '--weights', default='imagenet', help="backbone start point: imagenet, none (random) or a checkpoint"
+    )
+    p.add_argument(
+        '--prior', default=None, help='prior extractor checkpoint from `qgnet pretrain` (or any MoCo layout)'
+    )
     p.add_argument('--finetune-backbone', action='store_true')
-    p.add_argument('--bins', type=float, nargs='+', default=None, help='FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125)')
-    p.add_argument('--decoder', default=d.decoder, choices=['fem', 'match'], help="fem (the paper) or match (class-agnostic)")
+    p.add_argument(
+        '--bins', type=float, nargs='+', default=None, help='FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125)'
+    )
+    p.add_argument(
+        '--decoder', default=d.decoder, choices=['fem', 'match'], help="fem (the paper) or match (class-agnostic)"
+    )
     p.add_argument('--dim', type=positive_int, default=d.dim, help='decoder width')
     p.add_argument('--optimizer', default=d.optimizer, choices=['sgd', 'adamw'])
-    p.add_argument('--fg-weight', type=positive_float, default=d.fg_weight, help='cross-entropy weight of object pixels')
-    p.add_argument('--probe-episodes', type=nonneg_int, default=d.probe_episodes, help='feature probe before training (0: off)')
+    p.add_argument(
+        '--fg-weight', type=positive_float, default=d.fg_weight, help='cross-entropy weight of object pixels'
+    )
+    p.add_argument(
+        '--probe-episodes', type=nonneg_int, default=d.probe_episodes, help='feature probe before training (0: off)'
+    )
     p.add_argument('--preset', default=None, choices=list(PRESETS), help='a measured recipe: ' +
                    '; '.join(f"{k}: {' '.join(f'--{a} {b}' for a, b in v.items())}" for k, v in PRESETS.items()) +
                    ' (flags given explicitly win)')
     for k in ('size', 'epochs', 'batch_size', 'val_episodes'):
         p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
-    p.add_argument('--val-every', type=nonneg_int, default=d.val_every, help='validate every N epochs (0: never; the last epoch always is)')
-    p.add_argument('--train-episodes', type=positive_int, default=None, help='episodes per epoch (default: one per image)')
+    p.add_argument(
+        '--val-every',
+        type=nonneg_int,
+        default=d.val_every,
+        help='validate every N epochs (0: never; the last epoch always is)',
+    )
+    p.add_argument(
+        '--train-episodes', type=positive_int, default=None, help='episodes per epoch (default: one per image)'
+    )
     p.add_argument('--lr', type=positive_float, default=d.lr)
     for k in ('momentum', 'weight_decay', 'power'):
         p.add_argument('--' + k.replace('_', '-'), type=finite_float, default=getattr(d, k))
@@ -456,11 +586,26 @@ def train_parser() -> argparse.ArgumentParser:
 
 def _bins(b):
     if b is None: return None
-    return tuple(int(v) if v >= 1 and float(v).is_integer() and not (v == 1.0 and len(b) > 1 and b[1] < 1) else float(v) for v in b)
+    return tuple(
+        int(v) if v >= 1 and float(v).is_integer() and not (v == 1.0 and len(b) > 1 and b[1] < 1) else float(v)
+        for v in b
+    )
 
-PRESETS = {   # the CPU recipe: a base-pretrained ResNet-18 start point (`qgnet base-pretrain`), the match decoder
-    'cpu': {'backbone': 'resnet18', 'decoder': 'match', 'dim': 32, 'optimizer': 'adamw', 'lr': 3e-3, 'weight_decay': 1e-2, 'fg_weight': 2.0,
-            'size': 241, 'epochs': 4, 'batch_size': 8, 'train_episodes': 400, 'val_every': 0},
+PRESETS = {  # the CPU recipe: a base-pretrained ResNet-18 start point (`qgnet base-pretrain`), the match decoder
+    'cpu': {
+        'backbone': 'resnet18',
+        'decoder': 'match',
+        'dim': 32,
+        'optimizer': 'adamw',
+        'lr': 3e-3,
+        'weight_decay': 1e-2,
+        'fg_weight': 2.0,
+        'size': 241,
+        'epochs': 4,
+        'batch_size': 8,
+        'train_episodes': 400,
+        'val_every': 0,
+    },
 }
 
 def _check_file_flags(a):
@@ -478,7 +623,9 @@ def train_cli(argv: list[str]) -> int:
     pre = p.parse_known_args(argv)[0].preset
     if pre: p.set_defaults(**{k.replace('-', '_'): v for k, v in PRESETS[pre].items()})
     a = p.parse_args(argv)
-    check_data_flags(a.data, a.root); check_out_dir(a.out); _check_file_flags(a)
+    check_data_flags(a.data, a.root)
+    check_out_dir(a.out)
+    _check_file_flags(a)
     if a.model in ('qgnet', 'qgnet+iir') and a.prior is None:
         raise UsageError(f"--model {a.model} needs --prior: the prior extractor, a checkpoint of `qgnet pretrain` "
                          "(OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint")
@@ -493,7 +640,9 @@ def train_cli(argv: list[str]) -> int:
     return 0
 
 def eval_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='qgnet eval', description='Few-shot evaluation of a trained model, written as JSON.')
+    p = argparse.ArgumentParser(
+        prog='qgnet eval', description='Few-shot evaluation of a trained model, written as JSON.'
+    )
     _data_args(p)
     p.add_argument('--split', default='val', help='the split whose novel-class episodes are tested')
     p.add_argument('--ckpt', required=True, help='model checkpoint (best.pt / last.pt of `qgnet train`)')
@@ -508,7 +657,8 @@ def eval_parser() -> argparse.ArgumentParser:
     return p
 
 def load_checked(path, flag: str = '--ckpt'):
-    "The model saved at `path`, and its extra entries, or a UsageError naming `flag` (unreadable, not a model, NaN weights)."
+    """The model saved at `path`, and its extra entries, or a UsageError naming `flag` (unreadable, not a model, NaN
+    weights)."""
     ck = read_checkpoint(path, flag)
     bad = nonfinite_tensors(ck.get('state_dict', {}))
     if bad: raise UsageError(f"{flag} {path}: {len(bad)} weight tensors hold NaN or Inf ({', '.join(bad[:3])}); the "
@@ -532,11 +682,19 @@ def eval_cli(argv: list[str]) -> int:
         ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
                           episodes=a.episodes, seed=a.seed, **_rare(a.rare))
     model, _ = fast_path(model.to(device), device, a.precision)
-    if rank == 0: print(f"qgnet eval: {len(ds)} episodes, precision: {precision_note(device, a.precision)}", file=sys.stderr)
+    if rank == 0:
+        print(f"qgnet eval: {len(ds)} episodes, precision: {precision_note(device, a.precision)}", file=sys.stderr)
     res = evaluate(model, ds, device, a.precision, a.resolution, a.workers, cache_gb=a.cache_gb)
     res.pop('seconds')
-    res.update(data=a.data, split=a.split, model=model.config['name'], label=model.config.get('label', model.config['name']),
-               tta=model.config.get('tta'), checkpoint=str(a.ckpt), size=size)
+    res.update(
+        data=a.data,
+        split=a.split,
+        model=model.config['name'],
+        label=model.config.get('label', model.config['name']),
+        tta=model.config.get('tta'),
+        checkpoint=str(a.ckpt),
+        size=size,
+    )
     if rank == 0:
         print(json.dumps({k: res[k] for k in ('miou', 'fbiou', 'per_class')}, indent=1))
         if a.out: save_json(res, a.out)
@@ -596,7 +754,8 @@ def _table(rows: list[dict]) -> str:
 def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers: int = 0, progress: bool = True,
          figures: bool = True, log=print, precision: str = 'auto') -> dict:
     "Pretrain, train QGNet and the baseline, evaluate both; returns the results (also in `out/results.json`)."
-    out, device = Path(out), get_device(device); t_start = time.perf_counter()
+    out, device = Path(out), get_device(device)
+    t_start = time.perf_counter()
     import_model_modules()
     unknown = [m for m in cfg.models if m not in MODELS]
     if unknown: raise UsageError(f"--models {' '.join(unknown)}: not a model; expected some of {', '.join(MODELS)}")
@@ -608,13 +767,33 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     from qgnet_nb.patches import find_images
     from qgnet_nb.data import demo_images
     # the test episodes first: a wrong fold, shot or data folder fails now, not after the training
-    test_sets = {shot: make_dataset(cfg.data, cfg.root, split='val', fold=cfg.fold, shot=shot, mode='test', size=cfg.size,
-                                    episodes=cfg.episodes, seed=cfg.seed) for shot in cfg.shots}
+    test_sets = {
+        shot: make_dataset(
+            cfg.data,
+            cfg.root,
+            split='val',
+            fold=cfg.fold,
+            shot=shot,
+            mode='test',
+            size=cfg.size,
+            episodes=cfg.episodes,
+            seed=cfg.seed,
+        )
+        for shot in cfg.shots
+    }
     # 1. the prior extractor, self-supervised on the training images (no labels)
     files = find_images(demo_images('train')) if cfg.data == 'demo' else find_images(Path(cfg.root)/'train')
-    pcfg = PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
-                          epochs=cfg.pretrain_epochs, queue=1024, local_queue=4096, bn_group_size=cfg.pretrain_batch // 2,
-                          m=0.99, seed=cfg.seed)
+    pcfg = PretrainConfig(
+        arch=cfg.backbone,
+        size=cfg.pretrain_size,
+        batch_size=cfg.pretrain_batch,
+        epochs=cfg.pretrain_epochs,
+        queue=1024,
+        local_queue=4096,
+        bn_group_size=cfg.pretrain_batch // 2,
+        m=0.99,
+        seed=cfg.seed,
+    )
     log(f"device: {device}, precision: {precision_note(device, precision)}")
     log(f"[1/4] contrastive pretraining of the prior extractor: {pcfg.arch}, {len(files)} images, {pcfg.epochs} epochs")
     t0 = time.perf_counter()
@@ -631,20 +810,44 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
         bcfg = BaseConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, backbone=cfg.backbone, size=cfg.size,
                           steps=cfg.base_steps, batch_size=cfg.base_batch, seed=cfg.seed)
         log("[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
-        weights = str(base_pretrain(bcfg, out/'base', device=device, workers=workers, progress=progress, log=log)['path'])
+        weights = str(
+            base_pretrain(bcfg, out / 'base', device=device, workers=workers, progress=progress, log=log)['path']
+        )
     else: weights = None if cfg.weights == 'none' else cfg.weights
-    start = {'imagenet': f'ImageNet ({cfg.backbone}, torchvision)', None: 'random initialisation',
-             str(out/'base'/'backbone.pt'): 'base-class pretraining of step 2 (ImageNet weights are not on this machine)'
-             }.get(weights, weights)
+    start = {
+        'imagenet': f'ImageNet ({cfg.backbone}, torchvision)',
+        None: 'random initialisation',
+        str(
+            out / 'base' / 'backbone.pt'
+        ): 'base-class pretraining of step 2 (ImageNet weights are not on this machine)',
+    }.get(weights, weights)
     log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
     results, runs = [], {}
     for name in cfg.models:
-        tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
-                           weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                           train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed,
-                           decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer, weight_decay=cfg.weight_decay,
-                           fg_weight=cfg.fg_weight,
-                           probe_episodes=50 if name == cfg.models[0] else 0)
+        tcfg = TrainConfig(
+            data=cfg.data,
+            root=cfg.root,
+            fold=cfg.fold,
+            shot=1,
+            model=name,
+            backbone=cfg.backbone,
+            weights=weights,
+            prior=str(prior),
+            size=cfg.size,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            train_episodes=cfg.train_episodes,
+            lr=cfg.lr,
+            lr_x10=cfg.lr_x10,
+            val_every=0,
+            seed=cfg.seed,
+            decoder=cfg.decoder,
+            dim=cfg.dim,
+            optimizer=cfg.optimizer,
+            weight_decay=cfg.weight_decay,
+            fg_weight=cfg.fg_weight,
+            probe_episodes=50 if name == cfg.models[0] else 0,
+        )
         t0 = time.perf_counter()
         st = train(tcfg, out/name, device=device, precision=precision, workers=workers, progress=progress, log=log)
         runs[name] = st['model']
@@ -672,14 +875,19 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
 
 def demo_cli(argv: list[str]) -> int:
     d = DemoConfig()
-    p = argparse.ArgumentParser(prog='qgnet demo', description='Pretrain, train QGNet and its baseline, and evaluate both, '
-                                'on the built-in demo set by default (no download, minutes on a CPU).')
-    p.add_argument('--data', default=d.data, choices=list(DATASETS)); p.add_argument('--root', default=None)
+    p = argparse.ArgumentParser(
+        prog='qgnet demo',
+        description='Pretrain, train QGNet and its baseline, and evaluate both, '
+        'on the built-in demo set by default (no download, minutes on a CPU).',
+    )
+    p.add_argument('--data', default=d.data, choices=list(DATASETS))
+    p.add_argument('--root', default=None)
     p.add_argument('--shots', type=positive_int, nargs='+', default=list(d.shots))
     p.add_argument('--models', nargs='+', default=list(d.models), help='models trained and compared the same way')
     p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
     p.add_argument('--weights', default=d.weights, help="auto, imagenet, none or a checkpoint")
-    p.add_argument('--fold', type=nonneg_int, default=d.fold); p.add_argument('--seed', type=nonneg_int, default=d.seed)
+    p.add_argument('--fold', type=nonneg_int, default=d.fold)
+    p.add_argument('--seed', type=nonneg_int, default=d.seed)
     for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'base_steps', 'base_batch', 'dim', 'epochs',
               'train_episodes', 'batch_size', 'episodes'):
         p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
@@ -690,12 +898,14 @@ def demo_cli(argv: list[str]) -> int:
     p.add_argument('--fg-weight', type=positive_float, default=d.fg_weight)
     p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
                    help="PFENet's x10 on the learning rate (with --optimizer sgd)")
-    p.add_argument('--device', default='auto'); p.add_argument('--workers', type=nonneg_int, default=0)
+    p.add_argument('--device', default='auto')
+    p.add_argument('--workers', type=nonneg_int, default=0)
     p.add_argument('--precision', default='auto', choices=['auto', 'bf16', 'fp32'],
                    help='auto: bf16 autocast on GPUs and on CPUs with native bf16, else fp32')
     p.add_argument('--out', default='runs/demo')
     a = p.parse_args(argv)
-    check_data_flags(a.data, a.root); check_out_dir(a.out)
+    check_data_flags(a.data, a.root)
+    check_out_dir(a.out)
     if a.weights not in ('auto', 'imagenet', 'none'): _check_file_flags(a)
     kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(DemoConfig)}
     kw['shots'], kw['models'] = tuple(a.shots), tuple(a.models)

@@ -3,9 +3,33 @@ and a second run resumes by skipping the variants that finished."""
 import json, subprocess
 from pathlib import Path
 
-TINY = ['--backbone', 'resnet18', '--size', '64', '--pretrain-size', '32', '--pretrain-epochs', '1', '--pretrain-batch', '4',
-        '--pretrain-images', '8', '--queue', '64', '--local-queue', '256', '--epochs', '1', '--train-episodes', '4',
-        '--episodes', '4', '--device', 'cpu', '--quiet']
+TINY = [
+    '--backbone',
+    'resnet18',
+    '--size',
+    '64',
+    '--pretrain-size',
+    '32',
+    '--pretrain-epochs',
+    '1',
+    '--pretrain-batch',
+    '4',
+    '--pretrain-images',
+    '8',
+    '--queue',
+    '64',
+    '--local-queue',
+    '256',
+    '--epochs',
+    '1',
+    '--train-episodes',
+    '4',
+    '--episodes',
+    '4',
+    '--device',
+    'cpu',
+    '--quiet',
+]
 
 def ablate(*args, cwd, tiny=TINY):
     return subprocess.run(['qgnet', 'ablate', *args, *tiny], capture_output=True, text=True, timeout=900, cwd=cwd)
@@ -44,7 +68,9 @@ def test_tiny_patch_study_writes_table_and_resumes(tmp_path):
     assert (out/'slic-both'/'result.json').read_bytes() == first
     assert '| guided (ours) |' in (out/'recall.md').read_text()
     # other settings in the same folder are refused, not mixed into the table
-    r = ablate('--study', 'patches', '--out', str(out), cwd=tmp_path, tiny=TINY[:-5] + ['--episodes', '5', '--device', 'cpu'])
+    r = ablate(
+        '--study', 'patches', '--out', str(out), cwd=tmp_path, tiny=TINY[:-5] + ['--episodes', '5', '--device', 'cpu']
+    )
     assert r.returncode == 2 and 'other settings' in r.stderr, r.stderr[-2000:]
 
 STUDY_VARIANTS = {'patches': ('slic', 'felzenszwalb'), 'recall': ('qgnet',)}

@@ -23,7 +23,8 @@ def qgnet(*args, cwd=None, timeout=300):
 
 
 def _png(path, arr):
-    path.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(arr).save(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
 
 
 def camvid_like(root: Path, size=64, car=True, n=4):
@@ -33,9 +34,11 @@ def camvid_like(root: Path, size=64, car=True, n=4):
         for i in range(n):
             name = f'0001TP_{(i + 1) * 100:06d}'
             img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-            lab = np.full((size, size), 3, np.uint8); lab[:size // 4] = 1
+            lab = np.full((size, size), 3, np.uint8)
+            lab[: size // 4] = 1
             if car: lab[size // 2:size // 2 + 16, 8:40] = 8
-            _png(root/split/'images'/f'{name}.png', img); _png(root/split/'labels'/f'{name}.png', lab)
+            _png(root / split / 'images' / f'{name}.png', img)
+            _png(root / split / 'labels' / f'{name}.png', lab)
     return root
 
 
@@ -51,24 +54,33 @@ def work(tmp_path_factory):
     (d/'truncated.pt').write_bytes(good[:len(good) // 3])
     (d/'text.pt').write_text('this is not a checkpoint\n')
     torch.save({'epoch': 3, 'state_dict': {'module.encoder_q.conv1.weight': torch.zeros(1)}}, d/'moco.pt')
-    ck = torch.load(d/'ok.pt', weights_only=True); k = next(iter(ck['state_dict']))
-    ck['state_dict'][k] = ck['state_dict'][k].clone().fill_(float('nan')); torch.save(ck, d/'nan.pt')
+    ck = torch.load(d / 'ok.pt', weights_only=True)
+    k = next(iter(ck['state_dict']))
+    ck['state_dict'][k] = ck['state_dict'][k].clone().fill_(float('nan'))
+    torch.save(ck, d / 'nan.pt')
     (d/'a_file').write_text('x')
     (d/'a_dir').mkdir()
     (d/'empty').mkdir()
-    for i in range(2): (d/'unreadable'/f'{i}.jpg').parent.mkdir(exist_ok=True); (d/'unreadable'/f'{i}.jpg').write_bytes(b'no jpeg')
+    for i in range(2):
+        (d / 'unreadable' / f'{i}.jpg').parent.mkdir(exist_ok=True)
+        (d / 'unreadable' / f'{i}.jpg').write_bytes(b'no jpeg')
     # broken data folders, each broken in one way
     cut = camvid_like(d/'cut_images')
     for p in (cut/'val'/'images').iterdir(): p.write_bytes(p.read_bytes()[:120])      # header readable, pixels cut off
     wrong = camvid_like(d/'wrong_size')
     _png(next((wrong/'val'/'labels').iterdir()), np.full((10, 10), 3, np.uint8))
     vals = camvid_like(d/'bad_values')
-    p = next((vals/'val'/'labels').iterdir()); a = np.asarray(Image.open(p)).copy(); a[0, 0] = 200; _png(p, a)
-    nomask = camvid_like(d/'no_mask'); next((nomask/'val'/'labels').iterdir()).unlink()
+    p = next((vals / 'val' / 'labels').iterdir())
+    a = np.asarray(Image.open(p)).copy()
+    a[0, 0] = 200
+    _png(p, a)
+    nomask = camvid_like(d / 'no_mask')
+    next((nomask / 'val' / 'labels').iterdir()).unlink()
     # a finished run, to resume with changed settings or with a corrupt last.pt
     r = qgnet('train', *TINY, '--out', d/'run')
     assert r.returncode == 0, r.stderr[-3000:]
-    (d/'corrupt_run').mkdir(); (d/'corrupt_run'/'last.pt').write_bytes((d/'run'/'last.pt').read_bytes()[:500])
+    (d / 'corrupt_run').mkdir()
+    (d / 'corrupt_run' / 'last.pt').write_bytes((d / 'run' / 'last.pt').read_bytes()[:500])
     return d
 
 
@@ -93,62 +105,90 @@ def cases(d):
         ('train --workers -2', [*tr, '--workers', '-2', *fresh()], '--workers'),
         ('train --model foo', [*tr, '--model', 'foo', *fresh()], '--model'),
         ('train qgnet without --prior', [*tr, '--model', 'qgnet', *fresh()], '--prior'),
-        ('train --prior missing', [*tr, '--model', 'qgnet', '--prior', d/'missing.pt', *fresh()], '--prior'),
-        ('train --prior text file', [*tr, '--model', 'qgnet', '--prior', d/'text.pt', *fresh()], '--prior'),
-        ('train --weights missing', [*tr, '--weights', d/'missing.pt', *fresh()], '--weights'),
-        ('train --weights truncated', [*tr, '--weights', d/'truncated.pt', *fresh()], '--weights'),
+        ('train --prior missing', [*tr, '--model', 'qgnet', '--prior', d / 'missing.pt', *fresh()], '--prior'),
+        ('train --prior text file', [*tr, '--model', 'qgnet', '--prior', d / 'text.pt', *fresh()], '--prior'),
+        ('train --weights missing', [*tr, '--weights', d / 'missing.pt', *fresh()], '--weights'),
+        ('train --weights truncated', [*tr, '--weights', d / 'truncated.pt', *fresh()], '--weights'),
         ('train --data camvid without --root', [*tr, '--data', 'camvid', *fresh()], '--root'),
-        ('train --root missing', [*tr, '--data', 'camvid', '--root', d/'nowhere', *fresh()], '--root'),
-        ('train --out is a file', [*tr, '--out', d/'a_file'], '--out'),
-        ('train --out under a file', [*tr, '--out', d/'a_file'/'run'], '--out'),
-        ('train resume, changed config', [*tr, '--size', '48', '--out', d/'run'], '--overwrite'),
-        ('train resume, corrupt last.pt', [*tr, '--out', d/'corrupt_run'], 'last.pt'),
+        ('train --root missing', [*tr, '--data', 'camvid', '--root', d / 'nowhere', *fresh()], '--root'),
+        ('train --out is a file', [*tr, '--out', d / 'a_file'], '--out'),
+        ('train --out under a file', [*tr, '--out', d / 'a_file' / 'run'], '--out'),
+        ('train resume, changed config', [*tr, '--size', '48', '--out', d / 'run'], '--overwrite'),
+        ('train resume, corrupt last.pt', [*tr, '--out', d / 'corrupt_run'], 'last.pt'),
         ('train --preset nope', [*tr, '--preset', 'nope', *fresh()], '--preset'),
         # qgnet eval
-        ('eval --ckpt missing', ['eval', '--ckpt', d/'missing.pt'], 'missing.pt'),
-        ('eval --ckpt truncated', ['eval', '--ckpt', d/'truncated.pt'], '--ckpt'),
-        ('eval --ckpt text file', ['eval', '--ckpt', d/'text.pt'], '--ckpt'),
-        ('eval --ckpt a folder', ['eval', '--ckpt', d/'a_dir'], '--ckpt'),
-        ('eval --ckpt a MoCo checkpoint', ['eval', '--ckpt', d/'moco.pt'], '--ckpt'),
-        ('eval --ckpt NaN weights', ['eval', '--ckpt', d/'nan.pt'], 'NaN'),
+        ('eval --ckpt missing', ['eval', '--ckpt', d / 'missing.pt'], 'missing.pt'),
+        ('eval --ckpt truncated', ['eval', '--ckpt', d / 'truncated.pt'], '--ckpt'),
+        ('eval --ckpt text file', ['eval', '--ckpt', d / 'text.pt'], '--ckpt'),
+        ('eval --ckpt a folder', ['eval', '--ckpt', d / 'a_dir'], '--ckpt'),
+        ('eval --ckpt a MoCo checkpoint', ['eval', '--ckpt', d / 'moco.pt'], '--ckpt'),
+        ('eval --ckpt NaN weights', ['eval', '--ckpt', d / 'nan.pt'], 'NaN'),
         ('eval --size 0', [*ev, '--size', '0'], '--size'),
         ('eval --episodes 0', [*ev[:3], '--episodes', '0'], '--episodes'),
         ('eval --fold 9', [*ev, '--fold', '9'], '--fold 9'),
-        ('eval --out is a folder', [*ev, '--out', d/'a_dir'], '--out'),
-        ('eval --figure under a file', [*ev, '--figure', d/'a_file'/'x.png'], ('--figure', 'x.png: cannot be created')),
+        ('eval --out is a folder', [*ev, '--out', d / 'a_dir'], '--out'),
+        (
+            'eval --figure under a file',
+            [*ev, '--figure', d / 'a_file' / 'x.png'],
+            ('--figure', 'x.png: cannot be created'),
+        ),
         ('eval --data coco without --root', [*ev, '--data', 'coco'], '--root'),
-        ('eval truncated images', [*ev, '--data', 'camvid', '--root', d/'cut_images'], ('cannot read image file', 'cut_images')),
-        ('eval mask of the wrong size', [*ev, '--data', 'camvid', '--root', d/'wrong_size'], ('wrong_size', 'is 10x10')),
-        ('eval mask values out of range', [*ev, '--data', 'camvid', '--root', d/'bad_values'], ('bad_values', '[200]')),
-        ('eval image without a mask', [*ev, '--data', 'camvid', '--root', d/'no_mask'], 'no_mask'),
+        (
+            'eval truncated images',
+            [*ev, '--data', 'camvid', '--root', d / 'cut_images'],
+            ('cannot read image file', 'cut_images'),
+        ),
+        (
+            'eval mask of the wrong size',
+            [*ev, '--data', 'camvid', '--root', d / 'wrong_size'],
+            ('wrong_size', 'is 10x10'),
+        ),
+        (
+            'eval mask values out of range',
+            [*ev, '--data', 'camvid', '--root', d / 'bad_values'],
+            ('bad_values', '[200]'),
+        ),
+        ('eval image without a mask', [*ev, '--data', 'camvid', '--root', d / 'no_mask'], 'no_mask'),
         # qgnet demo: all before any pretraining
-        ('demo --models foo', ['demo', '--models', 'foo', '--out', d/'demo'], '--models'),
-        ('demo --shots 0', ['demo', '--shots', '0', '--out', d/'demo'], '--shots'),
-        ('demo --fold 7', ['demo', '--fold', '7', '--out', d/'demo'], '--fold 7'),
-        ('demo --out is a file', ['demo', '--out', d/'a_file'], '--out'),
-        ('demo --data fss1000 without --root', ['demo', '--data', 'fss1000', '--out', d/'demo'], '--root'),
-        ('demo --lr nan', ['demo', '--lr', 'nan', '--out', d/'demo'], '--lr'),
+        ('demo --models foo', ['demo', '--models', 'foo', '--out', d / 'demo'], '--models'),
+        ('demo --shots 0', ['demo', '--shots', '0', '--out', d / 'demo'], '--shots'),
+        ('demo --fold 7', ['demo', '--fold', '7', '--out', d / 'demo'], '--fold 7'),
+        ('demo --out is a file', ['demo', '--out', d / 'a_file'], '--out'),
+        ('demo --data fss1000 without --root', ['demo', '--data', 'fss1000', '--out', d / 'demo'], '--root'),
+        ('demo --lr nan', ['demo', '--lr', 'nan', '--out', d / 'demo'], '--lr'),
         # qgnet pretrain
-        ('pretrain ROOT missing', ['pretrain', d/'nowhere', '--out', d/'p'], 'nowhere'),
-        ('pretrain ROOT without images', ['pretrain', d/'empty', '--out', d/'p'], 'empty'),
-        ('pretrain --lr nan', ['pretrain', d/'empty', '--out', d/'p', '--lr', 'nan'], '--lr'),
-        ('pretrain --epochs 0', ['pretrain', d/'empty', '--out', d/'p', '--epochs', '0'], '--epochs'),
-        ('pretrain Felzenszwalb flag with SLIC', ['pretrain', d/'empty', '--out', d/'p', '--scale', '100'], '--scale'),
-        ('pretrain --out is a file', ['pretrain', d/'unreadable', '--out', d/'a_file'], '--out'),
+        ('pretrain ROOT missing', ['pretrain', d / 'nowhere', '--out', d / 'p'], 'nowhere'),
+        ('pretrain ROOT without images', ['pretrain', d / 'empty', '--out', d / 'p'], 'empty'),
+        ('pretrain --lr nan', ['pretrain', d / 'empty', '--out', d / 'p', '--lr', 'nan'], '--lr'),
+        ('pretrain --epochs 0', ['pretrain', d / 'empty', '--out', d / 'p', '--epochs', '0'], '--epochs'),
+        (
+            'pretrain Felzenszwalb flag with SLIC',
+            ['pretrain', d / 'empty', '--out', d / 'p', '--scale', '100'],
+            '--scale',
+        ),
+        ('pretrain --out is a file', ['pretrain', d / 'unreadable', '--out', d / 'a_file'], '--out'),
         # qgnet patches
-        ('patches ROOT without images', ['patches', d/'empty', '--quiet'], 'empty'),
-        ('patches all images unreadable', ['patches', d/'unreadable', '--quiet'], 'unreadable'),
-        ('patches ROOT missing', ['patches', d/'nowhere', '--quiet'], 'nowhere'),
-        ('patches SLIC flag with Felzenszwalb', ['patches', d/'empty', '--method', 'felzenszwalb', '--n-segments', '9'], '--n-segments'),
+        ('patches ROOT without images', ['patches', d / 'empty', '--quiet'], 'empty'),
+        ('patches all images unreadable', ['patches', d / 'unreadable', '--quiet'], 'unreadable'),
+        ('patches ROOT missing', ['patches', d / 'nowhere', '--quiet'], 'nowhere'),
+        (
+            'patches SLIC flag with Felzenszwalb',
+            ['patches', d / 'empty', '--method', 'felzenszwalb', '--n-segments', '9'],
+            '--n-segments',
+        ),
         # qgnet probe, base-pretrain, ablate
-        ('probe --weights missing', ['probe', '--weights', d/'missing.pt'], '--weights'),
-        ('probe --weights text file', ['probe', '--weights', d/'text.pt'], '--weights'),
+        ('probe --weights missing', ['probe', '--weights', d / 'missing.pt'], '--weights'),
+        ('probe --weights text file', ['probe', '--weights', d / 'text.pt'], '--weights'),
         ('probe --episodes 0', ['probe', '--weights', 'none', '--episodes', '0'], '--episodes'),
-        ('base-pretrain --root missing', ['base-pretrain', '--data', 'camvid', '--root', d/'nowhere'], '--root'),
+        ('base-pretrain --root missing', ['base-pretrain', '--data', 'camvid', '--root', d / 'nowhere'], '--root'),
         ('base-pretrain --lr nan', ['base-pretrain', '--lr', 'nan'], '--lr'),
-        ('base-pretrain --out is a file', ['base-pretrain', '--out', d/'a_file'], '--out'),
-        ('ablate --data camvid without --root', ['ablate', '--study', 'losses', '--data', 'camvid', '--out', d/'abl'], '--root'),
-        ('ablate unknown variant', ['ablate', '--study', 'losses', '--variants', 'slic', '--out', d/'abl'], 'slic'),
+        ('base-pretrain --out is a file', ['base-pretrain', '--out', d / 'a_file'], '--out'),
+        (
+            'ablate --data camvid without --root',
+            ['ablate', '--study', 'losses', '--data', 'camvid', '--out', d / 'abl'],
+            '--root',
+        ),
+        ('ablate unknown variant', ['ablate', '--study', 'losses', '--variants', 'slic', '--out', d / 'abl'], 'slic'),
     ]
 
 
@@ -185,7 +225,9 @@ def test_bad_inputs_leave_no_output_behind(results, work):
 
 
 def test_debug_shows_the_traceback(work):
-    r = subprocess.run(['qgnet', '--debug', 'eval', '--ckpt', str(work/'text.pt')], capture_output=True, text=True, env=ENV)
+    r = subprocess.run(
+        ['qgnet', '--debug', 'eval', '--ckpt', str(work / 'text.pt')], capture_output=True, text=True, env=ENV
+    )
     assert r.returncode != 0 and 'Traceback' in r.stderr and 'not a readable checkpoint' in r.stderr
 
 
@@ -211,7 +253,8 @@ def test_second_run_on_one_folder_is_refused(tmp_path):
 
 
 def test_lock_of_a_dead_run_is_taken_over_and_stale_files_removed(tmp_path):
-    dead = subprocess.Popen([sys.executable, '-c', 'pass']); dead.wait()
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
     run = tmp_path/'run'
     _lock(run, dead.pid)
     (run/'.last.pt.k1ll3d.tmp').write_bytes(b'x' * 1000)                     # what a SIGKILL mid-save leaves
@@ -224,15 +267,21 @@ def test_lock_of_a_dead_run_is_taken_over_and_stale_files_removed(tmp_path):
 def test_resume_trims_metrics_written_after_the_checkpoint(tmp_path):
     run = tmp_path/'run'
     assert qgnet('train', *TINY, '--out', run).returncode == 0
-    with open(run/'metrics.jsonl', 'a') as f: f.write(json.dumps({'epoch': 2, 'loss': 9.9}) + '\n')   # killed before last.pt
+    with open(run / 'metrics.jsonl', 'a') as f:
+        f.write(json.dumps({'epoch': 2, 'loss': 9.9}) + '\n')  # killed before last.pt
     r = qgnet('train', *TINY, '--out', run)
     assert r.returncode == 0 and 'dropped 1 line' in r.stdout, r.stdout + r.stderr[-1500:]
     assert [json.loads(l)['epoch'] for l in (run/'metrics.jsonl').read_text().splitlines()] == [1]
 
 
 def test_ctrl_c_exits_130_with_the_resume_hint(tmp_path):
-    p = subprocess.Popen(['qgnet', 'train', *TINY, '--epochs', '50', '--train-episodes', '40', '--out', str(tmp_path/'r')],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    p = subprocess.Popen(
+        ['qgnet', 'train', *TINY, '--epochs', '50', '--train-episodes', '40', '--out', str(tmp_path / 'r')],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     t0 = time.time()
     while not (tmp_path/'r'/'.qgnet.lock').exists() and time.time() - t0 < 120: time.sleep(0.05)
     time.sleep(1.5)
@@ -251,11 +300,13 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path):
                          stderr=subprocess.DEVNULL, env=ENV)
     t0 = time.time()
     while not (killed/'last.pt').exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.01)
-    p.send_signal(signal.SIGKILL); p.wait()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     assert p.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
     r = qgnet('train', *args, '--out', killed)
     assert r.returncode == 0 and 'resuming' in r.stdout, r.stderr[-2000:]
-    a = torch.load(tmp_path/'full'/'last.pt', weights_only=True); b = torch.load(killed/'last.pt', weights_only=True)
+    a = torch.load(tmp_path / 'full' / 'last.pt', weights_only=True)
+    b = torch.load(killed / 'last.pt', weights_only=True)
     assert a['epoch'] == b['epoch'] == 3 and a['step'] == b['step']
     for k in a['state_dict']: assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
     la = [json.loads(l) for l in (tmp_path/'full'/'metrics.jsonl').read_text().splitlines()]

@@ -22,8 +22,12 @@ def test_unknown_command_is_an_error():
     assert r.returncode == 2 and "unknown command 'no-such-command'" in r.stderr
 
 def test_python_dash_m_equivalent():
-    r = subprocess.run([sys.executable, '-c', 'import sys; from qgnet_nb.core import qgnet_main; sys.exit(qgnet_main(["--version"]))'],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, '-c', 'import sys; from qgnet_nb.core import qgnet_main; sys.exit(qgnet_main(["--version"]))'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and qgnet_nb.__version__ in r.stdout
 
 def test_new_start_point_commands_reject_bad_input_before_compute(tmp_path):

@@ -20,8 +20,10 @@ def test_train_then_eval(tmp_path, model):
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads((tmp_path/'e.json').read_text())
     assert res['model'] == model and res['episodes'] == 2 and 0 <= res['miou'] <= 1
-    assert res['label'] == model and res['tta'] is None                          # no test-time augmentation by default
-    r = run('eval', '--ckpt', 'run/last.pt', '--episodes', '2', '--workers', '0', '--tta', '--out', 't.json', cwd=tmp_path)
+    assert res['label'] == model and res['tta'] is None  # no test-time augmentation by default
+    r = run(
+        'eval', '--ckpt', 'run/last.pt', '--episodes', '2', '--workers', '0', '--tta', '--out', 't.json', cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads((tmp_path/'t.json').read_text())
     assert res['label'] == f'{model} (+TTA 0.8/1/1.25)' and res['tta'] == [0.8, 1.0, 1.25]

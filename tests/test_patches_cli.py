@@ -19,7 +19,8 @@ def tree(tmp_path):
     root = tmp_path/'data'
     for rel, shape in [('JPEGImages/a.jpg', (48, 64, 3)), ('JPEGImages/b.png', (40, 40, 3)),
                        ('more/deep/c.png', (32, 50)), ('more/d.png', (30, 30, 4))]:
-        p = root/rel; p.parent.mkdir(parents=True, exist_ok=True)
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray((rng.random(shape) * 255).astype(np.uint8)).save(p)
     (root/'more/broken.jpg').write_bytes(b'this is not a jpeg')
     (root/'notes.txt').write_text('not an image')
@@ -41,7 +42,9 @@ def test_cache_manifest_and_maps(tree, tmp_path):
         img = read_image(tree/rel)
         lab = cache[tree/rel]
         assert lab.shape == img.shape[:2] and lab.dtype == np.int32 and lab.min() == 0
-        np.testing.assert_array_equal(lab, superpixels(img, 'slic', n_segments=12))   # the library reads back what it would compute
+        np.testing.assert_array_equal(
+            lab, superpixels(img, 'slic', n_segments=12)
+        )  # the library reads back what it would compute
         np.testing.assert_array_equal(get_patches(tree/rel, cache=out), lab)
     assert not list(out.rglob('*.tmp'))                                                # no half-written files
 
@@ -83,7 +86,7 @@ def test_progress_bar_and_default_out(tree):
     assert r.returncode == 0, r.stderr
     assert '5/5' in r.stdout + r.stderr                                                 # fastprogress's count
     assert (tree/'.qgnet_patches/slic/manifest.json').exists()
-    r = run(tree, '--n-segments', '8', '--quiet')                                       # the cache inside ROOT is not scanned
+    r = run(tree, '--n-segments', '8', '--quiet')  # the cache inside ROOT is not scanned
     assert '5 images: 0 computed, 4 already cached' in r.stdout
 
 

@@ -10,24 +10,54 @@ import torch.multiprocessing as mp
 QGNET = shutil.which('qgnet') or str(Path(sys.executable).parent/'qgnet')
 # one thread per process: runs are reproducible and do not fight over a small CPU
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
-SMALL = ['--arch', 'resnet18', '--size', '64', '--dim', '16', '--queue', '16', '--local-queue', '64', '--n-segments', '30',
-         '--batch-size', '4', '--bn-group-size', '2', '--lr', '0.05', '--moco-m', '0.99', '--workers', '0', '--quiet',
-         '--device', 'cpu']
+SMALL = [
+    '--arch',
+    'resnet18',
+    '--size',
+    '64',
+    '--dim',
+    '16',
+    '--queue',
+    '16',
+    '--local-queue',
+    '64',
+    '--n-segments',
+    '30',
+    '--batch-size',
+    '4',
+    '--bn-group-size',
+    '2',
+    '--lr',
+    '0.05',
+    '--moco-m',
+    '0.99',
+    '--workers',
+    '0',
+    '--quiet',
+    '--device',
+    'cpu',
+]
 
 
 @pytest.fixture(scope='module')
 def photos(tmp_path_factory):
     "Eight real photos, four of them in a subfolder (the command searches recursively)."
     import PIL.Image, skimage.data
-    root = tmp_path_factory.mktemp('photos'); (root/'more').mkdir()
+
+    root = tmp_path_factory.mktemp('photos')
+    (root / 'more').mkdir()
     names = ('astronaut', 'coffee', 'chelsea', 'rocket', 'immunohistochemistry', 'hubble_deep_field', 'retina', 'cat')
     for i, name in enumerate(names):
-        PIL.Image.fromarray(getattr(skimage.data, name)()).resize((120, 90)).save(root/('more' if i % 2 else '.')/f'{name}.jpg')
+        PIL.Image.fromarray(getattr(skimage.data, name)()).resize((120, 90)).save(
+            root / ('more' if i % 2 else '.') / f'{name}.jpg'
+        )
     return root
 
 
 def pretrain(*args, timeout=600):
-    return subprocess.run([QGNET, 'pretrain', *map(str, args)], capture_output=True, text=True, env=ENV, timeout=timeout)
+    return subprocess.run(
+        [QGNET, 'pretrain', *map(str, args)], capture_output=True, text=True, env=ENV, timeout=timeout
+    )
 
 
 def state(run):
@@ -71,9 +101,29 @@ def test_mismatched_checkpoint_is_refused(photos, tmp_path):
 def test_two_processes_give_the_loss_of_one(photos, tmp_path):
     one = pretrain(photos, '--out', tmp_path/'one', '--epochs', '2', *SMALL)
     assert one.returncode == 0, one.stderr
-    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2',
-                          '--no-python', QGNET, 'pretrain', str(photos), '--out', str(tmp_path/'two'), '--epochs', '2', *SMALL],
-                         capture_output=True, text=True, env=ENV, timeout=600)
+    two = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--standalone',
+            '--nproc-per-node',
+            '2',
+            '--no-python',
+            QGNET,
+            'pretrain',
+            str(photos),
+            '--out',
+            str(tmp_path / 'two'),
+            '--epochs',
+            '2',
+            *SMALL,
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
     assert two.returncode == 0, two.stderr[-3000:]
     assert 'on 2 process(es)' in two.stdout
     h1, h2 = state(tmp_path/'one')['history'], state(tmp_path/'two')['history']
@@ -97,7 +147,8 @@ def test_killed_run_resumes_to_the_same_weights(photos, tmp_path):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     t0 = time.time()
     while not ck.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.02)
-    p.send_signal(signal.SIGKILL); p.wait()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     assert p.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
     assert 1 <= state(tmp_path/'killed')['epoch'] < 4
     resumed = pretrain(photos, '--out', tmp_path/'killed', *args)
@@ -123,7 +174,9 @@ def _queue_worker(rank, world, port, out):
 
 
 def test_queue_is_the_same_on_every_process(tmp_path):
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
     mp.spawn(_queue_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True)
     q0, q1 = torch.load(tmp_path/'queue0.pt'), torch.load(tmp_path/'queue1.pt')
     assert torch.equal(q0, q1)

@@ -46,12 +46,16 @@ def browser():
     if not (chrome and driver):
         pytest.skip("no Chromium and chromedriver found (Debian: apt-get install chromium chromium-driver); "
                     "the widgets were not tested in a browser")
-    webdriver = pytest.importorskip('selenium.webdriver', reason='selenium is in the dev extra: pip install -e ".[dev]"')
+    webdriver = pytest.importorskip(
+        'selenium.webdriver', reason='selenium is in the dev extra: pip install -e ".[dev]"'
+    )
     return chrome, driver, webdriver
 
 
 def _free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def _write_notebook(path: Path, kernel: str):
@@ -64,13 +68,22 @@ def _write_notebook(path: Path, kernel: str):
 
 def _jupyter_dirs(base: Path, kernel: str) -> dict:
     "A private Jupyter home: this Python as the kernel, every cell attached to the page, no news or update checks."
-    k = base/'data'/'kernels'/kernel; k.mkdir(parents=True)
-    (k/'kernel.json').write_text(json.dumps({'argv': [sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
-                                             'display_name': kernel, 'language': 'python'}))
+    k = base / 'data' / 'kernels' / kernel
+    k.mkdir(parents=True)
+    (k / 'kernel.json').write_text(
+        json.dumps(
+            {
+                'argv': [sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+                'display_name': kernel,
+                'language': 'python',
+            }
+        )
+    )
     settings = base/'settings'
     for name, value in {'notebook-extension/tracker': {'windowingMode': 'none'},
                         'apputils-extension/notification': {'fetchNews': 'false', 'checkForUpdates': False}}.items():
-        f = settings/'@jupyterlab'/f'{name}.jupyterlab-settings'; f.parent.mkdir(parents=True, exist_ok=True)
+        f = settings / '@jupyterlab' / f'{name}.jupyterlab-settings'
+        f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(json.dumps(value))
     for d in ('config', 'runtime', 'workspaces', 'ipython'): (base/d).mkdir()
     return dict(settings=settings, workspaces=base/'workspaces',
@@ -81,18 +94,39 @@ def _jupyter_dirs(base: Path, kernel: str) -> dict:
 
 @pytest.fixture
 def lab(browser, tmp_path):
-    "A JupyterLab server on a free port with a token, serving a temporary folder; stopped (with its kernels) afterwards."
+    """A JupyterLab server on a free port with a token, serving a temporary folder; stopped (with its kernels)
+    afterwards."""
     kernel = 'qgnet-widget-test'
-    nbdir = tmp_path/'notebooks'; nbdir.mkdir()
+    nbdir = tmp_path / 'notebooks'
+    nbdir.mkdir()
     _write_notebook(nbdir/'widgets.ipynb', kernel)
     j = _jupyter_dirs(tmp_path/'jupyter', kernel)
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, **j['env'], 'QGNET_REPO': str(ROOT), 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep),
-           'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-    cmd = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}', '--port-retries=0',
-           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={nbdir}', '--LabApp.expose_app_in_browser=True',
-           f'--LabApp.user_settings_dir={j["settings"]}', f'--LabApp.workspaces_dir={j["workspaces"]}',
-           '--ServerApp.allow_root=True', '--LabApp.news_url=']
+    env = {
+        **os.environ,
+        **j['env'],
+        'QGNET_REPO': str(ROOT),
+        'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep),
+        'OMP_NUM_THREADS': '1',
+        'MPLBACKEND': 'Agg',
+    }
+    cmd = [
+        sys.executable,
+        '-m',
+        'jupyter',
+        'lab',
+        '--no-browser',
+        '--ip=127.0.0.1',
+        f'--port={port}',
+        '--port-retries=0',
+        f'--IdentityProvider.token={token}',
+        f'--ServerApp.root_dir={nbdir}',
+        '--LabApp.expose_app_in_browser=True',
+        f'--LabApp.user_settings_dir={j["settings"]}',
+        f'--LabApp.workspaces_dir={j["workspaces"]}',
+        '--ServerApp.allow_root=True',
+        '--LabApp.news_url=',
+    ]
     log = open(tmp_path/'lab.log', 'w')
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f'http://127.0.0.1:{port}'
@@ -110,8 +144,11 @@ def lab(browser, tmp_path):
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)                     # the server shuts its kernels down on SIGTERM
-            try: proc.wait(20)
-            except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait(5)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
         log.close()
     pid = info.get('kernel_pid')                               # the kernel runs in a session of its own: check it ended
     if pid and _wait(lambda: not _alive(pid), 10, 'the kernel to exit', raise_=False) is None:
@@ -159,7 +196,9 @@ def _drag(d, panel, label, dx):
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", handle)
     readout = lambda: sliders[0].find_element(By.CSS_SELECTOR, '.widget-readout').text
     before = readout()
-    ActionChains(d).click_and_hold(handle).move_by_offset(dx // 2, 0).move_by_offset(dx - dx // 2, 0).release().perform()
+    ActionChains(d).click_and_hold(handle).move_by_offset(dx // 2, 0).move_by_offset(
+        dx - dx // 2, 0
+    ).release().perform()
     _wait(lambda: readout() != before, 5, f'the {label} slider to move')
     return before, readout()
 
@@ -176,14 +215,21 @@ def _screenshot(d, selector, path):
     "A PNG of the widget alone, scrolled to the top of the notebook so that no toolbar or status bar covers it."
     from selenium.webdriver.common.by import By
     el = d.find_element(By.CSS_SELECTOR, selector)
-    d.execute_script("arguments[0].scrollIntoView({block: 'start'})", el); time.sleep(0.3)
+    d.execute_script("arguments[0].scrollIntoView({block: 'start'})", el)
+    time.sleep(0.3)
     el.screenshot(str(path))
 
 
 def _errors(d):
     from selenium.webdriver.common.by import By
-    return [e.text for e in d.find_elements(By.CSS_SELECTOR, '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-            if 'Traceback' in e.text or 'Error' in e.text]
+
+    return [
+        e.text
+        for e in d.find_elements(
+            By.CSS_SELECTOR, '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        )
+        if 'Traceback' in e.text or 'Error' in e.text
+    ]
 
 
 def test_widgets_render_and_react(browser, lab):
@@ -192,7 +238,8 @@ def test_widgets_render_and_react(browser, lab):
     from selenium.webdriver.common.by import By
     shots = ROOT/'figures' if os.environ.get('QGNET_SCREENSHOTS') == '1' else lab['tmp']/'screenshots'
     shots.mkdir(exist_ok=True)
-    opts = webdriver.ChromeOptions(); opts.binary_location = chrome
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chrome
     for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--window-size=1400,1800',
               '--force-device-scale-factor=1', '--hide-scrollbars'):
         opts.add_argument(a)
@@ -205,13 +252,19 @@ def test_widgets_render_and_react(browser, lab):
         status = """const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
                     const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
                     return k ? k.status : null;"""
-        _wait(lambda: d.execute_script(status) == 'idle', 90, 'the notebook and its kernel (see ' + str(lab['log']) + ')')
+        _wait(
+            lambda: d.execute_script(status) == 'idle', 90, 'the notebook and its kernel (see ' + str(lab['log']) + ')'
+        )
         times['lab_and_kernel'] = time.perf_counter() - t0
         t1 = time.perf_counter()
         d.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         def rendered():
             if _errors(d): raise AssertionError('a cell failed:\n' + '\n'.join(_errors(d)))
-            return all(_png(d, f'.{p} img', k) for p, n in (('qgnet-test-patches', 1), ('qgnet-test-episodes', 2)) for k in range(n))
+            return all(
+                _png(d, f'.{p} img', k)
+                for p, n in (('qgnet-test-patches', 1), ('qgnet-test-episodes', 2))
+                for k in range(n)
+            )
         _wait(rendered, 120, 'both widgets to render')
         times['render'] = time.perf_counter() - t1
         out = d.find_element(By.CSS_SELECTOR, '.jp-OutputArea-output').text
@@ -261,5 +314,7 @@ def test_widgets_render_and_react(browser, lab):
         d.quit()
     times['total'] = time.perf_counter() - t0
     print('browser timings (s): ' + ', '.join(f'{k} {v:.1f}' for k, v in times.items()) + f'; screenshots in {shots}')
-    assert (shots/'widget_patch_explorer.png').stat().st_size > 0 and (shots/'widget_episode_explorer.png').stat().st_size > 0
+    assert (shots / 'widget_patch_explorer.png').stat().st_size > 0 and (
+        shots / 'widget_episode_explorer.png'
+    ).stat().st_size > 0
     lab['kernel_pid'] = kernel_pid                   # the fixture checks, once the server is stopped, that it ended

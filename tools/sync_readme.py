@@ -17,6 +17,11 @@ if __name__ == '__main__':
     text, readme = render(), ROOT/'README.md'
     if '--check' in sys.argv[1:]:
         ok = readme.exists() and readme.read_text(encoding='utf-8') == text
-        print('README.md is in step with nbs/index.ipynb' if ok else 'README.md is out of date: run python tools/sync_readme.py')
+        print(
+            'README.md is in step with nbs/index.ipynb'
+            if ok
+            else 'README.md is out of date: run python tools/sync_readme.py'
+        )
         sys.exit(0 if ok else 1)
-    readme.write_text(text, encoding='utf-8'); print(f'wrote {readme}')
+    readme.write_text(text, encoding='utf-8')
+    print(f'wrote {readme}')
