@@ -1,10 +1,29 @@
-"""A markdown table of `qgnet eval` JSON files: one row per model and shot, mIoU / FB-IoU per fold and their mean.
+"""Markdown tables of result JSON files, for two uses.
 
-    python experiments/table.py runs/camvid/eval          # every *.json in the folder
+    python experiments/table.py runs/camvid/eval    # print the table of every `qgnet eval` *.json in the folder
+    python experiments/table.py --results           # write experiments/RESULTS.md from experiments/results/
+    python experiments/table.py --check             # exit 1 if experiments/RESULTS.md is not what --results writes
+
+The first prints one row per model and shot: mIoU / FB-IoU per fold, their mean and the per-class IoU.
+--results writes RESULTS.md (atomically) with one section per result: the command that produced its JSON files, its
+conditions as the files record them, and its table. `--from DIR --to FILE` make --results and --check read and write
+elsewhere.
+Every number in RESULTS.md is read from those files, except the paper's Table 7 rows (PAPER_RECALL). Standard
+library only: no import of the package, no machine paths in the output, no timestamps.
 """
-import json, sys
+import argparse, json, os, sys, tempfile, textwrap
 from collections import defaultdict
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR, RESULTS_MD = HERE/'results', HERE/'RESULTS.md'
+SHOWN_DIR = 'experiments/results'                         # how RESULTS.md names its folder, whatever --from is
+THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+PAPER_RECALL = {                                          # the paper's Table 7 (PASCAL-5i fold 0, recall in %),
+    'guided': (99.9, 99.9, 99.3, 96.0, 85.6, 65.6, 39.6, 15.5, 2.2),   # as qgnet_nb.ablations.PAPER_RECALL
+    'prior': (99.9, 99.9, 99.1, 96.5, 89.7, 76.2, 54.7, 28.2, 6.6),
+}
+DATA_NAMES = {'demo': 'the demo set', 'camvid': 'CamVid-FSS'}
 
 def load(folder) -> list[dict]:
     rows = [json.loads(p.read_text()) for p in sorted(Path(folder).glob('*.json'))]
@@ -26,4 +45,167 @@ def table(rows: list[dict]) -> str:
                    f"| {pcs} |" + ('' if n == {1000} else f" ({'/'.join(map(str, sorted(n)))} episodes)"))
     return '\n'.join(out)
 
-if __name__ == '__main__': print(table(load(sys.argv[1] if len(sys.argv) > 1 else 'runs/camvid/eval')))
+# ---- RESULTS.md: small helpers ----
+
+def pct(x: float) -> str:
+    "A fraction as a percentage with one decimal, as every table here prints it."
+    return f'{100*x:.1f}'
+
+def values(rows: list[dict], key: str) -> str:
+    "The distinct values of `key` over `rows`, sorted, comma-separated."
+    return ', '.join(str(v) for v in sorted({r[key] for r in rows}))
+
+def read_json(path: Path) -> dict:
+    "One result file; a missing one stops the generator with its name."
+    if not path.is_file(): raise SystemExit(f'{path}: missing (RESULTS.md is made from it)')
+    return json.loads(path.read_text())
+
+def run_path(path: str) -> str:
+    "A run file's path from its `runs/` folder on, so that no machine's absolute path is printed."
+    parts = Path(path).parts
+    return str(Path(*parts[len(parts) - 1 - parts[::-1].index('runs'):])) if 'runs' in parts else 'CKPT'
+
+def shell(args: list[str], width: int = 110) -> str:
+    "A command line of `args` (each a word or a 'flag value' pair), wrapped with backslashes within `width`."
+    lines = ['']
+    for a in args:
+        if lines[-1] and len(lines[-1]) + len(a) + 3 > width: lines[-1] += ' \\'; lines.append('   ')
+        lines[-1] += (' ' if lines[-1] else '') + a
+    return '\n'.join(lines)
+
+def bullet(text: str) -> str:
+    "A markdown list item, wrapped at 118 characters; its continuation lines keep it one item."
+    return textwrap.fill(text, 118, initial_indent='- ', subsequent_indent='  ', break_on_hyphens=False,
+                         break_long_words=False) + '\n'
+
+def section(title: str, command: str, notes: list[str], body: str) -> str:
+    "One RESULTS.md section: heading, the command in a code block, notes (conditions, source files) and table."
+    return f'## {title}\n\n```bash\n{command}\n```\n\n' + ''.join(map(bullet, notes)) + f'\n{body}\n'
+
+# ---- (a) qgnet demo ----
+
+def demo_table(rows: list[dict]) -> str:
+    "The demo's table, one row per model and shot, as `qgnet demo` prints it (per-class columns sorted)."
+    classes = sorted(rows[0]['per_class'])
+    out = ['| model | shot | mIoU | FB-IoU | mIoU with a distractor | ' + ' | '.join(classes) + ' |',
+           '|' + '---|' * (5 + len(classes))]
+    for r in rows:
+        wd = r.get('with_distractor')
+        wd = f"{pct(wd['miou'])} ({wd['episodes_here']} ep.)" if wd else '-'
+        out.append(f"| {r['model']} | {r['shot']} | {pct(r['miou'])} | {pct(r['fbiou'])} | {wd} | " +
+                   ' | '.join(pct(r['per_class'][c]) for c in classes) + ' |')
+    return '\n'.join(out)
+
+def demo_conditions(d: dict) -> str:
+    "Data, fold, shots, episodes, resolution and start point of a `qgnet demo` result."
+    c = d['config']
+    return (f"{c['data']} data, fold {c['fold']}, {'/'.join(map(str, c['shots']))}-shot, "
+            f"{values(d['results'], 'episodes')} episodes (seed {c['seed']}), {c['size']} px, {c['backbone']}, "
+            f"start point: {d['start_point'].split(' (')[0]}")
+
+def demo_section(src: Path) -> str:
+    d = read_json(src/'demo.json')
+    return section('`qgnet demo`: QGNet and the baseline on the demo set',
+                   'qgnet demo        # every flag at its default (the config in demo.json)',
+                   [f'conditions: {demo_conditions(d)}', f'from `{SHOWN_DIR}/demo.json`'], demo_table(d['results']))
+
+# ---- (b) CamVid-FSS ----
+
+def eval_conditions(rows: list[dict]) -> str:
+    "Data, split, folds, shots, episodes and resolution of a set of `qgnet eval` results."
+    return (f"{values(rows, 'data')} {values(rows, 'split')}, fold {values(rows, 'fold')}, "
+            f"{values(rows, 'shot').replace(', ', '/')}-shot, {values(rows, 'episodes')} episodes "
+            f"(seed {values(rows, 'seed')}), {values(rows, 'size')} px input, {values(rows, 'resolution')} labels, "
+            "start point: base-class pretraining (`qgnet base-pretrain`, step 2 of the script)")
+
+def camvid_section(src: Path) -> str:
+    rows = load(src/'camvid')
+    folds = values(rows, 'fold').replace(', ', ' ')
+    folds = f'"{folds}"' if ' ' in folds else folds
+    return section(f'CamVid-FSS fold {values(rows, "fold")}: QGNet and the baseline, `experiments/camvid.sh`',
+                   f'FOLDS={folds} PRECISION=fp32 bash experiments/camvid.sh CAMVID_ROOT   # writes runs/camvid/eval/',
+                   [f'conditions: {eval_conditions(rows)}', f'from `{SHOWN_DIR}/camvid/*.json`'], table(rows))
+
+# ---- (c) Table 7 recall ----
+
+def recall_rows(name: str, m: dict) -> list[str]:
+    "Two rows of one map: recall over all object pixels with its value statistics, and the mean over episodes."
+    stats = f"{m['mean_inside']:.3f} | {m['mean_outside']:.3f} | {pct(m['lower_inside'])}"
+    return [f"| {name} (ours) | " + ' | '.join(map(pct, m['recall'])) + f' | {stats} |',
+            f"| {name} (ours, episode mean) | " + ' | '.join(map(pct, m['recall_episode_mean'])) + ' | | | |']
+
+def paper_rows(thresholds: list[float]) -> list[str]:
+    "The paper's Table 7 rows, when the thresholds are the paper's."
+    if [round(t, 1) for t in thresholds] != THRESHOLDS: return []
+    return [f'| {k} (paper) | ' + ' | '.join(f'{v:.1f}' for v in row) + ' | | | |' for k, row in PAPER_RECALL.items()]
+
+def recall_table(maps: dict) -> str:
+    "Recall (%) of 1[V > alpha] at each alpha for each map, mean V inside / outside the object, and the paper's rows."
+    ths = maps[sorted(maps)[0]]['thresholds']
+    out = ['| map | ' + ' | '.join(f'{a:.1f}' for a in ths) + ' | mean V inside | mean V outside | '
+           'lower inside (% of episodes) |', '|---|' + '---|' * (len(ths) + 3)]
+    for name in sorted(maps): out += recall_rows(name, maps[name])
+    return '\n'.join(out + paper_rows(ths))
+
+def recall_command(d: dict, stem: str) -> str:
+    "The `experiments/recall.py` command of a recall.json; its run folder is named as the file."
+    root = [] if d['data'] == 'demo' else [f"--root {d['data'].upper()}_ROOT"]
+    return shell(['python experiments/recall.py', f"--ckpt {run_path(d['checkpoint'])}", f"--data {d['data']}", *root,
+                  *(f'--{k} {d[k]}' for k in ('split', 'fold', 'shot', 'episodes', 'seed')), f'--out runs/{stem}'])
+
+def recall_conditions(d: dict) -> str:
+    "Data, fold, shot, episodes, resolution and object pixels of a recall.json."
+    pixels = {m['object_pixels'] for m in d['maps'].values()}
+    return (f"{d['data']} {d['split']}, fold {d['fold']}, {d['shot']}-shot, {d['episodes']} episodes "
+            f"(seed {d['seed']}), {d['resolution']} labels, {'/'.join(map(str, sorted(pixels)))} object pixels")
+
+def recall_section(src: Path, stem: str) -> str:
+    d = read_json(src/f'{stem}.json')
+    return section(f"Table 7, recall of the guided and prior maps: {DATA_NAMES.get(d['data'], d['data'])}, "
+                   f"fold {d['fold']}", recall_command(d, stem),
+                   [f'conditions: {recall_conditions(d)}', f"the model on these episodes: mIoU {pct(d['miou'])}, "
+                    f"FB-IoU {pct(d['fbiou'])}", f'from `{SHOWN_DIR}/{stem}.json`'], recall_table(d['maps']))
+
+# ---- RESULTS.md ----
+
+def results(src: Path) -> str:
+    "The whole text of RESULTS.md, made from the result files in `src`."
+    head = ('# Results\n\nGenerated by `python experiments/table.py --results` from `experiments/results/`: '
+            'do not edit it by hand.\n\n`python experiments/table.py --check` tells when it is out of date. '
+            'Numbers in %, except mean map values V.\n')
+    parts = [demo_section(src), camvid_section(src), recall_section(src, 'recall-demo'),
+             recall_section(src, 'recall-camvid')]
+    return '\n'.join([head, *parts])
+
+def write_atomic(path: Path, text: str):
+    "Write `text` to a temporary file beside `path`, then move it into place."
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f: f.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)     # mkstemp's 0600 otherwise
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True); raise
+
+def check(src: Path, dst: Path) -> int:
+    "0 when `dst` holds what `src` generates; else 1, with a one-line message."
+    if dst.is_file() and dst.read_text(encoding='utf-8') == results(src): return 0
+    state = 'is out of date' if dst.is_file() else 'is missing'
+    shown = os.path.relpath(dst) if not os.path.relpath(dst).startswith('..') else dst
+    print(f'{shown} {state}: run python experiments/table.py --results', file=sys.stderr)
+    return 1
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('folder', nargs='?', default='runs/camvid/eval', help='a folder of `qgnet eval` JSON files')
+    g = p.add_mutually_exclusive_group()
+    g.add_argument('--results', action='store_true', help='write RESULTS.md from the result files')
+    g.add_argument('--check', action='store_true', help='exit 1 if RESULTS.md differs from what --results writes')
+    p.add_argument('--from', dest='src', type=Path, default=RESULTS_DIR, help='the result files (experiments/results)')
+    p.add_argument('--to', dest='dst', type=Path, default=RESULTS_MD, help='the file written (experiments/RESULTS.md)')
+    a = p.parse_args(argv)
+    if a.check: return check(a.src, a.dst)
+    if a.results: write_atomic(a.dst, results(a.src)); return 0
+    print(table(load(a.folder))); return 0
+
+if __name__ == '__main__': sys.exit(main())
