@@ -150,7 +150,7 @@ def evaluate_maps(model, ds, device='auto', precision: str = 'auto', resolution:
                maps={k: m.summary() for k, m in maps.items() if m.objects}, seconds=round(time.perf_counter() - t0, 1))
     return res
 
-# %% ../nbs/09_ablations.ipynb #4f03f7ef
+# %% ../nbs/09_ablations.ipynb #4f03f700
 def recall_table(maps: dict, paper: bool = True) -> str:
     "Markdown table: recall (%) at each alpha for each measured map, with the paper's Table 7 rows."
     ths = next(iter(maps.values()))['thresholds']
@@ -164,6 +164,7 @@ def recall_table(maps: dict, paper: bool = True) -> str:
             lines.append(f'| {k} (paper) | ' + ' | '.join(f'{v:.1f}' for v in row) + ' | | | |')
     return '\n'.join(lines)
 
+# %% ../nbs/09_ablations.ipynb #4f03f701
 def recall_figure(maps: dict, title: str | None = None, paper: bool = True):
     "Recall against alpha (ours and the paper's) and the value histograms of each map inside vs outside the object."
     from matplotlib.figure import Figure
@@ -259,15 +260,17 @@ class AblateConfig:
         for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'epochs', 'batch_size', 'episodes'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
 
-# %% ../nbs/09_ablations.ipynb #a30b5e9d
+# %% ../nbs/09_ablations.ipynb #a30b5e00
 def setting_name(method: str, losses: str) -> str:
     "Folder name of a pretraining setting (the global loss uses no patches)."
     return 'global' if losses == 'global' else f'{method}-{losses}'
 
+# %% ../nbs/09_ablations.ipynb #a30b5e01
 def pretrain_dir(out, method: str, losses: str) -> Path:
     "Folder of the pretraining with this setting."
     return Path(out)/setting_name(method, losses)/'pretrain'
 
+# %% ../nbs/09_ablations.ipynb #a30b5e02
 def _pretrain_files(cfg: AblateConfig) -> tuple[list, Path]:
     from qgnet_nb.patches import find_images
     from qgnet_nb.data import demo_images
@@ -304,6 +307,7 @@ def pretrain_config(cfg: AblateConfig, method: str, losses: str):
         seed=cfg.seed,
     )
 
+# %% ../nbs/09_ablations.ipynb #a30b5e03
 def run_pretraining(
     cfg: AblateConfig, method: str, losses: str, out, device='auto', progress: bool = True, log=print
 ) -> Path:
@@ -318,7 +322,7 @@ def run_pretraining(
     pretrain(files, pretrain_config(cfg, method, losses), out=d, device=device, progress=progress, root=root, log=log)
     return d/CHECKPOINT                                             # a finished run resumes into nothing
 
-# %% ../nbs/09_ablations.ipynb #1a3fb87d
+# %% ../nbs/09_ablations.ipynb #1a3fb800
 def _config_key(cfg: AblateConfig) -> dict:
     "The configuration a result must match; the model is not in it because it names the result's files (`_suffix`)."
     return {k: v for k, v in json.loads(json.dumps(dataclasses.asdict(cfg))).items() if k != 'model'}
@@ -342,6 +346,7 @@ def setting_result(out, method: str, losses: str, cfg: AblateConfig) -> dict | N
         )
     return r
 
+# %% ../nbs/09_ablations.ipynb #1a3fb801
 def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto', workers: int = 0,
                 progress: bool = True, log=print) -> dict:
     "Pretrain, train and evaluate one setting into `out/SETTING` (resuming each step); returns its result."
@@ -402,7 +407,7 @@ def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto',
     save_json(res, out/name/f'result{_suffix(cfg)}.json')             # atomic: exists only once the setting is done
     return res
 
-# %% ../nbs/09_ablations.ipynb #49bbbd1b
+# %% ../nbs/09_ablations.ipynb #49bbbd00
 def study_table(results: list[dict]) -> str:
     "Markdown table of a study's finished variants."
     i5 = THRESHOLDS.index(0.5)
@@ -421,6 +426,7 @@ def study_table(results: list[dict]) -> str:
         )
     return '\n'.join(lines)
 
+# %% ../nbs/09_ablations.ipynb #49bbbd01
 def study_figure(study: str, results: list[dict]):
     "mIoU of each variant (ours, the paper's) and recall against alpha of its guided map and prior map (1 - V)."
     if study == 'recall' and results: return recall_figure(results[0]['maps'], title=_title(results[0]))
@@ -520,7 +526,7 @@ def _write(study, results, out, figure) -> str:
         with atomic_open(out/f'{study}.png', 'wb') as f: fig.savefig(f, dpi=100, format='png', bbox_inches='tight')
     return table
 
-# %% ../nbs/09_ablations.ipynb #b3c998ff
+# %% ../nbs/09_ablations.ipynb #b3c99800
 def ablate_parser() -> argparse.ArgumentParser:
     d = AblateConfig()
     p = argparse.ArgumentParser(
@@ -561,6 +567,7 @@ def ablate_parser() -> argparse.ArgumentParser:
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     return p
 
+# %% ../nbs/09_ablations.ipynb #b3c99801
 def ablate_cli(argv: list[str]) -> int:
     p = ablate_parser()
     a = p.parse_args(argv)

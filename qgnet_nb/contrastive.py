@@ -46,12 +46,13 @@ def local_info_nce(q_p: torch.Tensor, k_p: torch.Tensor, queue: torch.Tensor, ta
     if total == 0 or len(q_p) == 0: return q_p.float().sum() * 0.
     return info_nce(q_p, k_p, queue, tau, reduction='sum') * (world_size / total)
 
-# %% ../nbs/02_contrastive.ipynb #873c9ee6
+# %% ../nbs/02_contrastive.ipynb #873c9e00
 def dist_info() -> tuple[int, int]:
     "(rank, world size) of the default process group, or (0, 1) without one."
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
+# %% ../nbs/02_contrastive.ipynb #873c9e01
 def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
     """Join the process group `torchrun` describes, if any (NCCL on GPUs, gloo on CPUs) -> (rank, world size, this
     process's device)."""
@@ -65,6 +66,7 @@ def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
     rank, world = dist_info()
     return rank, world, dev
 
+# %% ../nbs/02_contrastive.ipynb #873c9e02
 @torch.no_grad()
 def all_gather_varlen(x: torch.Tensor) -> torch.Tensor:
     "Concatenate `x` from every process in rank order; first dimensions may differ. No-op without a process group."
@@ -121,7 +123,7 @@ def momentum_update(key_encoder: nn.Module, query_encoder: nn.Module, m: float =
     torch._foreach_mul_(pk, m)
     torch._foreach_add_(pk, [p.detach() for p in pq], alpha=1 - m)
 
-# %% ../nbs/02_contrastive.ipynb #40907c09
+# %% ../nbs/02_contrastive.ipynb #40907c00
 class RandomResizedCropMasks(T.RandomResizedCrop):
     "`RandomResizedCrop` whose masks are resampled with `NEAREST_EXACT` (pixel-centre aligned with the image)."
     def transform(self, inpt, params):
@@ -129,6 +131,7 @@ class RandomResizedCropMasks(T.RandomResizedCrop):
             return TF.resize(TF.crop(inpt, **params), self.size, interpolation=T.InterpolationMode.NEAREST_EXACT)
         return super().transform(inpt, params)
 
+# %% ../nbs/02_contrastive.ipynb #40907c01
 def moco_v2_augment(size: int = 224, crop_scale=(0.2, 1.0), normalize: bool = True) -> T.Compose:
     "MoCo v2's augmentation as a `transforms.v2` pipeline; call it as `aug(image, tv_tensors.Mask(labels))`."
     kernel = 2 * round(0.05 * size) + 1                     # ~10% of the side, odd (as SimCLR/MoCo v2's PIL blur)
@@ -187,11 +190,12 @@ def pool_patches(feat: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, t
     with torch.autocast(dev.type, enabled=False):            # sparse products stay in float32 under bf16 autocast
         return torch.sparse.mm(wts, flat), present
 
-# %% ../nbs/02_contrastive.ipynb #68e6dd5c
+# %% ../nbs/02_contrastive.ipynb #68e6dd00
 def item_seed(seed: int, epoch: int, index: int) -> int:
     "A 63-bit seed for the random draws of one item, from (seed, epoch, index) only."
     return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1, np.uint64)[0]) % 2**63
 
+# %% ../nbs/02_contrastive.ipynb #68e6dd01
 class ContrastivePairs(torch.utils.data.Dataset):
     "Two MoCo v2 views of each image with their superpixel label maps, reproducible from (seed, epoch, index)."
     def __init__(self, files, size: int = 224, method: str | None = 'slic', cache=None, seed: int = 0,

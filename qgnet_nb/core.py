@@ -52,7 +52,7 @@ def get_device(device: str | torch.device | None = 'auto') -> torch.device:
         )
     return dev
 
-# %% ../nbs/00_core.ipynb #ad78230f
+# %% ../nbs/00_core.ipynb #ad782300
 def cpu_has_bf16() -> bool:
     "Does this CPU multiply bf16 natively (AVX512-BF16 or AMX-BF16)? Elsewhere bf16 is emulated, slower than fp32."
     if os.environ.get('QGNET_CPU_BF16') in ('0', '1'):
@@ -67,6 +67,7 @@ def cpu_has_bf16() -> bool:
         return 'avx512_bf16' in flags or 'amx_bf16' in flags
     return False
 
+# %% ../nbs/00_core.ipynb #ad782301
 def amp_dtype(device: torch.device | str, precision: str = 'auto') -> torch.dtype | None:
     """Autocast dtype for `device`: with `precision='auto'`, bf16 on GPUs that support it and CPUs that multiply it
     natively; `None` means fp32."""
@@ -79,11 +80,13 @@ def amp_dtype(device: torch.device | str, precision: str = 'auto') -> torch.dtyp
     if device.type in ('cpu', 'mps') or gpu_bf16: return torch.bfloat16
     raise ValueError(f"precision='bf16' was requested but {device} does not support bfloat16")
 
+# %% ../nbs/00_core.ipynb #ad782302
 def autocast(device: torch.device | str, dtype: torch.dtype | None):
     "`torch.autocast` for `device` and `dtype`, or a do-nothing context when `dtype` is None."
     device = torch.device(device)
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
+# %% ../nbs/00_core.ipynb #ad782303
 def precision_note(device: torch.device | str, precision: str = 'auto') -> str:
     "What `amp_dtype(device, precision)` chose, and why, in one phrase for the logs."
     device, dt = torch.device(device), amp_dtype(device, precision)
@@ -98,7 +101,7 @@ def precision_note(device: torch.device | str, precision: str = 'auto') -> str:
         )
     return 'fp32' + (' (asked)' if precision == 'fp32' else '') if dt is None else f'bf16 autocast on {device.type}'
 
-# %% ../nbs/00_core.ipynb #0ada4d05
+# %% ../nbs/00_core.ipynb #0ada4d00
 def seed_everything(seed: int, deterministic: bool = False) -> int:
     "Seed Python, NumPy and PyTorch (all devices); optionally ask for deterministic kernels."
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -114,19 +117,21 @@ def seed_everything(seed: int, deterministic: bool = False) -> int:
         torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
 
+# %% ../nbs/00_core.ipynb #0ada4d01
 def seed_worker(worker_id: int):
     "DataLoader `worker_init_fn`: seed NumPy and `random` from the worker's own torch seed."
     s = torch.initial_seed() % 2**32
     np.random.seed(s)
     random.seed(s)
 
+# %% ../nbs/00_core.ipynb #0ada4d02
 def make_generator(seed: int) -> torch.Generator:
     "A CPU `torch.Generator` seeded with `seed`, for DataLoaders and samplers."
     g = torch.Generator()
     g.manual_seed(int(seed))
     return g
 
-# %% ../nbs/00_core.ipynb #f6f6c005
+# %% ../nbs/00_core.ipynb #f6f6c000
 def rng_state() -> dict:
     "Python, NumPy and torch RNG states in plain types, so `torch.load(weights_only=True)` reads them."
     kind, keys, pos, has_gauss, cached = np.random.get_state()
@@ -135,6 +140,7 @@ def rng_state() -> dict:
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
+# %% ../nbs/00_core.ipynb #f6f6c001
 def set_rng_state(st: dict):
     "Restore what `rng_state` saved."
     random.setstate(tuple(tuple(v) if isinstance(v, list) else v for v in st['python']))
@@ -150,10 +156,11 @@ class _NumpyDraws(torch.utils.data.Dataset):
     def __len__(self): return 4
     def __getitem__(self, i): return np.random.rand()
 
-# %% ../nbs/00_core.ipynb #9f8371bf
+# %% ../nbs/00_core.ipynb #9f837100
 class ImageReadError(ValueError):
     "An image or mask file exists but cannot be decoded as expected."
 
+# %% ../nbs/00_core.ipynb #9f837101
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 def _open(path, kind):
@@ -171,6 +178,7 @@ def read_image(path) -> np.ndarray:
     "Read an image file as an (H, W, 3) uint8 RGB array; grey and RGBA are converted."
     return np.asarray(_open(path, 'image').convert('RGB')).copy()
 
+# %% ../nbs/00_core.ipynb #9f837102
 def read_mask(path) -> np.ndarray:
     "Read a class-index mask as an (H, W) uint8 array (palette indices, not colours)."
     im = _open(path, 'mask')
@@ -198,7 +206,7 @@ def shared_data_dir() -> Path | None:
         if (p/'shared'/'data').is_dir(): return p/'shared'/'data'
     return None
 
-# %% ../nbs/00_core.ipynb #c5bfdd4a
+# %% ../nbs/00_core.ipynb #c5bfdd00
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -208,6 +216,7 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
     if img.ndim != 3 or img.shape[2] != 3: raise ValueError(f"expected an (H, W, 3) image, got shape {img.shape}")
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div_(255)
 
+# %% ../nbs/00_core.ipynb #c5bfdd01
 def _stats(x, stats): return torch.tensor(stats, dtype=x.dtype, device=x.device).view(3, 1, 1)
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
@@ -215,15 +224,17 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     if x.ndim < 3 or x.shape[-3] != 3: raise ValueError(f"expected (..., 3, H, W), got {tuple(x.shape)}")
     return (x - _stats(x, IMAGENET_MEAN)) / _stats(x, IMAGENET_STD)
 
+# %% ../nbs/00_core.ipynb #c5bfdd02
 def denormalize(x: torch.Tensor) -> torch.Tensor:
     "Undo `normalize`, clamped to [0, 1]."
     return (x * _stats(x, IMAGENET_STD) + _stats(x, IMAGENET_MEAN)).clamp(0, 1)
 
+# %% ../nbs/00_core.ipynb #c5bfdd03
 def to_image(x: torch.Tensor) -> np.ndarray:
     "A normalised (3, H, W) tensor back to an (H, W, 3) uint8 array, for display."
     return (denormalize(x.detach().float().cpu()).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
-# %% ../nbs/00_core.ipynb #078d286e
+# %% ../nbs/00_core.ipynb #078d2800
 def overlay_mask(img: np.ndarray, mask: np.ndarray, color=(255, 40, 40), alpha: float = 0.5,
                  ignore_index: int = 255) -> np.ndarray:
     "Tint the pixels where `mask` is non-zero (and not `ignore_index`) with `color`."
@@ -235,6 +246,7 @@ def overlay_mask(img: np.ndarray, mask: np.ndarray, color=(255, 40, 40), alpha: 
     out[on] = (1 - alpha) * out[on] + alpha * np.asarray(color, np.float32)
     return out.round().astype(np.uint8)
 
+# %% ../nbs/00_core.ipynb #078d2801
 def overlay_heatmap(img: np.ndarray, heat, alpha: float = 0.5, cmap: str = 'jet') -> np.ndarray:
     "Blend a heat map with values in [0, 1] (any resolution; resized bilinearly) over `img`."
     import matplotlib
@@ -248,6 +260,7 @@ def overlay_heatmap(img: np.ndarray, heat, alpha: float = 0.5, cmap: str = 'jet'
     colours = matplotlib.colormaps[cmap](heat.clamp(0, 1).numpy())[..., :3] * 255
     return ((1 - alpha) * img + alpha * colours).round().astype(np.uint8)
 
+# %% ../nbs/00_core.ipynb #078d2802
 def figures_dir() -> Path:
     """Where figures go: `$QGNET_FIGURES`; under `nbdev-test` a temporary folder (tests never rewrite the tracked
     figures); else the `figures/` folder of the enclosing project checkout, else `./figures`."""
@@ -263,6 +276,7 @@ def figures_dir() -> Path:
     d.mkdir(parents=True, exist_ok=True)
     return d
 
+# %% ../nbs/00_core.ipynb #078d2803
 def save_figure(fig, name: str, dpi: int = 110) -> Path:
     "Save a matplotlib figure atomically as `figures_dir()/name` and return the path."
     path = figures_dir()/name
@@ -270,7 +284,7 @@ def save_figure(fig, name: str, dpi: int = 110) -> Path:
         fig.savefig(f, dpi=dpi, bbox_inches='tight', format=path.suffix.lstrip('.') or 'png')
     return path
 
-# %% ../nbs/00_core.ipynb #5aa8f019
+# %% ../nbs/00_core.ipynb #5aa8f000
 def _file_mode(path: Path) -> int:
     "The permission bits for a file written to `path`: those of the file it replaces, else 0666 minus the umask."
     with contextlib.suppress(FileNotFoundError): return path.stat().st_mode & 0o7777
@@ -296,11 +310,13 @@ def atomic_open(path, mode: str = 'wb'):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #5aa8f001
 def atomic_save(obj, path) -> Path:
     "`torch.save` `obj` to `path` atomically."
     with atomic_open(path, 'wb') as f: torch.save(obj, f)
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #5aa8f002
 def save_json(obj, path) -> Path:
     "Write `obj` as indented JSON to `path` atomically."
     with atomic_open(path, 'w') as f:
@@ -531,7 +547,7 @@ class PlainMaster:
     def __iter__(self):
         for self.i, x in enumerate(self.gen): yield x
 
-# %% ../nbs/00_core.ipynb #6a8089b2
+# %% ../nbs/00_core.ipynb #6a808900
 def progress_bar(gen, total=None, display: bool = True, leave: bool = True, parent=None, comment: str = ''):
     "fastprogress's bar in a notebook or terminal, `PlainBar` lines in a log; `display=False`: the plain iterable."
     if not display: return gen
@@ -540,13 +556,14 @@ def progress_bar(gen, total=None, display: bool = True, leave: bool = True, pare
     from fastprogress.fastprogress import progress_bar as _bar
     return _bar(gen, total=total, leave=leave, parent=parent, comment=comment)
 
+# %% ../nbs/00_core.ipynb #6a808901
 def master_bar(gen):
     "fastprogress's master bar in a notebook or terminal, `PlainMaster` in a log."
     if not interactive_output(): return PlainMaster(gen)
     from fastprogress.fastprogress import master_bar as _mb
     return _mb(gen)
 
-# %% ../nbs/00_core.ipynb #ee5e9c99
+# %% ../nbs/00_core.ipynb #ee5e9c00
 def _stay_eval(self, mode: bool = True):
     return nn.Module.train(self, False)
 
@@ -557,11 +574,12 @@ def freeze(module: nn.Module) -> nn.Module:
     module.eval()
     return module
 
+# %% ../nbs/00_core.ipynb #ee5e9c01
 def count_params(module: nn.Module, trainable: bool = True) -> int:
     "Number of parameters of `module` (only those with gradients if `trainable`)."
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable)
 
-# %% ../nbs/00_core.ipynb #bafea5a8
+# %% ../nbs/00_core.ipynb #bafea500
 from . import __version__
 
 COMMANDS = {
@@ -608,6 +626,7 @@ def run_command(name: str, fn, argv: list[str], debug: bool = False) -> int:
         print(f"qgnet {name}: error: {error_line(e)}", file=sys.stderr)
         return 2
 
+# %% ../nbs/00_core.ipynb #bafea501
 def qgnet_main(argv: list[str] | None = None) -> int:
     "Entry point of the `qgnet` console command."
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -28,13 +28,14 @@ __all__ = ['CAMVID_CLASSES', 'VOC_CLASSES', 'DEMO_CLASSES', 'DEMO_PHOTOS', 'DEMO
            'make_dataset', 'check_data_flags', 'flag_names', 'flag_errors', 'collate_episodes', 'shard_episodes',
            'EpisodeShardSampler', 'IoUMeter', 'show_episodes']
 
-# %% ../nbs/04_data.ipynb #ae1011a4
+# %% ../nbs/04_data.ipynb #ae101100
 def cache_dir(*parts: str) -> Path:
     "The cache folder `$QGNET_CACHE` (default `~/.cache/qgnet_nb`), or a subfolder of it; created if needed."
     d = Path(os.environ.get('QGNET_CACHE') or Path.home()/'.cache'/'qgnet_nb').expanduser().joinpath(*parts)
     d.mkdir(parents=True, exist_ok=True)
     return d
 
+# %% ../nbs/04_data.ipynb #ae101101
 def _progress(it, total: int, every: int = 300):
     "A fastprogress bar for long loops; plain iteration for short ones and under nbdev-test."
     if total < every or os.environ.get('IN_TEST'): return it
@@ -101,7 +102,7 @@ def scan_masks(pairs: Sequence[tuple], allowed, tag: str = 'masks') -> list[dict
     res = cached_json(tag, hashlib.sha1(key.encode()).hexdigest(), compute)
     return [{'hw': tuple(r['hw']), 'counts': {int(k): v for k, v in r['counts'].items()}} for r in res]
 
-# %% ../nbs/04_data.ipynb #369a49a1
+# %% ../nbs/04_data.ipynb #369a4900
 _BILINEAR, _NEAREST = InterpolationMode.BILINEAR, InterpolationMode.NEAREST
 
 def _resize_pair(x, m, h, w):
@@ -123,6 +124,7 @@ def gaussian_blur5(x: torch.Tensor, sigma: float = 1.1) -> torch.Tensor:
     rows = sum(k[i] * p[:, i:i+H, :] for i in range(5))
     return sum(k[j] * rows[:, :, j:j+W] for j in range(5))
 
+# %% ../nbs/04_data.ipynb #369a4901
 def _check_pair(img, mask):
     img, mask = np.asarray(img), np.asarray(mask)
     if img.ndim != 3 or img.shape[2] != 3: raise ValueError(f'expected an (H, W, 3) image, got shape {img.shape}')
@@ -168,12 +170,13 @@ def train_transform(img: np.ndarray, mask: np.ndarray, size: int, rng: np.random
         if kept >= keep_fg * total: break
     return x[:, y0:y0+size, x0:x0+size].contiguous(), m[0, y0:y0+size, x0:x0+size].long()
 
-# %% ../nbs/04_data.ipynb #7cb0b0ce
+# %% ../nbs/04_data.ipynb #7cb0b000
 def test_hw(h: int, w: int, size: int) -> tuple[int, int]:
     "The (h, w) an h x w image takes when its longer side is resized to `size` (PFENet truncates the shorter side)."
     if h >= w: return size, max(1, int(w * size / h))
     return max(1, int(h * size / w)), size
 
+# %% ../nbs/04_data.ipynb #7cb0b001
 def test_transform(img: np.ndarray, mask: np.ndarray, size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
     "Resize the longer side to `size`, pad to (size, size) with mean/255; returns image, mask and the unpadded (h, w)."
     size = _check_size(size)
@@ -193,7 +196,7 @@ def to_test_scale(img: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndar
     return (np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR)),
             np.asarray(Image.fromarray(mask).resize((w, h), Image.NEAREST)))
 
-# %% ../nbs/04_data.ipynb #c4a14b94
+# %% ../nbs/04_data.ipynb #c4a14b00
 @dataclass
 class Record:
     """One image of a dataset: its name, image path, label (a mask path or a dataset's key) and the classes that
@@ -204,6 +207,7 @@ class Record:
     classes: tuple = ()
     counts: dict = field(default_factory=dict, repr=False)
 
+# %% ../nbs/04_data.ipynb #c4a14b01
 def _check_int(name, v, lo, hi=None):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
         rng = f'{lo}..{hi}' if hi is not None else f'>= {lo}'
@@ -393,12 +397,13 @@ class FewShotDataset(torch.utils.data.Dataset):
             f'{len(self)} episodes)'
         )
 
-# %% ../nbs/04_data.ipynb #0c11583c
+# %% ../nbs/04_data.ipynb #0c115800
 def consecutive_folds(classes: Sequence[int], n_folds: int) -> list[list[int]]:
     "Split `classes` into `n_folds` consecutive folds (PASCAL-5i style; sizes differ by at most 1)."
     n_folds = _check_int('n_folds', n_folds, 1, len(classes))
     return [list(map(int, a)) for a in np.array_split(np.asarray(classes), n_folds)]
 
+# %% ../nbs/04_data.ipynb #0c115801
 class ClassMaskDataset(FewShotDataset):
     "Base for images with class-index mask files: size rule, range check, ignore values, cached pixel counts."
     def __init__(self, num_classes: int, background: int | None = 0, ignore=(255,), folds=4, min_pixels: int = 2048,
@@ -595,13 +600,14 @@ class Pascal5i(ClassMaskDataset):
             out.append((i, img, m))
         return out
 
-# %% ../nbs/04_data.ipynb #93331a08
+# %% ../nbs/04_data.ipynb #93331a00
 def coco_folds(split_type: str = 'interleaved') -> list[list[int]]:
     "Novel classes (1..80) of each COCO-20i fold: 'interleaved' {4k+i+1} or 'consecutive' 20i+1..20i+20."
     if split_type == 'interleaved': return [[4*k + i + 1 for k in range(20)] for i in range(4)]
     if split_type == 'consecutive': return [list(range(20*i + 1, 20*i + 21)) for i in range(4)]
     raise ValueError(f"split_type={split_type!r}: expected 'interleaved' or 'consecutive'")
 
+# %% ../nbs/04_data.ipynb #93331a01
 class Coco20i(FewShotDataset):
     "COCO-20i from instance annotations (pycocotools), interleaved or consecutive folds, 2048-pixel rule."
     benchmark = 'COCO-20i'
@@ -778,7 +784,7 @@ def demo_shape(cls: int) -> list[tuple[np.ndarray, int]]:
     if cls not in shapes: raise ValueError(f'cls={cls}: expected a demo class 1..8')
     return shapes[cls]
 
-# %% ../nbs/04_data.ipynb #652e673a
+# %% ../nbs/04_data.ipynb #652e6700
 _PHOTOS = {}
 def _demo_photos() -> list[np.ndarray]:
     if not _PHOTOS:
@@ -832,6 +838,7 @@ def demo_surface(cls: int, h: int, w: int, rng: np.random.Generator) -> np.ndarr
     on = on.astype(np.float32)[..., None]
     return np.clip(c1 * on + c2 * (1 - on) + rng.normal(0, 6, (h, w, 3)), 0, 255)
 
+# %% ../nbs/04_data.ipynb #652e6701
 def demo_image(rng: np.random.Generator, h: int, w: int, photos=None) -> tuple[np.ndarray, np.ndarray]:
     "One synthetic image (h, w, 3) uint8 and its label (0 = background, 1..8 = class, 255 = edge) drawn from `rng`."
     photos = photos or _demo_photos()
@@ -864,7 +871,7 @@ def demo_image(rng: np.random.Generator, h: int, w: int, photos=None) -> tuple[n
         busy[y0:y1, x0:x1] |= a > 0
     return np.clip(img, 0, 255).round().astype(np.uint8), lab
 
-# %% ../nbs/04_data.ipynb #8b869e7e
+# %% ../nbs/04_data.ipynb #8b869e00
 def build_demo(
     dest, n_train: int = 400, n_val: int = 200, seed: int = 0, min_side: int = 160, max_side: int = 240
 ) -> Path:
@@ -892,6 +899,7 @@ def build_demo(
     )
     return dest
 
+# %% ../nbs/04_data.ipynb #8b869e01
 def demo_root(rebuild: bool = False) -> Path:
     "The cached demo set (built on first use, in seconds); `rebuild=True` builds it afresh."
     root = cache_dir()/f'demo-v{DEMO_VERSION}'
@@ -909,6 +917,7 @@ def demo_root(rebuild: bool = False) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return root
 
+# %% ../nbs/04_data.ipynb #8b869e02
 def demo_images(split: str = 'train') -> Path:
     "The demo set's image folder for `split`: a plain folder of unlabeled images (e.g. for pretraining)."
     return demo_root()/split/'images'
@@ -1019,7 +1028,7 @@ def collate_episodes(items: list[dict]) -> dict:
         else: out[k] = v
     return out
 
-# %% ../nbs/04_data.ipynb #c5f4216a
+# %% ../nbs/04_data.ipynb #c5f42100
 def _rank_world(rank, world_size):
     d = torch.distributed
     on = d.is_available() and d.is_initialized()
@@ -1034,6 +1043,7 @@ def shard_episodes(n: int, rank: int | None = None, world_size: int | None = Non
     rank, world_size = _rank_world(rank, world_size)
     return list(range(rank, n, world_size))
 
+# %% ../nbs/04_data.ipynb #c5f42101
 class EpisodeShardSampler(torch.utils.data.Sampler):
     "A sampler over this rank's share of the episodes (`shard_episodes`), in order, without padding."
     def __init__(self, n_or_dataset, rank: int | None = None, world_size: int | None = None):

@@ -15,7 +15,7 @@ from .region_maps import resize
 # %% auto #0
 __all__ = ['PFENET_BINS', 'FRACTION_BINS', 'check_bins', 'bin_size', 'FEM', 'segmentation_ce', 'fem_loss', 'MatchDecoder']
 
-# %% ../nbs/06_fem.ipynb #b699766b
+# %% ../nbs/06_fem.ipynb #b6997600
 PFENET_BINS = (60, 30, 15, 8)          # 473 px input, 60x60 features
 FRACTION_BINS = (1.0, 0.5, 0.25, 0.125)
 
@@ -32,6 +32,7 @@ def check_bins(bins) -> tuple:
                                     f"(fraction of the feature size); got {b!r}")
     return bins
 
+# %% ../nbs/06_fem.ipynb #b6997601
 def bin_size(b, h: int, w: int) -> tuple[int, int]:
     "The (height, width) of bin `b` for an (h, w) feature map."
     if isinstance(b, float): return max(1, int(h * b)), max(1, int(w * b))
@@ -104,7 +105,7 @@ class FEM(nn.Module):
         x = self.res2(x) + x
         return self.cls(x), aux
 
-# %% ../nbs/06_fem.ipynb #ee42b9ea
+# %% ../nbs/06_fem.ipynb #ee42b900
 def segmentation_ce(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255, weight=None) -> torch.Tensor:
     """Mean cross-entropy over the non-ignored pixels (0 when there are none), class-`weight`ed if given; `logits`
     are resized to `target` first."""
@@ -122,6 +123,7 @@ def segmentation_ce(logits: torch.Tensor, target: torch.Tensor, ignore_index: in
     total = F.cross_entropy(logits.float(), target, ignore_index=ignore_index, reduction='sum')
     return total / (target != ignore_index).sum().clamp(min=1)
 
+# %% ../nbs/06_fem.ipynb #ee42b901
 def fem_loss(logits: torch.Tensor, aux: list, target: torch.Tensor, aux_weight: float = 1.0,
              ignore_index: int = 255, weight=None) -> dict:
     "PFENet's loss: main cross-entropy + `aux_weight` x the mean of the per-bin auxiliary cross-entropies."

@@ -21,7 +21,7 @@ __all__ = ['CAM_THRESHOLDS', 'TTA_SCALES', 'cosine_map', 'activation_map', 'otsu
            'region_min_max', 'inter_image_prior', 'inter_image_refinement', 'directional_dropout', 'Attention',
            'IIRBlock', 'IIRDecoder', 'IIR', 'MultiScaleTTA', 'tta_label']
 
-# %% ../nbs/10_iir.ipynb #e9c3c3ab
+# %% ../nbs/10_iir.ipynb #e9c3c300
 def cosine_map(feat: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     "Cosine similarity of each position of `feat` (N, C, h, w) to `proto` (N, C, 1, 1) -> (N, 1, h, w), in float32."
     if feat.ndim != 4 or proto.shape != (*feat.shape[:2], 1, 1):
@@ -33,11 +33,12 @@ def cosine_map(feat: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> tor
         p = unit_norm(proto.float().flatten(2), eps)                 # (N, C, 1); a zero prototype stays zero
         return (x * p).sum(1).view(feat.shape[0], 1, *feat.shape[-2:])
 
+# %% ../nbs/10_iir.ipynb #e9c3c301
 def activation_map(feat: torch.Tensor, support_feat: torch.Tensor, support_mask: torch.Tensor, eps: float = EPS):
     "Support-conditioned CAM: cosine of `feat` (N, C, h, w) to the masked prototype of `support_feat` -> (N, 1, h, w)."
     return cosine_map(feat, masked_average_pool(support_feat, support_mask), eps)
 
-# %% ../nbs/10_iir.ipynb #4dad042e
+# %% ../nbs/10_iir.ipynb #4dad0400
 CAM_THRESHOLDS = ('mean', 'otsu')
 
 def otsu_threshold(values: torch.Tensor, weights: torch.Tensor, bins: int = 64) -> torch.Tensor:
@@ -60,6 +61,7 @@ def otsu_threshold(values: torch.Tensor, weights: torch.Tensor, bins: int = 64) 
     between = torch.where((w0 > 0) & (w1 > 0), between, torch.full_like(between, -1.))
     return lo + (between.argmax() + 1) * width                   # the upper edge of the last "low" bin
 
+# %% ../nbs/10_iir.ipynb #4dad0401
 def cam_threshold(cam: torch.Tensor, mask: torch.Tensor, method: str = 'mean', eps: float = EPS) -> torch.Tensor:
     """Threshold per item of a support CAM (N, 1, h, w) from its mask (N, 1, H, W) -> (N,): 'mean' or 'otsu' inside
     the mask."""
@@ -84,7 +86,7 @@ def dual_prototypes(feat: torch.Tensor, mask: torch.Tensor, fg: torch.Tensor, mi
     core, local = (p / (p.norm(dim=1, keepdim=True) + eps) for p in protos)
     return core, local, whole
 
-# %% ../nbs/10_iir.ipynb #5a8591dc
+# %% ../nbs/10_iir.ipynb #5a859100
 def region_min_max(s: torch.Tensor, region: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """Min-max normalise `s` (N, 1, h, w) over the positions of the binary `region` only; 0 outside it (and where it
     is empty)."""
@@ -98,6 +100,7 @@ def region_min_max(s: torch.Tensor, region: torch.Tensor, eps: float = EPS) -> t
     out = (flat - lo[:, None]) / (hi - lo + eps)[:, None]
     return (out * rf).view_as(s)
 
+# %% ../nbs/10_iir.ipynb #5a859101
 def inter_image_prior(query_feat: torch.Tensor, core: torch.Tensor, local: torch.Tensor, query_fg: torch.Tensor,
                       eps: float = EPS) -> torch.Tensor:
     """IIR's prior: min-max cosine to `core` inside the query's CAM-fg plus to `local` inside its CAM-bg, in [0, 1]
@@ -179,7 +182,7 @@ class Attention(nn.Module):
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
         return self.proj(o.transpose(1, 2).reshape(B, N, C))
 
-# %% ../nbs/10_iir.ipynb #347f3590
+# %% ../nbs/10_iir.ipynb #347f3500
 class IIRBlock(nn.Module):
     "Self-attention over the query, cross attention to the support (directional dropout), MLP; pre-norm residuals."
     def __init__(self, dim: int = 128, heads: int = 4, mlp_ratio: int = 2):
@@ -193,6 +196,7 @@ class IIRBlock(nn.Module):
         x = x + self.cross_attn(self.norm2(x), self.norm_s(s), support_labels, query_labels)
         return x + self.mlp(self.norm3(x))
 
+# %% ../nbs/10_iir.ipynb #347f3501
 def _head(dim: int, classes: int, dropout: float = .1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1, bias=False), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
                          nn.Conv2d(dim, classes, 1))
@@ -320,7 +324,7 @@ def _iir(qgnet):
 register_model('iir', _iir(False))
 register_model('qgnet+iir', _iir(True))
 
-# %% ../nbs/10_iir.ipynb #1063683f
+# %% ../nbs/10_iir.ipynb #10636800
 TTA_SCALES = (0.8, 1.0, 1.25)
 
 class MultiScaleTTA(nn.Module):
@@ -355,6 +359,7 @@ class MultiScaleTTA(nn.Module):
         return {'logits': (probs / len(self.scales)).clamp_min(1e-8).log(), 'guided_map': ref[1]['guided_map'],
                 'prior_map': ref[1]['prior_map']}
 
+# %% ../nbs/10_iir.ipynb #10636801
 def tta_label(name: str, scales=TTA_SCALES) -> str:
     "A table row's model name with its test-time augmentation spelled out."
     return f"{name} (+TTA {'/'.join(f'{s:g}' for s in scales)})"

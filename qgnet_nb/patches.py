@@ -105,7 +105,7 @@ def rgb_to_lab(img) -> np.ndarray:
     f = _lab_f(xyz)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
 
-# %% ../nbs/01_patches.ipynb #5b7cb2dd
+# %% ../nbs/01_patches.ipynb #5b7cb200
 def slic_grid(h: int, w: int, n_segments: int):
     "Grid of SLIC cells for an h x w image: (rows, cols, cell height, cell width, S = sqrt(N/K))."
     S = np.sqrt(h * w / n_segments)
@@ -113,11 +113,13 @@ def slic_grid(h: int, w: int, n_segments: int):
     sy, sx = -(-h // ny), -(-w // nx)                       # ceil: cells cover the image
     return -(-h // sy), -(-w // sx), sy, sx, float(S)
 
+# %% ../nbs/01_patches.ipynb #5b7cb201
 def gradient(lab: np.ndarray) -> np.ndarray:
     "eq. 7: G(x, y) = |I(x+1, y) - I(x-1, y)|^2 + |I(x, y+1) - I(x, y-1)|^2, edges replicated."
     p = np.pad(lab, ((1, 1), (1, 1), (0, 0)), mode='edge')
     return ((p[1:-1, 2:] - p[1:-1, :-2]) ** 2).sum(-1) + ((p[2:, 1:-1] - p[:-2, 1:-1]) ** 2).sum(-1)
 
+# %% ../nbs/01_patches.ipynb #5b7cb202
 _NEIGHBOURS3x3 = [(0, 0)] + [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 def grid_seeds(lab: np.ndarray, n_segments: int):
@@ -213,7 +215,7 @@ def slic_numpy(img, n_segments: int = 100, compactness: float = 10., max_num_ite
     out = enforce_connectivity(labels, int(min_size_factor * h * w / K)) if enforce else labels
     return (out, it) if return_iters else out
 
-# %% ../nbs/01_patches.ipynb #bfe22056
+# %% ../nbs/01_patches.ipynb #bfe22000
 def felzenszwalb_graph(img, sigma: float = 0.8):
     "Edges (a, b, w) of the 8-connected pixel graph: w = Euclidean RGB distance of the smoothed pixels."
     from scipy.ndimage import gaussian_filter
@@ -232,6 +234,7 @@ def felzenszwalb_graph(img, sigma: float = 0.8):
     wt = np.concatenate([np.sqrt(((x[p] - x[q]) ** 2).sum(-1)).ravel() for p, q in nb])
     return a, b, wt
 
+# %% ../nbs/01_patches.ipynb #bfe22001
 def felzenszwalb_numpy(img, scale: float = 100., sigma: float = 0.8, min_size: int = 64) -> np.ndarray:
     "Felzenszwalb-Huttenlocher graph segmentation (the paper's Algorithm 1) in plain NumPy/Python; (H, W) int32 from 0."
     img = as_rgb(img)
@@ -260,7 +263,7 @@ def felzenszwalb_numpy(img, scale: float = 100., sigma: float = 0.8, min_size: i
         if ru != rv and (size[ru] < min_size or size[rv] < min_size): union(ru, rv)
     return relabel_sequential(np.array([find(u) for u in range(h * w)]).reshape(h, w))
 
-# %% ../nbs/01_patches.ipynb #938de507
+# %% ../nbs/01_patches.ipynb #938de500
 def rgb_to_lab_torch(x: torch.Tensor) -> torch.Tensor:
     "(B, 3, H, W) uint8 sRGB tensor -> (B, 3, H, W) float32 CIE Lab (D65), on x's device."
     lin = torch.as_tensor(_SRGB_LINEAR, dtype=torch.float32, device=x.device)[x.long()]
@@ -270,6 +273,7 @@ def rgb_to_lab_torch(x: torch.Tensor) -> torch.Tensor:
     f = torch.where(xyz > d ** 3, xyz.clamp_min(d ** 3) ** (1 / 3), xyz / (3 * d * d) + 4 / 29)
     return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
 
+# %% ../nbs/01_patches.ipynb #938de501
 def _take(x, idx): return x.index_select(0, idx.reshape(-1)).view(idx.shape)
 
 def components_torch(labels: torch.Tensor, method: str = 'auto') -> torch.Tensor:
@@ -304,6 +308,7 @@ def components_torch(labels: torch.Tensor, method: str = 'auto') -> torch.Tensor
             root = nxt
     return root.view(B, H, W)
 
+# %% ../nbs/01_patches.ipynb #938de502
 def connectivity_torch(
     labels: torch.Tensor, min_size: int, method: str = 'auto', max_rounds: int = 100
 ) -> torch.Tensor:
@@ -449,7 +454,7 @@ def _gaussian_blur(x, sigma):
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
-# %% ../nbs/01_patches.ipynb #2ea2587d
+# %% ../nbs/01_patches.ipynb #2ea25800
 MAX_PIXELS = 8192 * 8192
 
 def _skimage_backend(img, method, p):
@@ -470,6 +475,7 @@ def torch_threads(n: int | None):
     try: yield
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/01_patches.ipynb #2ea25801
 def _torch_backend(img, method, p, device=None):
     if method != 'slic':
         raise ValueError("backend='torch' implements SLIC only; use 'auto', 'skimage' or 'numpy' for felzenszwalb")
@@ -493,7 +499,7 @@ def superpixels(img, method: str = 'slic', backend: str = 'auto', device=None, *
     out = BACKENDS[backend](img, method, p, device) if backend == 'torch' else BACKENDS[backend](img, method, p)
     return relabel_sequential(out)
 
-# %% ../nbs/01_patches.ipynb #17961cc8
+# %% ../nbs/01_patches.ipynb #17961c00
 def boundaries(labels) -> np.ndarray:
     "Pixels whose right or lower neighbour has another label (one-pixel-thick boundaries)."
     l = np.asarray(labels)
@@ -502,6 +508,7 @@ def boundaries(labels) -> np.ndarray:
     b[:-1] |= l[:-1] != l[1:]
     return b
 
+# %% ../nbs/01_patches.ipynb #17961c01
 def gt_regions(gt, ignore=(255,)):
     """Ground-truth regions (connected pieces of each class) with void pixels given the nearest class, and the valid
     mask."""
@@ -516,6 +523,7 @@ def gt_regions(gt, ignore=(255,)):
         gt = gt[iy, ix]
     return cc(gt.astype(np.int64), connectivity=1, background=-1) - 1, valid
 
+# %% ../nbs/01_patches.ipynb #17961c02
 def boundary_recall(sp, gt, tol: float = 2, ignore=(255,)) -> float:
     "Fraction of ground-truth boundary pixels within `tol` pixels (Euclidean) of a superpixel boundary."
     from scipy.ndimage import distance_transform_edt
@@ -524,6 +532,7 @@ def boundary_recall(sp, gt, tol: float = 2, ignore=(255,)) -> float:
     if not gb.any(): return 1.0
     return float((distance_transform_edt(~boundaries(sp))[gb] <= tol).mean())
 
+# %% ../nbs/01_patches.ipynb #17961c03
 def _contingency(sp, gt, ignore):
     regions, valid = gt_regions(gt, ignore)
     s, g = np.asarray(sp)[valid].astype(np.int64), regions[valid]
@@ -536,11 +545,13 @@ def undersegmentation_error(sp, gt, ignore=(255,)) -> float:
     ct, n = _contingency(sp, gt, ignore)
     return float(np.minimum(ct, ct.sum(1, keepdims=True) - ct).sum() / n)
 
+# %% ../nbs/01_patches.ipynb #17961c04
 def achievable_segmentation_accuracy(sp, gt, ignore=(255,)) -> float:
     "Best pixel accuracy reachable by giving each superpixel one ground-truth region (labelled pixels only)."
     ct, n = _contingency(sp, gt, ignore)
     return float(ct.max(1).sum() / n)
 
+# %% ../nbs/01_patches.ipynb #17961c05
 def explained_variation(sp, img) -> float:
     "Share of the image's colour variance explained by the superpixel means (1 = every superpixel flat)."
     x = as_rgb(img).reshape(-1, 3).astype(np.float64)
@@ -550,6 +561,7 @@ def explained_variation(sp, img) -> float:
     total = ((x - x.mean(0)) ** 2).sum()
     return float((cnt[:, None] * (means - x.mean(0)) ** 2).sum() / total) if total > 0 else 1.0
 
+# %% ../nbs/01_patches.ipynb #17961c06
 def superpixel_quality(sp, gt=None, img=None, ignore=(255,)) -> dict:
     "All measures of one superpixel map: segments, and BR@2px, USE, ASA with a mask, EV with an image."
     q = {'segments': int(len(np.unique(sp)))}
@@ -559,7 +571,7 @@ def superpixel_quality(sp, gt=None, img=None, ignore=(255,)) -> dict:
     if img is not None: q['ev'] = explained_variation(sp, img)
     return q
 
-# %% ../nbs/01_patches.ipynb #b3f4905d
+# %% ../nbs/01_patches.ipynb #b3f49000
 SKIMAGE_PHOTOS = {
     'chelsea': 'CC0',
     'coffee': 'CC0',
@@ -601,6 +613,7 @@ def sample_images(
         out.append(dict(dataset='camvid', name=f.stem, img=img, gt=gt, ignore=(11, 255)))
     return out
 
+# %% ../nbs/01_patches.ipynb #b3f49001
 def compare_implementations(
     samples, method: str = 'slic', backends=('skimage', 'torch', 'numpy'), **params
 ) -> list[dict]:
@@ -615,6 +628,7 @@ def compare_implementations(
                              **superpixel_quality(sp, s['gt'], s['img'], s['ignore'])))
     return rows
 
+# %% ../nbs/01_patches.ipynb #b3f49002
 def summarize(rows, reference: str = 'skimage') -> list[dict]:
     """Mean measures per (dataset, method, backend) and the targets against `reference`: BR and ASA at most 2 points
     below, segments within 15%."""
@@ -640,6 +654,7 @@ def summarize(rows, reference: str = 'skimage') -> list[dict]:
         out.append(row)
     return out
 
+# %% ../nbs/01_patches.ipynb #b3f49003
 def markdown_table(rows, cols=None) -> str:
     "Rows of dicts as a markdown table (floats with 3 decimals)."
     cols = cols or list(dict.fromkeys(k for r in rows for k in r))
@@ -690,7 +705,7 @@ def draw_boundaries(img, labels, color=(255, 230, 0)) -> np.ndarray:
     out[boundaries(labels)] = color
     return out
 
-# %% ../nbs/01_patches.ipynb #d58e9032
+# %% ../nbs/01_patches.ipynb #d58e9000
 MANIFEST = 'manifest.json'
 CACHE_FORMAT = 'qgnet-patches/1'
 
@@ -701,6 +716,7 @@ def save_labels(labels, path) -> Path:
     with atomic_open(path, 'wb') as f: np.savez_compressed(f, labels=labels.astype(dt))
     return Path(path)
 
+# %% ../nbs/01_patches.ipynb #d58e9001
 def load_labels(path) -> np.ndarray:
     "Read a label map written by `save_labels` as (H, W) int32."
     try:
@@ -776,7 +792,7 @@ def get_patches(path, img=None, cache=None, method: str | None = None, **params)
         img = read_image(path)
     return superpixels(img, method, **params)
 
-# %% ../nbs/01_patches.ipynb #cad96245
+# %% ../nbs/01_patches.ipynb #cad96200
 def find_images(root, exclude=()) -> list[Path]:
     "Image files (by extension) under `root`, recursively, sorted; hidden folders and `exclude` folders are skipped."
     root = Path(root)
@@ -788,6 +804,7 @@ def find_images(root, exclude=()) -> list[Path]:
         out += [Path(d)/f for f in sorted(files) if Path(f).suffix.lower() in IMG_EXTS and not f.startswith('.')]
     return out
 
+# %% ../nbs/01_patches.ipynb #cad96201
 def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', overwrite: bool = False,
                   quiet: bool = False, device=None, **params) -> dict:
     "Compute and cache the label map of every image under `root` into `out` (default `root/.qgnet_patches/method`)."
@@ -881,7 +898,7 @@ def patches_cli(argv: list[str] | None = None) -> int:
           f"{len(st['unreadable'])} unreadable, in {st['seconds']} s")
     return 0
 
-# %% ../nbs/01_patches.ipynb #8d4a70f9
+# %% ../nbs/01_patches.ipynb #8d4a7000
 def read_upload(files) -> tuple[str, np.ndarray]:
     """The (file name, (H, W, 3) uint8 image) of the first file of an ipywidgets `FileUpload` value; ValueError
     naming it if unreadable."""
@@ -891,6 +908,7 @@ def read_upload(files) -> tuple[str, np.ndarray]:
     try: return f['name'], np.asarray(_I.open(io.BytesIO(bytes(f['content']))).convert('RGB'))
     except Exception as e: raise ValueError(f"cannot read {f['name']}: {e}") from e
 
+# %% ../nbs/01_patches.ipynb #8d4a7001
 def png_bytes(arr) -> bytes:
     import io
     from PIL import Image as _I
@@ -899,6 +917,7 @@ def png_bytes(arr) -> bytes:
     _I.fromarray(arr).save(b, format='PNG')
     return b.getvalue()
 
+# %% ../nbs/01_patches.ipynb #8d4a7002
 def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bool = True):
     """An ipywidgets panel comparing SLIC and Felzenszwalb on a chosen image; returns the widget (`.update()`,
     `.state`, `.controls`)."""

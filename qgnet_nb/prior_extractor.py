@@ -155,7 +155,7 @@ def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) ->
     _load_strict(bb, sd, f"checkpoint {path}")
     return freeze(bb)
 
-# %% ../nbs/03_prior_extractor.ipynb #097587c0
+# %% ../nbs/03_prior_extractor.ipynb #09758700
 class GroupBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm2d that, in training, normalises each of `groups` consecutive chunks of the batch with its own
     statistics."""
@@ -176,6 +176,7 @@ class GroupBatchNorm2d(nn.BatchNorm2d):
             self.num_batches_tracked.add_(1)
         return torch.cat(outs)
 
+# %% ../nbs/03_prior_extractor.ipynb #09758701
 def set_bn_groups(module: nn.Module, groups: int) -> nn.Module:
     "Make every BatchNorm2d of `module` a `GroupBatchNorm2d` with `groups` groups (in place; weights kept)."
     for m in module.modules():
@@ -184,6 +185,7 @@ def set_bn_groups(module: nn.Module, groups: int) -> nn.Module:
             m.groups = groups
     return module
 
+# %% ../nbs/03_prior_extractor.ipynb #09758702
 @torch.no_grad()
 def average_bn_buffers(module: nn.Module):
     "Average BatchNorm running statistics over all processes (no-op without a process group)."
@@ -198,11 +200,12 @@ def average_bn_buffers(module: nn.Module):
         b.copy_(flat[i : i + b.numel()].view_as(b))
         i += b.numel()
 
-# %% ../nbs/03_prior_extractor.ipynb #237f75d5
+# %% ../nbs/03_prior_extractor.ipynb #237f7500
 def mlp_head(d_in: int, d_hidden: int, d_out: int = 128) -> nn.Sequential:
     "MoCo v2's projection head: Linear, ReLU, Linear (keys `0.*` and `2.*`)."
     return nn.Sequential(nn.Linear(d_in, d_hidden), nn.ReLU(inplace=True), nn.Linear(d_hidden, d_out))
 
+# %% ../nbs/03_prior_extractor.ipynb #237f7501
 class ContrastiveEncoder(Backbone):
     "A `Backbone` with a global (`fc`) and/or local (`local_fc`) projection head; returns L2-normalised embeddings."
     def __init__(self, arch: str = 'resnet50', dilated: bool = True, dim: int = 128,
@@ -353,7 +356,7 @@ class GlobalBatchSampler(torch.utils.data.Sampler):
             share = perm[s * self.batch_size + self.rank * b: s * self.batch_size + (self.rank + 1) * b]
             yield [(self.epoch, i) for i in share]
 
-# %% ../nbs/03_prior_extractor.ipynb #250508ff
+# %% ../nbs/03_prior_extractor.ipynb #25050800
 CHECKPOINT = 'checkpoint.pth.tar'
 FORMAT = 'qgnet-moco/1'
 
@@ -362,6 +365,7 @@ def data_fingerprint(files, root=None) -> dict:
     names = sorted(str(Path(f).relative_to(root)) if root else Path(f).name for f in files)
     return {'images': len(names), 'sha1': hashlib.sha1('\n'.join(names).encode()).hexdigest()[:16]}
 
+# %% ../nbs/03_prior_extractor.ipynb #25050801
 def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint'):
     "Refuse (ValueError) to resume from `ckpt` unless it was written by the same configuration on the same images."
     if ckpt.get('format') != FORMAT:
@@ -377,7 +381,7 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint')
                          + '; '.join(diff) + "). Pass the same options and images, or choose a new --out folder "
                          "(or --overwrite to start again).")
 
-# %% ../nbs/03_prior_extractor.ipynb #b973e173
+# %% ../nbs/03_prior_extractor.ipynb #b973e100
 def _loader(ds, sampler, workers, device):
     "Workers persist across epochs (their memoised label maps too); the epoch travels inside each index."
     return torch.utils.data.DataLoader(ds, batch_sampler=sampler, num_workers=workers, worker_init_fn=seed_worker,
@@ -401,6 +405,7 @@ def plot_losses(history: list[dict], title: str = 'pre-training loss'):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/03_prior_extractor.ipynb #b973e101
 def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str = 'auto', workers: int = 0,
              cache=None, resume: bool = True, progress: bool = True, stop_after: int | None = None,
              root=None, log=print) -> dict:

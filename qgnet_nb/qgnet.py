@@ -121,7 +121,7 @@ def make_backbone(arch: str = 'resnet50', weights='imagenet', dilated: bool = Tr
     kind = 'file' if Path(str(weights)).exists() else 'torchvision'
     return bb, f"{weights!r} ({kind})"
 
-# %% ../nbs/07_qgnet.ipynb #a5f92e50
+# %% ../nbs/07_qgnet.ipynb #a5f92e00
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
 MATCH_MAPS = 6                # the match decoder's similarity maps, before QGNet's prior map
 
@@ -252,6 +252,7 @@ class FewShotBase(nn.Module):
         return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
                 'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
 
+# %% ../nbs/07_qgnet.ipynb #a5f92e01
 class QGNet(FewShotBase):
     "QGNet (`mode='qgnet'`) or its PFENet-style baseline without the prior region map (`mode='baseline'`)."
     def __init__(self, mode: str = 'qgnet', backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
@@ -371,8 +372,7 @@ class QGNet(FewShotBase):
             out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
         return out
 
-
-# %% ../nbs/07_qgnet.ipynb #8e6e136d
+# %% ../nbs/07_qgnet.ipynb #8e6e1300
 def _nbytes(v) -> int: return sum(t.numel() * t.element_size() for t in v)
 
 class FeatureCache:
@@ -415,6 +415,7 @@ class FeatureCache:
     def __repr__(self): return (f'FeatureCache({len(self.items)} items, {self.nbytes / 2**20:.0f} MiB, '
                                 f'{self.hits} hits, {self.misses} misses)')
 
+# %% ../nbs/07_qgnet.ipynb #8e6e1301
 @contextlib.contextmanager
 def feature_cache(model: nn.Module, max_bytes: float = 2 * 2**30):
     "Within the block, every QGNet-family module in `model` memoises its frozen features (evaluation only)."
@@ -426,7 +427,7 @@ def feature_cache(model: nn.Module, max_bytes: float = 2 * 2**30):
     finally:
         for m, o in zip(mods, old): m._feature_cache = o
 
-# %% ../nbs/07_qgnet.ipynb #819838a7
+# %% ../nbs/07_qgnet.ipynb #81983800
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 def register_model(name: str, builder: Callable[..., nn.Module]):
@@ -434,6 +435,7 @@ def register_model(name: str, builder: Callable[..., nn.Module]):
     MODELS[name] = builder
     return builder
 
+# %% ../nbs/07_qgnet.ipynb #81983801
 register_model('qgnet', lambda **kw: QGNet('qgnet', **kw))
 register_model('baseline', lambda **kw: QGNet('baseline', **kw))
 
@@ -446,6 +448,7 @@ def build_model(name: str = 'qgnet', **kw) -> nn.Module:
     model.config['name'] = name
     return model
 
+# %% ../nbs/07_qgnet.ipynb #81983802
 def model_checkpoint(model: nn.Module) -> dict:
     "What rebuilds `model`: its name and config, its start point, and all its tensors."
     model = getattr(model, 'module', model)                        # unwrap DistributedDataParallel / DataParallel
@@ -455,6 +458,7 @@ def model_checkpoint(model: nn.Module) -> dict:
     return {'format': 'qgnet_nb.model/1', 'name': model.config['name'], 'config': dict(model.config),
             'start_point': getattr(model, 'start_point', None), 'state_dict': model.state_dict()}
 
+# %% ../nbs/07_qgnet.ipynb #81983803
 def model_from_checkpoint(ckpt: dict, map_location='cpu') -> nn.Module:
     "Rebuild a model from `model_checkpoint`'s dict (its tensors included)."
     if not isinstance(ckpt, dict) or ckpt.get('format') != 'qgnet_nb.model/1':
@@ -467,10 +471,12 @@ def model_from_checkpoint(ckpt: dict, map_location='cpu') -> nn.Module:
     model.start_point = ckpt.get('start_point')
     return model.to(map_location) if map_location is not None else model
 
+# %% ../nbs/07_qgnet.ipynb #81983804
 def save_model(model: nn.Module, path, **extra) -> Path:
     "Atomically save `model` (config, start point, tensors) plus any plain `extra` entries (epoch, metrics, ...)."
     return atomic_save({**extra, **model_checkpoint(model)}, path)
 
+# %% ../nbs/07_qgnet.ipynb #81983805
 def load_model(path, map_location='cpu', return_extra: bool = False):
     "Rebuild the model saved by `save_model` at `path` (and, if asked, return the extra entries too)."
     path = Path(path)

@@ -33,16 +33,18 @@ def min_max_normalize(s: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     lo, hi = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
     return ((flat - lo) / (hi - lo + eps)).view_as(s)
 
-# %% ../nbs/05_region_maps.ipynb #9a058d2b
+# %% ../nbs/05_region_maps.ipynb #9a058d00
 def no_autocast(device: torch.device):
     "Disable autocast on `device` (a plain context on devices autocast does not know, such as 'meta')."
     try: return torch.autocast(device.type, enabled=False)
     except RuntimeError: return contextlib.nullcontext()
 
+# %% ../nbs/05_region_maps.ipynb #9a058d01
 def unit_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
     "Divide each column of a (B, C, N) tensor by its L2 norm + eps (zero columns stay zero)."
     return x / (x.norm(dim=1, keepdim=True) + eps)
 
+# %% ../nbs/05_region_maps.ipynb #9a058d02
 def cosine_max(query: torch.Tensor, keys: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """For each position of `query` (B, C, h, w), the largest cosine similarity to any position of `keys` (B, C, h',
     w') -> (B, h, w)."""
@@ -109,11 +111,12 @@ def guided_region_map(query_feat: torch.Tensor, support_feats: torch.Tensor, sup
     g = (maps / K).unsqueeze(1)                                    # k-shot: the mean of the K maps
     return g if size is None else resize(g, size)
 
-# %% ../nbs/05_region_maps.ipynb #60c72757
+# %% ../nbs/05_region_maps.ipynb #60c72700
 def reduction(in_dim: int, dim: int = 256, dropout: float = 0.5) -> nn.Sequential:
     "The 1x1 reduction of mid-level features (concat(layer2, layer3)): conv without bias, ReLU, Dropout2d."
     return nn.Sequential(nn.Conv2d(in_dim, dim, 1, bias=False), nn.ReLU(inplace=True), nn.Dropout2d(dropout))
 
+# %% ../nbs/05_region_maps.ipynb #60c72701
 def masked_average_pool(feat: torch.Tensor, mask: torch.Tensor, eps: float = PROTO_EPS) -> torch.Tensor:
     "Masked average of (N, C, h, w) features over an (N, 1, H, W) mask resized to (h, w) -> (N, C, 1, 1)."
     if feat.ndim != 4 or mask.ndim != 4 or mask.shape[:2] != (feat.shape[0], 1):
@@ -123,6 +126,7 @@ def masked_average_pool(feat: torch.Tensor, mask: torch.Tensor, eps: float = PRO
     mask = resize(mask.to(feat.dtype), feat.shape[-2:])
     return (feat * mask).sum((2, 3), keepdim=True) / (mask.sum((2, 3), keepdim=True) + eps)
 
+# %% ../nbs/05_region_maps.ipynb #60c72702
 def category_guider(support_feats: torch.Tensor, support_masks: torch.Tensor, eps: float = PROTO_EPS) -> torch.Tensor:
     """The support prototype: masked average of (B, K, C, h, w) reduced mid-level features, mean over the K shots ->
     (B, C, 1, 1)."""

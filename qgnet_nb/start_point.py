@@ -43,12 +43,13 @@ __all__ = ['PROBE_LAYERS', 'base_classes', 'base_target', 'BaseConfig', 'BaseIma
            'ThresholdSweep', 'feature_probe', 'probe_table', 'probe_parser', 'probe_cli', 'base_pretrain_parser',
            'base_pretrain_cli']
 
-# %% ../nbs/04a_start_point.ipynb #a01179c5
+# %% ../nbs/04a_start_point.ipynb #a0117900
 def base_classes(ds) -> list[int]:
     "The label values base pretraining learns: the dataset's background (if it has one), then the fold's base classes."
     bg = getattr(ds, 'background', None)
     return ([bg] if bg is not None else []) + [c for c in ds.base if c != bg]
 
+# %% ../nbs/04a_start_point.ipynb #a0117901
 def base_target(label: np.ndarray, classes) -> np.ndarray:
     """Label image -> uint8 target: the index of each pixel's class in `classes`, 255 for every other value (novel,
     void)."""
@@ -56,7 +57,7 @@ def base_target(label: np.ndarray, classes) -> np.ndarray:
     for k, c in enumerate(classes): lut[int(c)] = k
     return lut[np.asarray(label, np.uint8)]
 
-# %% ../nbs/04a_start_point.ipynb #b7ee5610
+# %% ../nbs/04a_start_point.ipynb #b7ee5600
 @dataclasses.dataclass
 class BaseConfig:
     "Supervised base-class pretraining of a backbone (no novel-class label is read)."
@@ -82,6 +83,7 @@ class BaseConfig:
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
         self.scale = tuple(self.scale)
 
+# %% ../nbs/04a_start_point.ipynb #b7ee5601
 class BaseImages(torch.utils.data.Dataset):
     "Item (step, i): training image `i` at the test scale, augmented, with its base-class target (workers import this)."
     def __init__(self, ds, size: int, classes, seed: int, scale=(0.8, 1.25)):
@@ -94,6 +96,7 @@ class BaseImages(torch.utils.data.Dataset):
         img, lab = to_test_scale(img, base_target(lab, self.classes), self.size)
         return train_transform(img, lab, self.size, rng, scale=self.scale)
 
+# %% ../nbs/04a_start_point.ipynb #b7ee5602
 class BaseHead(nn.Module):
     "A 1x1 classifier on concat(layer2, layer3, layer4), all at layer2's resolution."
     def __init__(self, channels: dict, classes: int):
@@ -103,6 +106,7 @@ class BaseHead(nn.Module):
         s = f['layer2'].shape[-2:]
         return self.cls(torch.cat([f['layer2'], resize(f['layer3'], s), resize(f['layer4'], s)], 1))
 
+# %% ../nbs/04a_start_point.ipynb #b7ee5603
 def _step_batches(n: int, cfg: BaseConfig, start: int):
     for s in range(start, cfg.steps):
         idx = np.random.default_rng([cfg.seed, 12, s]).choice(n, cfg.batch_size, replace=n < cfg.batch_size)
@@ -228,7 +232,7 @@ class ThresholdSweep:
         "The mIoU of calling every valid pixel the object."
         return float((self.fg.sum(1) / (self.fg.sum(1) + self.bg.sum(1)).clamp(min=1)).mean())
 
-# %% ../nbs/04a_start_point.ipynb #752d5c54
+# %% ../nbs/04a_start_point.ipynb #752d5c00
 PROBE_LAYERS = ('layer2', 'layer3', 'layer4', 'mid', 'rgb')
 
 @torch.no_grad()
@@ -270,6 +274,7 @@ def feature_probe(backbone: nn.Module, ds, layers=PROBE_LAYERS, episodes: int | 
     res['episodes'] = n
     return res
 
+# %% ../nbs/04a_start_point.ipynb #752d5c01
 def probe_table(res: dict) -> str:
     "The probe's result as a markdown table (mIoU in %, best threshold, all-foreground level)."
     layers = [k for k, v in res.items() if isinstance(v, dict)]
@@ -279,7 +284,7 @@ def probe_table(res: dict) -> str:
              '| threshold | ' + ' | '.join(f"{res[l]['threshold']:.2f}" for l in layers) + ' | |']
     return '\n'.join(lines)
 
-# %% ../nbs/04a_start_point.ipynb #ec6be2aa
+# %% ../nbs/04a_start_point.ipynb #ec6be200
 def _probe_ds(a, size, split='val'):
     return make_dataset(a.data, a.root, split=split, fold=a.fold, shot=a.shot, mode='test', size=size,
                         episodes=a.episodes, seed=a.seed)
@@ -310,6 +315,7 @@ def probe_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default=None, help='also write the result as JSON')
     return p
 
+# %% ../nbs/04a_start_point.ipynb #ec6be201
 def probe_cli(argv: list[str]) -> int:
     p = probe_parser()
     a = p.parse_args(argv)
@@ -325,6 +331,7 @@ def probe_cli(argv: list[str]) -> int:
     if a.out: save_json(res, a.out)
     return 0
 
+# %% ../nbs/04a_start_point.ipynb #ec6be202
 def base_pretrain_parser() -> argparse.ArgumentParser:
     d = BaseConfig()
     p = argparse.ArgumentParser(
@@ -343,6 +350,7 @@ def base_pretrain_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default='runs/base')
     return p
 
+# %% ../nbs/04a_start_point.ipynb #ec6be203
 def base_pretrain_cli(argv: list[str]) -> int:
     p = base_pretrain_parser()
     a = p.parse_args(argv)

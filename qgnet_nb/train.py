@@ -46,7 +46,7 @@ __all__ = ['MODEL_MODULES', 'EVAL_WRAPPERS', 'PRESETS', 'TrainConfig', 'import_m
            'label_prior_entropy', 'train', 'episode_figure', 'prediction_agreement', 'SelfSupport', 'train_parser',
            'train_cli', 'eval_parser', 'load_checked', 'eval_cli', 'imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
 
-# %% ../nbs/08_train.ipynb #4b62d3d1
+# %% ../nbs/08_train.ipynb #4b62d300
 @dataclasses.dataclass
 class TrainConfig:
     "One episodic training run; the defaults are the PFENet/QGNet recipe (METHOD.md §2.6)."
@@ -110,6 +110,7 @@ class TrainConfig:
         if self.model != 'baseline': kw['prior'] = self.prior
         return kw
 
+# %% ../nbs/08_train.ipynb #4b62d301
 def import_model_modules():
     """Import the optional model modules (`MODEL_MODULES`) that exist, so the models they register can be built or
     loaded."""
@@ -117,12 +118,13 @@ def import_model_modules():
     for mod in MODEL_MODULES:
         if importlib.util.find_spec(mod) is not None: importlib.import_module(mod)
 
+# %% ../nbs/08_train.ipynb #4b62d302
 def make_model(name: str, **kw) -> nn.Module:
     "`build_model` with the optional model modules imported first."
     if name not in MODELS: import_model_modules()
     return build_model(name, **kw)
 
-# %% ../nbs/08_train.ipynb #3d70d551
+# %% ../nbs/08_train.ipynb #3d70d500
 MODEL_MODULES = ('qgnet_nb.iir',)        # modules that register further models with `register_model` when imported
 
 EVAL_WRAPPERS: dict = {}                 # name -> fn(model) -> a model for evaluation only, e.g. 'tta' (qgnet_nb.iir)
@@ -132,6 +134,7 @@ def register_eval_wrapper(name: str, fn):
     EVAL_WRAPPERS[name] = fn
     return fn
 
+# %% ../nbs/08_train.ipynb #3d70d501
 def eval_wrapper(name: str):
     "The evaluation wrapper `name`, after importing the optional model modules that register them."
     import_model_modules()
@@ -158,7 +161,7 @@ def loss_scale(target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
     dist.all_reduce(total)
     return (world * n / total.clamp(min=1)).to(torch.float32)
 
-# %% ../nbs/08_train.ipynb #98f3bd75
+# %% ../nbs/08_train.ipynb #98f3bd00
 def _to(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
@@ -183,6 +186,7 @@ def predict(
         targets.append(target.cpu())
     return preds, targets, out
 
+# %% ../nbs/08_train.ipynb #98f3bd01
 @torch.inference_mode()
 def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resolution: str = 'original',
              workers: int = 0, progress: bool = True, cache_gb: float = 2.0) -> dict:
@@ -228,7 +232,7 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
                classes={ds.class_names[c]: c for c in ds.classes}, seconds=round(time.perf_counter() - t0, 1))
     return res
 
-# %% ../nbs/08_train.ipynb #3493b1ed
+# %% ../nbs/08_train.ipynb #3493b100
 class _EpochEpisodes(torch.utils.data.Dataset):
     "Adapter: item (epoch, i) is episode i of epoch `epoch` (so workers need no set_epoch call)."
     def __init__(self, ds): self.ds = ds
@@ -250,6 +254,7 @@ def label_prior_entropy(p: float) -> float:
     p = min(max(float(p), 1e-12), 1 - 1e-12)
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))       # may change between a run and its continuation
 
+# %% ../nbs/08_train.ipynb #3493b101
 def _check_resume(ckpt: dict, cfg: TrainConfig, path):
     diff = config_diff(ckpt.get('train_config', {}), cfg, defaults=TrainConfig(), skip=_RESUME_FREE)
     if diff:
@@ -512,7 +517,7 @@ class SelfSupport(torch.utils.data.Dataset):
         e['support_names'] = [e['query_name']] * K
         return e
 
-# %% ../nbs/08_train.ipynb #2e12952e
+# %% ../nbs/08_train.ipynb #2e129500
 def _bool(s):
     if str(s).lower() in ('1', 'true', 'yes', 'on'): return True
     if str(s).lower() in ('0', 'false', 'no', 'off'): return False
@@ -584,6 +589,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--overwrite', action='store_true', help='start again instead of resuming from OUT/last.pt')
     return p
 
+# %% ../nbs/08_train.ipynb #2e129501
 def _bins(b):
     if b is None: return None
     return tuple(
@@ -639,6 +645,7 @@ def train_cli(argv: list[str]) -> int:
     if st.get('best_miou', -1) >= 0: print(f"best validation mIoU {st['best_miou']:.4f} -> {Path(a.out)/'best.pt'}")
     return 0
 
+# %% ../nbs/08_train.ipynb #2e129502
 def eval_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='qgnet eval', description='Few-shot evaluation of a trained model, written as JSON.'
@@ -656,6 +663,7 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default=None, help='JSON file (default: print only)')
     return p
 
+# %% ../nbs/08_train.ipynb #2e129503
 def load_checked(path, flag: str = '--ckpt'):
     """The model saved at `path`, and its extra entries, or a UsageError naming `flag` (unreadable, not a model, NaN
     weights)."""
@@ -669,6 +677,7 @@ def load_checked(path, flag: str = '--ckpt'):
         raise UsageError(f"{flag} {path}: not a model checkpoint of `qgnet train` ({error_line(e)[:160]})") from e
     return model, {k: v for k, v in ck.items() if k not in ('format', 'name', 'config', 'start_point', 'state_dict')}
 
+# %% ../nbs/08_train.ipynb #2e129504
 def eval_cli(argv: list[str]) -> int:
     a = eval_parser().parse_args(argv)
     check_data_flags(a.data, a.root)
@@ -704,7 +713,7 @@ def eval_cli(argv: list[str]) -> int:
             with atomic_open(a.figure, 'wb') as f: fig.savefig(f, dpi=100, format='png', bbox_inches='tight')
     return 0
 
-# %% ../nbs/08_train.ipynb #ced9c7e1
+# %% ../nbs/08_train.ipynb #ced9c700
 def imagenet_cached(arch: str) -> bool:
     "Are torchvision's ImageNet weights for `arch` already on disk (so no download is needed)?"
     import torchvision
@@ -712,6 +721,7 @@ def imagenet_cached(arch: str) -> bool:
     except (ValueError, AttributeError): return False
     return (Path(torch.hub.get_dir())/'checkpoints'/Path(w.url).name).exists()
 
+# %% ../nbs/08_train.ipynb #ced9c701
 @dataclasses.dataclass
 class DemoConfig:
     "What `qgnet demo` runs; the defaults finish in minutes on a 2-core CPU."
@@ -741,6 +751,7 @@ class DemoConfig:
     episodes: int = 200
     seed: int = 321
 
+# %% ../nbs/08_train.ipynb #ced9c702
 def _table(rows: list[dict]) -> str:
     head = '| model | shot | mIoU | FB-IoU | mIoU with a distractor | ' + ' | '.join(rows[0]['per_class']) + ' |'
     lines = [head, '|' + '---|' * (5 + len(rows[0]['per_class']))]
@@ -762,6 +773,7 @@ def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers
     with run_lock(out, log):
         return _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
 
+# %% ../nbs/08_train.ipynb #ced9c703
 def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision):
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain, CHECKPOINT
     from qgnet_nb.patches import find_images
