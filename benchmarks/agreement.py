@@ -24,7 +24,8 @@ def main():
     a = ap.parse_args()
     import torch
     from qgnet_nb.data import make_dataset
-    from qgnet_nb.train import load_checked, prediction_agreement
+    from qgnet_nb.models import load_checked
+    from qgnet_nb.train import prediction_agreement
     if a.threads: torch.set_num_threads(a.threads)
     model, extra = load_checked(a.ckpt, 'ckpt')
     tc = extra.get('train_config', {})

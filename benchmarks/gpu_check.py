@@ -15,7 +15,8 @@ def speed_row(
     "Training steps (batch of `batch` 1-shot episodes) and evaluation episodes (batch 1) per second, and peak memory."
     import torch
     from qgnet_nb.core import amp_dtype, autocast
-    from qgnet_nb.qgnet import build_model, fast_path
+    from qgnet_nb.models import build_model
+    from qgnet_nb.qgnet import fast_path
     torch.manual_seed(0)
     m = build_model('qgnet', backbone='resnet50', weights=None, prior='random').cuda()
     dtype = amp_dtype('cuda', precision)
@@ -93,7 +94,7 @@ def speed():
 def pretrain_speed(out='/tmp/qgnet_gpu_check/pretrain'):
     "Images per second of contrastive pretraining (global + local loss, SLIC patches) on the demo images."
     import shutil
-    from qgnet_nb.data import demo_images
+    from qgnet_nb.demo_set import demo_images
     from qgnet_nb.patches import find_images
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain
     files = find_images(demo_images('train'))

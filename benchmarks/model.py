@@ -49,7 +49,7 @@ def _setup(arch, size, device, threads):
 
 def _build(name, arch, bins, dev):
     from qgnet_nb.core import seed_everything
-    from qgnet_nb.qgnet import build_model
+    from qgnet_nb.models import build_model
     seed_everything(0)
     return build_model(name, backbone=arch, weights=None, prior='random', bins=bins,
                        channels_last=dev.type == 'cuda').to(dev).train()

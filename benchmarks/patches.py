@@ -11,14 +11,8 @@ import torch
 from PIL import Image
 from skimage import data as skdata
 from skimage.segmentation import slic, felzenszwalb
-from qgnet_nb.patches import (
-    SLIC_DEFAULTS,
-    FELZENSZWALB_DEFAULTS,
-    slic_numpy,
-    felzenszwalb_numpy,
-    slic_torch,
-    torch_threads,
-)
+from qgnet_nb.superpixels_numpy import SLIC_DEFAULTS, FELZENSZWALB_DEFAULTS, slic_numpy, felzenszwalb_numpy
+from qgnet_nb.superpixels import slic_torch, torch_threads
 
 SIZE = 473
 

@@ -56,7 +56,8 @@ def run_one(side: str, path: str | None, size: int, steps: int, episodes: int, t
         def eval_step():
             with torch.no_grad(): return m(q, s, sm.float()).argmax(1)
     else:
-        from qgnet_nb.qgnet import build_model, fast_path
+        from qgnet_nb.models import build_model
+        from qgnet_nb.qgnet import fast_path
         from qgnet_nb.core import autocast
         m = build_model('qgnet', backbone='resnet50', weights=None, prior='random')
         dtype = None if precision == 'fp32' else fast_path(m, 'cpu', precision)[1]   # fp32: the plain path

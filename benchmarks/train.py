@@ -21,7 +21,9 @@ def run_one(model: str, arch: str, size: int, device: str, steps: int, episodes:
     from qgnet_nb.core import get_device, autocast
     from qgnet_nb.data import make_dataset, collate_episodes
     from qgnet_nb.qgnet import fast_path
-    from qgnet_nb.train import TrainConfig, make_model, evaluate
+    from qgnet_nb.train import TrainConfig
+    from qgnet_nb.models import make_model
+    from qgnet_nb.evaluate import evaluate
     if threads: torch.set_num_threads(threads)
     dev = get_device(device)
     cfg = TrainConfig(model=model, backbone=arch, weights=None, prior='random', size=size)

@@ -8,9 +8,9 @@ import argparse, json
 from pathlib import Path
 from qgnet_nb.core import save_json, atomic_open
 from qgnet_nb.data import make_dataset, DATASETS
-from qgnet_nb.qgnet import load_model
-from qgnet_nb.train import import_model_modules
-from qgnet_nb.ablations import evaluate_maps, recall_table, recall_figure
+from qgnet_nb.models import load_model
+from qgnet_nb.models import import_model_modules
+from qgnet_nb.recall import evaluate_maps, recall_table, recall_figure
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

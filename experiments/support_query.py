@@ -8,9 +8,11 @@ import argparse
 from pathlib import Path
 import torch
 from qgnet_nb.data import make_dataset, collate_episodes
-from qgnet_nb.qgnet import load_model
+from qgnet_nb.models import load_model
 from qgnet_nb.start_point import ThresholdSweep
-from qgnet_nb.train import SelfSupport, evaluate, import_model_modules
+from qgnet_nb.train import SelfSupport
+from qgnet_nb.evaluate import evaluate
+from qgnet_nb.models import import_model_modules
 
 @torch.no_grad()
 def guided_alone(model, ds) -> float:

@@ -20,7 +20,7 @@ RESULTS_DIR, RESULTS_MD = HERE/'results', HERE/'RESULTS.md'
 SHOWN_DIR = 'experiments/results'                         # how RESULTS.md names its folder, whatever --from is
 THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 PAPER_RECALL = {                                          # the paper's Table 7 (PASCAL-5i fold 0, recall in %),
-    'guided': (99.9, 99.9, 99.3, 96.0, 85.6, 65.6, 39.6, 15.5, 2.2),   # as qgnet_nb.ablations.PAPER_RECALL
+    'guided': (99.9, 99.9, 99.3, 96.0, 85.6, 65.6, 39.6, 15.5, 2.2),   # as qgnet_nb.metrics.PAPER_RECALL
     'prior': (99.9, 99.9, 99.1, 96.5, 89.7, 76.2, 54.7, 28.2, 6.6),
 }
 DATA_NAMES = {'demo': 'the demo set', 'camvid': 'CamVid-FSS'}

@@ -46,7 +46,7 @@ def camvid_like(root: Path, size=64, car=True, n=4):
 def work(tmp_path_factory):
     "Files the cases point at: a real tiny model checkpoint, corrupt ones, broken data folders, a finished run."
     d = tmp_path_factory.mktemp('bad')
-    from qgnet_nb.qgnet import build_model, save_model
+    from qgnet_nb.models import build_model, save_model
     torch.manual_seed(0)
     m = build_model('baseline', backbone='resnet18', weights=None, bins=(8, 4))
     save_model(m, d/'ok.pt', train_config={'size': 32})
@@ -245,7 +245,7 @@ def _lock(folder, pid, proc_start=None):
 
 
 def test_second_run_on_one_folder_is_refused(tmp_path):
-    from qgnet_nb.core import _proc_start
+    from qgnet_nb.run_state import _proc_start
     _lock(tmp_path/'busy', os.getpid(), _proc_start(os.getpid()))          # this test process: alive
     r = qgnet('train', *TINY, '--out', tmp_path/'busy')
     assert r.returncode == 2 and 'is in use by another run' in r.stderr and f'pid {os.getpid()}' in r.stderr, r.stderr

@@ -23,7 +23,7 @@ def test_unknown_command_is_an_error():
 
 def test_python_dash_m_equivalent():
     r = subprocess.run(
-        [sys.executable, '-c', 'import sys; from qgnet_nb.core import qgnet_main; sys.exit(qgnet_main(["--version"]))'],
+        [sys.executable, '-c', 'import sys; from qgnet_nb.cli import qgnet_main; sys.exit(qgnet_main(["--version"]))'],
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from qgnet_nb.patches import PatchCache, get_patches, superpixels
+from qgnet_nb.patches import PatchCache, get_patches
+from qgnet_nb.superpixels import superpixels
 from qgnet_nb.core import read_image
 
 

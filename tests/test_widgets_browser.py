@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SETUP = """\
 import os, torch
 torch.set_num_threads(1)
-from qgnet_nb.patches import patch_explorer
+from qgnet_nb.widgets import patch_explorer
 from qgnet_nb.explorer import episode_explorer
-from qgnet_nb.train import make_model
+from qgnet_nb.models import make_model
 print('KERNEL_PID', os.getpid())"""
 PATCHES = """\
 pe = patch_explorer(photos=('chelsea', 'coffee'), max_side=240, shared=False)
