@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse, dataclasses, json, shutil, time
 import numpy as np
 from pathlib import Path
-from torch.nn import functional as F
 from .core import UsageError, atomic_open, save_json
 from .cli import check_out_dir
 from .run_state import LOCK_NAME, run_lock

@@ -7,13 +7,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/backbones.html.md"""
 # %% ../nbs/08_backbones.ipynb #ea06617f
 from __future__ import annotations
 import os, torch, torchvision, warnings
-import numpy as np
-import torch.distributed as dist
-import torch.nn.functional as F
-from collections import OrderedDict
 from pathlib import Path
 from torch import nn
-from typing import Callable
 from .run_state import read_checkpoint
 
 # %% auto #0

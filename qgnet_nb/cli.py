@@ -7,10 +7,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/cli.html.md"""
 # %% ../nbs/01_cli.ipynb #1985cb91
 from __future__ import annotations
 import argparse, importlib.util, math, os, sys
-import numpy as np
-from PIL import Image, UnidentifiedImageError
 from pathlib import Path
-from torch import nn
 from .core import NonFiniteError, UsageError, error_line
 
 # %% auto #0

@@ -8,7 +8,6 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/contrastive.html.md"""
 from __future__ import annotations
 import torch
 import numpy as np
-import torch.distributed as dist
 import torch.nn.functional as F
 import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF

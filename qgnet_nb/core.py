@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5b12e717
 from __future__ import annotations
-import contextlib, importlib.util, json, os, random, sys, tempfile, time, torch, types
+import contextlib, json, os, random, sys, tempfile, time, torch, types
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pathlib import Path

@@ -8,13 +8,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/data.html.md"""
 from __future__ import annotations
 import contextlib, re, torch
 import numpy as np
-import torchvision.transforms.v2.functional as TF
-from PIL import Image, ImageDraw
-from dataclasses import dataclass, field
 from pathlib import Path
-from torch.nn import functional as F
-from torchvision.transforms import InterpolationMode
-from typing import Any, Sequence
+from typing import Sequence
 from .core import UsageError, overlay_mask, to_image
 from .episodes import FewShotDataset, binary_mask, check_int
 from .demo_set import DEMO_CLASSES, DEMO_MIN_PIXELS, demo_root

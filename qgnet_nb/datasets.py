@@ -8,13 +8,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/datasets.html.md"""
 from __future__ import annotations
 import contextlib, hashlib, io
 import numpy as np
-import torchvision.transforms.v2.functional as TF
-from PIL import Image, ImageDraw
-from dataclasses import dataclass, field
 from pathlib import Path
-from torch.nn import functional as F
-from torchvision.transforms import InterpolationMode
-from typing import Any, Sequence
+from typing import Sequence
 from .core import IMG_EXTS, read_image, read_mask
 from .episodes import (FewShotDataset, Record, cached_json, check_int, describe_values, files_fingerprint,
                                long_progress, scan_masks)

@@ -7,11 +7,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/demo.html.md"""
 # %% ../nbs/23_demo.ipynb #9d25499d
 from __future__ import annotations
 import argparse, dataclasses, math, time, torch
-import numpy as np
-import torch.distributed as dist
 from pathlib import Path
-from torch import nn
-from torch.nn import functional as F
 from .core import UsageError, get_device, precision_note, save_figure, save_json
 from .cli import check_out_dir, finite_float, nonneg_int, positive_float, positive_int
 from .run_state import run_lock

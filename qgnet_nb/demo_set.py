@@ -8,13 +8,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/demo_set.html.md"""
 from __future__ import annotations
 import colorsys, os, shutil, tempfile
 import numpy as np
-import torchvision.transforms.v2.functional as TF
 from PIL import Image, ImageDraw
-from dataclasses import dataclass, field
 from pathlib import Path
-from torch.nn import functional as F
-from torchvision.transforms import InterpolationMode
-from typing import Any, Sequence
 from .core import save_json
 from .episodes import cache_dir, long_progress
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib, hashlib, json, os, re, torch, warnings
 import numpy as np
 import torchvision.transforms.v2.functional as TF
-from PIL import Image, ImageDraw
+from PIL import Image
 from dataclasses import dataclass, field
 from pathlib import Path
 from torch.nn import functional as F

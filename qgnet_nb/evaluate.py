@@ -7,9 +7,6 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/evaluate.html.md"""
 # %% ../nbs/21_evaluate.ipynb #a0dbaf36
 from __future__ import annotations
 import argparse, contextlib, json, sys, time, torch
-import numpy as np
-import torch.distributed as dist
-from pathlib import Path
 from torch import nn
 from torch.nn import functional as F
 from .core import (NonFiniteError, amp_dtype, atomic_open, autocast, get_device, overlay_heatmap, overlay_mask,

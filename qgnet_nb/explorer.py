@@ -8,8 +8,6 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/explorer.html.md"""
 from __future__ import annotations
 import os, time, torch, warnings
 import numpy as np
-import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont
 from pathlib import Path
 from .core import get_device, overlay_heatmap, overlay_mask, read_image, to_image
 from .superpixels_numpy import as_rgb

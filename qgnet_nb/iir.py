@@ -364,4 +364,4 @@ def tta_label(name: str, scales=TTA_SCALES) -> str:
     "A table row's model name with its test-time augmentation spelled out."
     return f"{name} (+TTA {'/'.join(f'{s:g}' for s in scales)})"
 
-register_eval_wrapper('tta', MultiScaleTTA)          # `qgnet eval --tta`: notebook 08 cannot import this one
+register_eval_wrapper('tta', MultiScaleTTA)          # `qgnet eval --tta`: notebook 20 cannot import this one

@@ -8,13 +8,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/metrics.html.md"""
 from __future__ import annotations
 import torch
 import numpy as np
-import torchvision.transforms.v2.functional as TF
-from PIL import Image, ImageDraw
-from dataclasses import dataclass, field
-from pathlib import Path
 from torch.nn import functional as F
-from torchvision.transforms import InterpolationMode
-from typing import Any, Sequence
+from typing import Sequence
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'PAPER_RECALL', 'MAPS', 'IoUMeter', 'recall_counts', 'map_at_label', 'RecallMeter']

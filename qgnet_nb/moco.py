@@ -7,10 +7,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/moco.html.md"""
 # %% ../nbs/09_moco.ipynb #fa7ce9b8
 from __future__ import annotations
 import copy, math, torch
-import numpy as np
 import torch.distributed as dist
 import torch.nn.functional as F
-from pathlib import Path
 from torch import nn
 from .run_state import all_gather_varlen, dist_info
 from .contrastive import KeyQueue, info_nce, local_info_nce, momentum_update, pair_patches, pool_patches

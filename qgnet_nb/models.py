@@ -7,12 +7,8 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/models.html.md"""
 # %% ../nbs/20_models.ipynb #b68f8ce8
 from __future__ import annotations
 import torch
-import numpy as np
-import torch.distributed as dist
-from collections import OrderedDict
 from pathlib import Path
 from torch import nn
-from torch.nn import functional as F
 from typing import Callable
 from .core import UsageError, atomic_save, error_line
 from .run_state import nonfinite_tensors, read_checkpoint

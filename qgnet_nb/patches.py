@@ -8,7 +8,6 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/patches.html.md"""
 from __future__ import annotations
 import argparse, json, os, sys, time, warnings
 import numpy as np
-import torch.nn.functional as F
 from pathlib import Path
 from .core import IMG_EXTS, ImageReadError, atomic_open, get_device, read_image, save_json
 from .superpixels_numpy import FELZENSZWALB_DEFAULTS, METHODS, SLIC_DEFAULTS, superpixel_params

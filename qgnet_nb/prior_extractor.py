@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse, dataclasses, hashlib, math, os, torch
 import numpy as np
 import torch.distributed as dist
-import torch.nn.functional as F
 from pathlib import Path
 from torch import nn
 from .core import (NonFiniteError, UsageError, amp_dtype, atomic_open, atomic_save, autocast, freeze,

@@ -10,7 +10,6 @@ import contextlib, hashlib, torch
 from collections import OrderedDict
 from pathlib import Path
 from torch import nn
-from typing import Callable
 from .core import amp_dtype, freeze
 from .backbones import Backbone, make_backbone
 from .prior_extractor import load_prior_extractor

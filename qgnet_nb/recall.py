@@ -8,8 +8,6 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/recall.html.md"""
 from __future__ import annotations
 import time, torch
 import numpy as np
-from pathlib import Path
-from torch.nn import functional as F
 from .core import amp_dtype, get_device, seed_worker
 from .data import EpisodeShardSampler, collate_episodes
 from .metrics import IoUMeter, MAPS, PAPER_RECALL, RecallMeter, THRESHOLDS, map_at_label

@@ -6,16 +6,10 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/run_state.html.md"""
 
 # %% ../nbs/02_run_state.ipynb #6643c466
 from __future__ import annotations
-import contextlib, dataclasses, importlib.util, json, os, socket, sys, time, torch
+import contextlib, dataclasses, json, os, socket, sys, time, torch
 import numpy as np
 import torch.distributed as dist
-import torch.nn.functional as F
-import torchvision.transforms.v2 as T
-import torchvision.transforms.v2.functional as TF
-from PIL import Image, UnidentifiedImageError
 from pathlib import Path
-from torch import nn
-from torchvision import tv_tensors
 from .core import UsageError, atomic_open, error_line, get_device, make_generator
 
 # %% auto #0

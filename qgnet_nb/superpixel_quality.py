@@ -8,8 +8,6 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/superpixel_quality.html.md"""
 from __future__ import annotations
 import time
 import numpy as np
-import torch.nn.functional as F
-from pathlib import Path
 from .core import read_image
 from .superpixels_numpy import as_rgb
 from .superpixels import superpixels

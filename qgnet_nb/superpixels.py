@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib, torch
 import numpy as np
 import torch.nn.functional as F
-from pathlib import Path
 from .superpixels_numpy import (D65, NEIGHBOURS_3X3, RGB2XYZ, SRGB_LINEAR, as_rgb, felzenszwalb_numpy,
                                         relabel_sequential, slic_grid, slic_numpy, superpixel_params)
 

@@ -7,8 +7,6 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/superpixels_numpy.html.md"""
 # %% ../nbs/03_superpixels_numpy.ipynb #c9226aa9
 from __future__ import annotations
 import numpy as np
-import torch.nn.functional as F
-from pathlib import Path
 
 # %% auto #0
 __all__ = ['SLIC_DEFAULTS', 'FELZENSZWALB_DEFAULTS', 'METHODS', 'RGB2XYZ', 'D65', 'SRGB_LINEAR', 'NEIGHBOURS_3X3', 'as_rgb',

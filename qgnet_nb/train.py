@@ -7,11 +7,9 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/train.html.md"""
 # %% ../nbs/22_train.ipynb #76c067d4
 from __future__ import annotations
 import argparse, contextlib, dataclasses, json, math, time, torch
-import numpy as np
 import torch.distributed as dist
 from pathlib import Path
 from torch import nn
-from torch.nn import functional as F
 from .core import (NonFiniteError, UsageError, amp_dtype, atomic_save, autocast, count_params, get_device,
                            make_generator, precision_note, rng_state, seed_everything, seed_worker, set_rng_state)
 from .cli import check_out_dir, finite_float, nonneg_int, positive_float, positive_int

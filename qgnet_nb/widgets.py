@@ -8,9 +8,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/widgets.html.md"""
 from __future__ import annotations
 import time
 import numpy as np
-import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
-from pathlib import Path
 from .core import read_image
 from .superpixels_numpy import FELZENSZWALB_DEFAULTS, SLIC_DEFAULTS, as_rgb
 from .superpixels import superpixels
