@@ -73,12 +73,8 @@ def speed():
     for name, prec, cl, comp in rows:              # eager rows take seconds; compiling gets what is left of 270 s
         limit = 270 - (time.perf_counter() - t0) if comp else 60
         try:
-            r = subprocess.run(
-                [sys.executable, __file__, 'speed-one', json.dumps([name, prec, cl, comp])],
-                capture_output=True,
-                text=True,
-                timeout=max(limit, 10),
-            )
+            r = subprocess.run([sys.executable, __file__, 'speed-one', json.dumps([name, prec, cl, comp])],
+                               capture_output=True, text=True, timeout=max(limit, 10))
         except subprocess.TimeoutExpired:
             print(f"| {name} | stopped after {limit:.0f} s | | | | |", flush=True)
             continue

@@ -112,18 +112,9 @@ def time_config(arch: str, size: int, repeats: int, device: str, threads: int | 
         for n in MODELS: times[n].append(_episode(models[n], inputs, dev, dtype))
         for n in MODELS: rm[n].append(region_maps(n))
     return [
-        dict(
-            arch=arch,
-            size=size,
-            model=n,
-            device=str(dev),
-            dtype=str(dtype or torch.float32).replace('torch.', ''),
-            threads=torch.get_num_threads(),
-            times=times[n],
-            region_maps=rm[n],
-            trainable_m=count_params(models[n]) / 1e6,
-            map_hw=list(captured[n]['guided'][0][0].shape[-2:]),
-        )
+        dict(arch=arch, size=size, model=n, device=str(dev), dtype=str(dtype or torch.float32).replace('torch.', ''),
+             threads=torch.get_num_threads(), times=times[n], region_maps=rm[n],
+             trainable_m=count_params(models[n]) / 1e6, map_hw=list(captured[n]['guided'][0][0].shape[-2:]))
         for n in MODELS
     ]
 
@@ -180,10 +171,8 @@ def main(argv=None) -> int:
         for row in _child(['--time', json.dumps([arch, size]), '--repeats', str(a.repeats), *common]):
             row.update(_child(['--memory', json.dumps([arch, size, row['model']]), *common]))
             rows.append(row)
-            print(
-                f"  {arch} @ {size} {row['model']}: episodes {', '.join(f'{x:.2f}' for x in row['times'])} s",
-                flush=True,
-            )
+            print(f"  {arch} @ {size} {row['model']}: episodes {', '.join(f'{x:.2f}' for x in row['times'])} s",
+                  flush=True)
     r0 = rows[0]
     mem = 'GPU max allocated' if r0['device'].startswith('cuda') else 'peak RSS above resident'
     print(

@@ -93,21 +93,10 @@ def run_one(arch: str, dilated: bool, losses: str, device: str, batch: int, step
             if r: pool_bwd += time.perf_counter() - t
         pool_bwd /= steps
     patch_s = (spent['pair'] + spent['pool']) / steps + pool_bwd
-    return dict(
-        arch=arch,
-        dilated=dilated,
-        losses=losses,
-        device=dev.type,
-        batch=batch,
-        threads=torch.get_num_threads(),
-        step_s=step_s,
-        img_s=batch / step_s,
-        peak_mib=mem,
-        pair_ms=1e3 * spent['pair'] / steps,
-        pool_ms=1e3 * (spent['pool'] / steps + pool_bwd),
-        patch_share=patch_s / step_s,
-        pairs=pairs / steps,
-    )
+    return dict(arch=arch, dilated=dilated, losses=losses, device=dev.type, batch=batch,
+                threads=torch.get_num_threads(), step_s=step_s, img_s=batch / step_s, peak_mib=mem,
+                pair_ms=1e3 * spent['pair'] / steps, pool_ms=1e3 * (spent['pool'] / steps + pool_bwd),
+                patch_share=patch_s / step_s, pairs=pairs / steps)
 
 
 def main():

@@ -113,8 +113,7 @@ def main():
             res[k].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(
                 f"round {r + 1}/{a.rounds} {k}: train {res[k][-1]['train_s']:.2f} s, eval {res[k][-1]['eval_s']:.2f} s",
-                file=sys.stderr,
-                flush=True,
+                file=sys.stderr, flush=True
             )
     med = {k: {f: statistics.median(x[f] for x in v) for f in ('train_s', 'eval_s', 'peak_rss_train_mib')}
            for k, v in res.items()}

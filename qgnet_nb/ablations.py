@@ -114,19 +114,10 @@ def pretrain_config(cfg: AblateConfig, method: str, losses: str):
     resumes from."""
     from qgnet_nb.prior_extractor import PretrainConfig
 
-    return PretrainConfig(
-        arch=cfg.backbone,
-        size=cfg.pretrain_size,
-        batch_size=cfg.pretrain_batch,
-        epochs=cfg.pretrain_epochs,
-        queue=cfg.queue,
-        local_queue=cfg.local_queue,
-        bn_group_size=cfg.bn_group_size or max(1, cfg.pretrain_batch // 2),
-        m=cfg.moco_m,
-        losses=losses,
-        method=method,
-        seed=cfg.seed,
-    )
+    return PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
+                          epochs=cfg.pretrain_epochs, queue=cfg.queue, local_queue=cfg.local_queue,
+                          bn_group_size=cfg.bn_group_size or max(1, cfg.pretrain_batch // 2), m=cfg.moco_m,
+                          losses=losses, method=method, seed=cfg.seed)
 
 # %% ../nbs/25_ablations.ipynb #a30b5e03
 def run_pretraining(
@@ -182,49 +173,19 @@ def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto',
             else str(run_pretraining(cfg, **REFERENCE, out=out, device=device, progress=progress, log=log))
         )
     else: weights = None if cfg.weights == 'none' else cfg.weights
-    tcfg = TrainConfig(
-        data=cfg.data,
-        root=cfg.root,
-        fold=cfg.fold,
-        shot=cfg.shot,
-        model=cfg.model,
-        backbone=cfg.backbone,
-        weights=weights,
-        prior=str(prior),
-        size=cfg.size,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        train_episodes=cfg.train_episodes or None,
-        lr=cfg.lr,
-        lr_x10=cfg.lr_x10,
-        val_every=0,
-        seed=cfg.seed,
-    )
+    tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=cfg.shot, model=cfg.model,
+                       backbone=cfg.backbone, weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
+                       batch_size=cfg.batch_size, train_episodes=cfg.train_episodes or None, lr=cfg.lr,
+                       lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed)
     log(f"  training {name}: prior extractor {prior.parent.parent.name}, feature extractor "
         f"{'ImageNet' if weights == 'imagenet' else Path(weights).parent.parent.name if weights else 'random'}")
     st = train(tcfg, out/name/f'train{_suffix(cfg)}', device=device, workers=workers, progress=progress, log=log)
-    ds = make_dataset(
-        cfg.data,
-        cfg.root,
-        split=cfg.test_split,
-        fold=cfg.fold,
-        shot=cfg.shot,
-        mode='test',
-        size=cfg.size,
-        episodes=cfg.episodes,
-        seed=cfg.seed,
-    )
+    ds = make_dataset(cfg.data, cfg.root, split=cfg.test_split, fold=cfg.fold, shot=cfg.shot, mode='test',
+                      size=cfg.size, episodes=cfg.episodes, seed=cfg.seed)
     r = evaluate_maps(st['model'], ds, device, workers=workers, progress=progress)
-    res = dict(
-        setting=dict(method=method, losses=losses),
-        model=cfg.model,
-        prior=str(prior),
-        weights=weights,
-        config=_config_key(cfg),
-        train_loss=[h['loss'] for h in st['history']],
-        minutes=round((time.perf_counter() - t0) / 60, 2),
-        **r,
-    )
+    res = dict(setting=dict(method=method, losses=losses), model=cfg.model, prior=str(prior), weights=weights,
+               config=_config_key(cfg), train_loss=[h['loss'] for h in st['history']],
+               minutes=round((time.perf_counter() - t0) / 60, 2), **r)
     save_json(res, out/name/f'result{_suffix(cfg)}.json')             # atomic: exists only once the setting is done
     return res
 
@@ -268,14 +229,8 @@ def study_figure(study: str, results: list[dict]):
     for r in results:
         for k, ls in (('guided', '-'), ('prior (1 - V)', '--')):
             if k in r.get('maps', {}):
-                ax[1].plot(
-                    THRESHOLDS,
-                    100 * np.array(r['maps'][k]['recall']),
-                    ls,
-                    marker='o',
-                    ms=3,
-                    label=f"{r['variant']}: {k}",
-                )
+                ax[1].plot(THRESHOLDS, 100 * np.array(r['maps'][k]['recall']), ls, marker='o', ms=3,
+                           label=f"{r['variant']}: {k}")
     ax[1].set_xlabel('threshold alpha')
     ax[1].set_ylabel('recall (%)')
     ax[1].legend(fontsize=6)

@@ -112,12 +112,9 @@ def qgnet_main(argv: list[str] | None = None) -> int:
     names = [n for n in COMMANDS if _available(n)]
     epilog = 'commands:\n' + '\n'.join(f'  {n:<10}{COMMANDS[n][2]}' for n in names) + \
              '\n\nRun `qgnet COMMAND --help` for the options of one command.'
-    p = argparse.ArgumentParser(
-        prog='qgnet',
-        description='Few-shot segmentation with query-guided priors (QGNet) and IIR.',
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = argparse.ArgumentParser(prog='qgnet',
+                                description='Few-shot segmentation with query-guided priors (QGNet) and IIR.',
+                                epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', action='version', version=f'qgnet_nb {__version__}')
     p.add_argument('command', nargs='?', help='one of: ' + ', '.join(names) if names else 'no commands yet')
     p.add_argument('args', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)

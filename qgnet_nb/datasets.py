@@ -53,11 +53,8 @@ class ClassMaskDataset(FewShotDataset):
     def _build(self):
         pairs = self._pairs_list()
         if not pairs: raise FileNotFoundError(f'{self.source}: no images found')
-        scans = scan_masks(
-            [(i, m) for _, i, m in pairs],
-            allowed=list(range(self.num_classes)) + list(self.ignore_values),
-            tag=type(self).__name__,
-        )
+        scans = scan_masks([(i, m) for _, i, m in pairs],
+                           allowed=list(range(self.num_classes)) + list(self.ignore_values), tag=type(self).__name__)
         ids = self._class_ids()
         records = [Record(n, i, m, tuple(c for c in ids if s['counts'].get(c, 0) >= self._min_px(s['hw'])), s['counts'])
                    for (n, i, m), s in zip(pairs, scans)]

@@ -87,32 +87,15 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     from qgnet_nb.demo_set import demo_images
     # the test episodes first: a wrong fold, shot or data folder fails now, not after the training
     test_sets = {
-        shot: make_dataset(
-            cfg.data,
-            cfg.root,
-            split='val',
-            fold=cfg.fold,
-            shot=shot,
-            mode='test',
-            size=cfg.size,
-            episodes=cfg.episodes,
-            seed=cfg.seed,
-        )
+        shot: make_dataset(cfg.data, cfg.root, split='val', fold=cfg.fold, shot=shot, mode='test', size=cfg.size,
+                           episodes=cfg.episodes, seed=cfg.seed)
         for shot in cfg.shots
     }
     # 1. the prior extractor, self-supervised on the training images (no labels)
     files = find_images(demo_images('train')) if cfg.data == 'demo' else find_images(Path(cfg.root)/'train')
-    pcfg = PretrainConfig(
-        arch=cfg.backbone,
-        size=cfg.pretrain_size,
-        batch_size=cfg.pretrain_batch,
-        epochs=cfg.pretrain_epochs,
-        queue=1024,
-        local_queue=4096,
-        bn_group_size=cfg.pretrain_batch // 2,
-        m=0.99,
-        seed=cfg.seed,
-    )
+    pcfg = PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
+                          epochs=cfg.pretrain_epochs, queue=1024, local_queue=4096,
+                          bn_group_size=cfg.pretrain_batch // 2, m=0.99, seed=cfg.seed)
     log(f"device: {device}, precision: {precision_note(device, precision)}")
     log(f"[1/4] contrastive pretraining of the prior extractor: {pcfg.arch}, {len(files)} images, {pcfg.epochs} epochs")
     t0 = time.perf_counter()
@@ -143,30 +126,12 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
     results, runs = [], {}
     for name in cfg.models:
-        tcfg = TrainConfig(
-            data=cfg.data,
-            root=cfg.root,
-            fold=cfg.fold,
-            shot=1,
-            model=name,
-            backbone=cfg.backbone,
-            weights=weights,
-            prior=str(prior),
-            size=cfg.size,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            train_episodes=cfg.train_episodes,
-            lr=cfg.lr,
-            lr_x10=cfg.lr_x10,
-            val_every=0,
-            seed=cfg.seed,
-            decoder=cfg.decoder,
-            dim=cfg.dim,
-            optimizer=cfg.optimizer,
-            weight_decay=cfg.weight_decay,
-            fg_weight=cfg.fg_weight,
-            probe_episodes=50 if name == cfg.models[0] else 0,
-        )
+        tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
+                           weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
+                           batch_size=cfg.batch_size, train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10,
+                           val_every=0, seed=cfg.seed, decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
+                           weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight,
+                           probe_episodes=50 if name == cfg.models[0] else 0)
         t0 = time.perf_counter()
         st = train(tcfg, out/name, device=device, precision=precision, workers=workers, progress=progress, log=log)
         runs[name] = st['model']

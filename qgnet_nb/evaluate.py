@@ -187,15 +187,9 @@ def eval_cli(argv: list[str]) -> int:
         print(f"qgnet eval: {len(ds)} episodes, precision: {precision_note(device, a.precision)}", file=sys.stderr)
     res = evaluate(model, ds, device, a.precision, a.resolution, a.workers, cache_gb=a.cache_gb)
     res.pop('seconds')
-    res.update(
-        data=a.data,
-        split=a.split,
-        model=model.config['name'],
-        label=model.config.get('label', model.config['name']),
-        tta=model.config.get('tta'),
-        checkpoint=str(a.ckpt),
-        size=size,
-    )
+    res.update(data=a.data, split=a.split, model=model.config['name'],
+               label=model.config.get('label', model.config['name']), tta=model.config.get('tta'),
+               checkpoint=str(a.ckpt), size=size)
     if rank == 0:
         print(json.dumps({k: res[k] for k in ('miou', 'fbiou', 'per_class')}, indent=1))
         if a.out: save_json(res, a.out)

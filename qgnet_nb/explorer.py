@@ -221,18 +221,8 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         if k not in sets:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
-                ds = make_dataset(
-                    run['data'],
-                    run['root'],
-                    split=split,
-                    fold=run['fold'],
-                    shot=k,
-                    mode='test',
-                    size=run['size'],
-                    episodes=None,
-                    seed=seed,
-                    rare='drop',
-                )
+                ds = make_dataset(run['data'], run['root'], split=split, fold=run['fold'], shot=k, mode='test',
+                                  size=run['size'], episodes=None, seed=seed, rare='drop')
             sets[k] = (ds, class_episodes(ds), [str(w.message) for w in caught])
         return sets[k]
     ds, eps, notes = episodes(shot)
@@ -244,13 +234,8 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
             0, 0, len(eps[ds.classes[0]]) - 1, description='episode', continuous_update=False, style=wide
         ),
         random=W.Button(description='random episode', icon='random'),
-        shot=W.Dropdown(
-            options=list(range(1, max_shot + 1)),
-            value=shot,
-            description='shot',
-            style=wide,
-            layout=W.Layout(width='140px'),
-        ),
+        shot=W.Dropdown(options=list(range(1, max_shot + 1)), value=shot, description='shot', style=wide,
+                        layout=W.Layout(width='140px')),
         alpha=W.FloatSlider(
             alpha, min=0.05, max=0.95, step=0.05, description='alpha', readout_format='.2f', style=wide
         ),

@@ -287,18 +287,12 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         '--losses', choices=['both', 'global', 'local'], default=d.losses, help='L = L_local + L_global, or one of them'
     )
     ap.add_argument('--patches', choices=sorted(METHODS), default=d.method, help='superpixel method')
-    ap.add_argument(
-        '--patch-cache',
-        default=None,
-        help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)',
-    )
+    ap.add_argument('--patch-cache', default=None,
+                    help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)')
     for k in sorted({k for m in METHODS.values() for k in m}):
-        ap.add_argument(
-            '--' + k.replace('_', '-'),
-            type=finite_float if k in ('compactness', 'sigma', 'scale', 'min_size_factor') else int,
-            default=None,
-            help=f"superpixel parameter ({', '.join(m for m in METHODS if k in METHODS[m])})",
-        )
+        ap.add_argument('--' + k.replace('_', '-'),
+                        type=finite_float if k in ('compactness', 'sigma', 'scale', 'min_size_factor') else int,
+                        default=None, help=f"superpixel parameter ({', '.join(m for m in METHODS if k in METHODS[m])})")
     ap.add_argument(
         '--min-area', type=float, default=d.min_area, help='feature cells a patch needs in both views to be a positive'
     )
@@ -330,27 +324,10 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         if not root.is_dir(): raise UsageError(f"ROOT {root}: not a folder (expected a folder of images)")
         files = find_images(root, exclude=[out])
         if not files: raise UsageError(f"ROOT {root}: no images found (searched recursively for .jpg, .png, ...)")
-        cfg = PretrainConfig(
-            arch=a.arch,
-            dilated=a.dilated,
-            size=a.size,
-            dim=a.dim,
-            losses=a.losses,
-            method=a.patches,
-            patch_params=params,
-            min_area=a.min_area,
-            crop_scale=(a.crop_min, 1.0),
-            tau=a.tau,
-            m=a.moco_m,
-            queue=a.queue,
-            local_queue=a.local_queue,
-            batch_size=a.batch_size,
-            lr=a.lr,
-            weight_decay=a.weight_decay,
-            epochs=a.epochs,
-            bn_group_size=a.bn_group_size,
-            seed=a.seed,
-        )
+        cfg = PretrainConfig(arch=a.arch, dilated=a.dilated, size=a.size, dim=a.dim, losses=a.losses, method=a.patches,
+                             patch_params=params, min_area=a.min_area, crop_scale=(a.crop_min, 1.0), tau=a.tau,
+                             m=a.moco_m, queue=a.queue, local_queue=a.local_queue, batch_size=a.batch_size, lr=a.lr,
+                             weight_decay=a.weight_decay, epochs=a.epochs, bn_group_size=a.bn_group_size, seed=a.seed)
         cache = _patch_cache(root, a.patch_cache, a.patches, params, log) if a.losses != 'global' else None
         _, world, device = init_distributed(a.device)
         log(

@@ -183,12 +183,9 @@ class QGNet(FewShotBase):
                 prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone), prior_dilated
             )
             # the match decoder reads the map directly: no dropout, so training and test see the same map
-            self.prior_region_map = PriorRegionMap(
-                ch['layer4'],
-                self.prior_extractor.channels['layer4'],
-                dim if decoder == 'fem' else 64,
-                dropout=0.5 if decoder == 'fem' else 0.0,
-            )
+            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
+                                                   dim if decoder == 'fem' else 64,
+                                                   dropout=0.5 if decoder == 'fem' else 0.0)
         bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone == 'vgg16' else PFENET_BINS))
         if decoder == 'fem':
             self.fem = FEM(
@@ -198,23 +195,11 @@ class QGNet(FewShotBase):
             self.match = MatchDecoder(n_maps=MATCH_MAPS + (mode == 'qgnet'), dim=dim, classes=classes)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
         # the arguments that rebuild this architecture without any download (weights come from the checkpoint)
-        self.config = dict(
-            name=mode,
-            mode=mode,
-            backbone=backbone,
-            weights=None,
-            prior='random' if mode == 'qgnet' else None,
-            prior_arch=getattr(self.prior_extractor, 'arch', None),
-            prior_dilated=prior_dilated,
-            finetune_backbone=finetune_backbone,
-            bins=list(bins),
-            dim=dim,
-            classes=classes,
-            aux_weight=aux_weight,
-            channels_last=channels_last,
-            decoder=decoder,
-            fg_weight=fg_weight,
-        )
+        self.config = dict(name=mode, mode=mode, backbone=backbone, weights=None,
+                           prior='random' if mode == 'qgnet' else None,
+                           prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
+                           finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
+                           aux_weight=aux_weight, channels_last=channels_last, decoder=decoder, fg_weight=fg_weight)
         if channels_last: self.to(memory_format=torch.channels_last)
 
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,

@@ -158,13 +158,8 @@ def summarize(rows, reference: str = 'skimage') -> list[dict]:
     for d, m, b in keys:
         rs = [r for r in rows if (r['dataset'], r['method'], r['backend']) == (d, m, b)]
         ref = [r for r in rows if (r['dataset'], r['method'], r['backend']) == (d, m, reference)]
-        row = dict(
-            dataset=d,
-            method=m,
-            backend=b,
-            images=len(rs),
-            **{k: mean(rs, k) for k in ('segments', 'br', 'use', 'asa', 'ev', 'seconds')},
-        )
+        row = dict(dataset=d, method=m, backend=b, images=len(rs),
+                   **{k: mean(rs, k) for k in ('segments', 'br', 'use', 'asa', 'ev', 'seconds')})
         if b != reference and ref:
             ok = [abs(row['segments'] / mean(ref, 'segments') - 1) <= 0.15]
             if 'br' in rs[0]: ok += [row['br'] >= mean(ref, 'br') - 0.02, row['asa'] >= mean(ref, 'asa') - 0.02]
@@ -195,12 +190,8 @@ def plot_quality(summary, measures=('segments', 'br', 'use', 'asa')):
                 next((r[m] for r in summary if (r['dataset'], r['method'], r['backend']) == (*g, b)), np.nan)
                 for g in groups
             ]
-            ax.bar(
-                np.arange(len(groups)) + (k - (len(backends) - 1) / 2) * 0.8 / len(backends),
-                vals,
-                0.8 / len(backends),
-                label=b,
-            )
+            ax.bar(np.arange(len(groups)) + (k - (len(backends) - 1) / 2) * 0.8 / len(backends), vals,
+                   0.8 / len(backends), label=b)
         ax.set_xticks(range(len(groups)), [f'{d}\n{me[:5]}' for d, me in groups], fontsize=8)
         ax.set_title(
             {

@@ -166,32 +166,12 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
     tds = (
         episodes
         if episodes is not None
-        else make_dataset(
-            cfg.data,
-            cfg.root,
-            split=cfg.split,
-            fold=cfg.fold,
-            shot=cfg.shot,
-            mode='train',
-            size=cfg.size,
-            episodes=cfg.train_episodes,
-            seed=cfg.seed,
-            **rare_kwargs(cfg.rare),
-        )
+        else make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, shot=cfg.shot, mode='train',
+                          size=cfg.size, episodes=cfg.train_episodes, seed=cfg.seed, **rare_kwargs(cfg.rare))
     )
     vds = (
-        make_dataset(
-            cfg.data,
-            cfg.root,
-            split=cfg.val_split,
-            fold=cfg.fold,
-            shot=cfg.shot,
-            mode='test',
-            size=cfg.size,
-            episodes=cfg.val_episodes,
-            seed=cfg.seed,
-            **rare_kwargs(cfg.rare),
-        )
+        make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test', size=cfg.size,
+                     episodes=cfg.val_episodes, seed=cfg.seed, **rare_kwargs(cfg.rare))
         if cfg.val_every
         else None
     )
@@ -387,12 +367,8 @@ def train_parser() -> argparse.ArgumentParser:
                    ' (flags given explicitly win)')
     for k in ('size', 'epochs', 'batch_size', 'val_episodes'):
         p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
-    p.add_argument(
-        '--val-every',
-        type=nonneg_int,
-        default=d.val_every,
-        help='validate every N epochs (0: never; the last epoch always is)',
-    )
+    p.add_argument('--val-every', type=nonneg_int, default=d.val_every,
+                   help='validate every N epochs (0: never; the last epoch always is)')
     p.add_argument(
         '--train-episodes', type=positive_int, default=None, help='episodes per epoch (default: one per image)'
     )

@@ -98,15 +98,8 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
         scale=W.FloatLogSlider(
             FELZENSZWALB_DEFAULTS['scale'], min=0, max=3.5, description='scale', continuous_update=False, style=wide
         ),
-        sigma=W.FloatSlider(
-            FELZENSZWALB_DEFAULTS['sigma'],
-            min=0,
-            max=3,
-            step=0.1,
-            description='sigma',
-            continuous_update=False,
-            style=wide,
-        ),
+        sigma=W.FloatSlider(FELZENSZWALB_DEFAULTS['sigma'], min=0, max=3, step=0.1, description='sigma',
+                            continuous_update=False, style=wide),
         min_size=W.IntSlider(
             FELZENSZWALB_DEFAULTS['min_size'], 0, 1000, description='min_size', continuous_update=False, style=wide
         ),

@@ -277,10 +277,7 @@ def test_resume_trims_metrics_written_after_the_checkpoint(tmp_path):
 def test_ctrl_c_exits_130_with_the_resume_hint(tmp_path):
     p = subprocess.Popen(
         ['qgnet', 'train', *TINY, '--epochs', '50', '--train-episodes', '40', '--out', str(tmp_path / 'r')],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
     )
     t0 = time.time()
     while not (tmp_path/'r'/'.qgnet.lock').exists() and time.time() - t0 < 120: time.sleep(0.05)

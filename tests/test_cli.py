@@ -24,9 +24,7 @@ def test_unknown_command_is_an_error():
 def test_python_dash_m_equivalent():
     r = subprocess.run(
         [sys.executable, '-c', 'import sys; from qgnet_nb.cli import qgnet_main; sys.exit(qgnet_main(["--version"]))'],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        capture_output=True, text=True, timeout=120
     )
     assert r.returncode == 0 and qgnet_nb.__version__ in r.stdout
 

@@ -35,15 +35,8 @@ def test_two_process_step_equals_one_process_step(tmp_path):
     )
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path/'two')), nprocs=2, join=True)
     two = torch.load(tmp_path/'two'/'last.pt', map_location='cpu', weights_only=False)
-    start = train(
-        TrainConfig(**{**CFG, 'epochs': 1}),
-        tmp_path / 'zero',
-        device='cpu',
-        progress=False,
-        on_model=no_dropout,
-        stop_after=0,
-        log=lambda *a: None,
-    )['model'].state_dict()
+    start = train(TrainConfig(**{**CFG, 'epochs': 1}), tmp_path / 'zero', device='cpu', progress=False,
+                  on_model=no_dropout, stop_after=0, log=lambda *a: None)['model'].state_dict()
     moved = 0
     for k, v in one['model'].state_dict().items():
         torch.testing.assert_close(two['state_dict'][k], v, rtol=1e-4, atol=1e-6, msg=lambda m: f'{k}: {m}')
@@ -60,18 +53,8 @@ def test_train_then_eval_twice_gives_identical_json(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     outs = []
     for i in range(2):
-        r = run(
-            'eval',
-            '--ckpt',
-            'run/last.pt',
-            '--episodes',
-            '6',
-            '--workers',
-            str(i * 2),
-            '--out',
-            f'e{i}.json',
-            cwd=tmp_path,
-        )
+        r = run('eval', '--ckpt', 'run/last.pt', '--episodes', '6', '--workers', str(i * 2), '--out', f'e{i}.json',
+                cwd=tmp_path)
         assert r.returncode == 0, r.stderr[-2000:]
         outs.append((tmp_path/f'e{i}.json').read_bytes())
     assert outs[0] == outs[1], 'two evaluations with the same seed (0 and 2 workers) differ'
