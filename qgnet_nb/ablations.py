@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse, dataclasses, json, shutil, time
 import numpy as np
 from pathlib import Path
+from typing import ClassVar
 from .core import UsageError, atomic_open, save_json
-from .cli import check_out_dir
+from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
 from .run_state import LOCK_NAME, run_lock
 from .backbones import BACKBONES
-from .data import DATASETS, check_data_flags, flag_errors, make_dataset
+from .data import check_data_flags, flag_errors, make_dataset, DataConfig
 from .metrics import THRESHOLDS
 from .train import TrainConfig, train
 from .demo import imagenet_cached
@@ -41,33 +42,30 @@ REFERENCE = dict(method='slic', losses='both')
 PRIOR_MODELS = ('qgnet', 'qgnet+iir')    # the models that read a prior extractor
 
 @dataclasses.dataclass
-class AblateConfig:
+class AblateConfig(DataConfig):
     "What is held fixed across the variants of a study; the defaults are `qgnet demo`'s CPU scale."
-    data: str = 'demo'
-    root: str | None = None
-    pretrain_root: str | None = None     # unlabeled images (None: the training images of `data`)
-    fold: int = 0
-    shot: int = 1
-    backbone: str = 'resnet18'
-    weights: str = 'auto'                # 'auto': ImageNet if on disk, else the reference pretraining (SLIC, both)
-    size: int = 128
-    pretrain_size: int = 64
-    pretrain_epochs: int = 2
-    pretrain_batch: int = 32
-    pretrain_images: int | None = None   # use only the first N images (None or 0: all)
-    bn_group_size: int | None = None     # images per shuffle-BN group (None: half the pretraining batch)
-    queue: int = 1024
-    local_queue: int = 4096
-    moco_m: float = 0.99
-    epochs: int = 6
-    train_episodes: int | None = 160     # training episodes per epoch (None or 0: one per training image)
-    batch_size: int = 4
-    lr: float = 0.0025
-    lr_x10: bool = True
-    episodes: int = 300
-    test_split: str = 'val'
-    seed: int = 321
-    model: str = 'qgnet'                 # a model with a prior extractor: 'qgnet' or 'qgnet+iir'
+    CHOICES: ClassVar[dict] = {'backbone': BACKBONES, 'model': PRIOR_MODELS}
+    pretrain_root: str | None = None     # unlabeled pretraining images (None: the training images of `data`)
+    shot: Count = 1                      # support images per episode
+    backbone: str = 'resnet18'           # the feature extractor and the prior extractor's architecture
+    weights: str = 'auto'                # auto (ImageNet if on disk, else the reference pretraining), imagenet, none, a file
+    size: Count = 128                    # input side of training and test episodes, in pixels
+    pretrain_size: Count = 64            # view side of the contrastive pretraining
+    pretrain_epochs: Count = 2           # epochs of contrastive pretraining
+    pretrain_batch: Count = 32           # images per contrastive pretraining step
+    pretrain_images: Index | None = None # use only the first N images (None or 0: all)
+    bn_group_size: Count | None = None   # images per shuffle-BN group (None: half the pretraining batch)
+    queue: Count = 1024                  # K global negatives
+    local_queue: Count = 4096            # M local negatives
+    moco_m: Real = 0.99                  # key encoder momentum
+    epochs: Count = 6                    # training epochs of each variant
+    train_episodes: Index | None = 160   # training episodes per epoch (None or 0: one per training image)
+    batch_size: Count = 4                # training episodes per step
+    lr: Rate = 0.0025                    # learning rate
+    lr_x10: bool = True                  # PFENet's x10 on the learning rate (on here: the paper's recipe)
+    episodes: Count = 300                # test episodes
+    test_split: str = 'val'              # the split the variants are tested on
+    model: str = 'qgnet'                 # the model trained on each prior extractor (one that reads a prior)
 
     def __post_init__(self):
         if self.model not in PRIOR_MODELS:
@@ -75,11 +73,7 @@ class AblateConfig:
                 f"model={self.model!r}: the ablations vary how the prior extractor is pretrained, so the model "
                 f"must use one: expected one of {', '.join(PRIOR_MODELS)}"
             )
-        if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
-        for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'epochs', 'batch_size', 'episodes'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
+        check_config(self)
 
 # %% ../nbs/25_ablations.ipynb #a30b5e00
 def setting_name(method: str, losses: str) -> str:
@@ -180,8 +174,7 @@ def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto',
     log(f"  training {name}: prior extractor {prior.parent.parent.name}, feature extractor "
         f"{'ImageNet' if weights == 'imagenet' else Path(weights).parent.parent.name if weights else 'random'}")
     st = train(tcfg, out/name/f'train{_suffix(cfg)}', device=device, workers=workers, progress=progress, log=log)
-    ds = make_dataset(cfg.data, cfg.root, split=cfg.test_split, fold=cfg.fold, shot=cfg.shot, mode='test',
-                      size=cfg.size, episodes=cfg.episodes, seed=cfg.seed)
+    ds = cfg.dataset(cfg.test_split, 'test', cfg.size, cfg.episodes)
     r = evaluate_maps(st['model'], ds, device, workers=workers, progress=progress)
     res = dict(setting=dict(method=method, losses=losses), model=cfg.model, prior=str(prior), weights=weights,
                config=_config_key(cfg), train_loss=[h['loss'] for h in st['history']],
@@ -304,43 +297,19 @@ def _write(study, results, out, figure) -> str:
 
 # %% ../nbs/25_ablations.ipynb #b3c99800
 def ablate_parser() -> argparse.ArgumentParser:
-    d = AblateConfig()
+    "`qgnet ablate`'s flags: the study, its variants, every `AblateConfig` field and how it runs."
     p = argparse.ArgumentParser(
         prog='qgnet ablate',
         description="The paper's ablations: pretraining with SLIC or Felzenszwalb "
         "patches (Table 5), the local, global or both contrastive losses (Table 6), the recall of the "
         "region maps (Table 7). Each variant is pretrained, trained and evaluated with everything else "
-        "fixed; finished variants (OUT/VARIANT/result.json) are skipped.",
+        "fixed; finished variants (OUT/VARIANT/result.json) are skipped. Every AblateConfig field is a flag; OUT holds "
+        "the studies, which share their settings, and --overwrite deletes every study in it.",
     )
     p.add_argument('--study', required=True, choices=list(STUDIES))
-    p.add_argument('--variants', nargs='+', default=None, help='a subset of the study\'s variants (default: all)')
-    p.add_argument('--data', default=d.data, choices=list(DATASETS))
-    p.add_argument('--root', default=None)
-    p.add_argument(
-        '--pretrain-root', default=None, help='folder of unlabeled pretraining images (default: the training images)'
-    )
-    p.add_argument('--test-split', default=d.test_split)
-    p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
-    p.add_argument(
-        '--model', default=d.model, choices=list(PRIOR_MODELS), help='the model trained on each prior extractor'
-    )
-    p.add_argument(
-        '--weights', default=d.weights, help='auto, imagenet, none or a checkpoint for the feature extractor'
-    )
-    for k in ('fold', 'shot', 'size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'pretrain_images', 'queue',
-              'local_queue', 'epochs', 'train_episodes', 'batch_size', 'episodes', 'seed', 'bn_group_size'):
-        p.add_argument('--' + k.replace('_', '-'), type=int, default=getattr(d, k))
-    p.add_argument('--moco-m', type=float, default=d.moco_m)
-    p.add_argument('--lr', type=float, default=d.lr)
-    p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
-                   help="PFENet's x10 on the learning rate (default on here, the paper's recipe)")
-    p.add_argument('--device', default='auto')
-    p.add_argument('--workers', type=int, default=0)
-    p.add_argument(
-        '--out', default='runs/ablate', help='folder of the studies (they share settings; default runs/ablate)'
-    )
-    p.add_argument('--overwrite', action='store_true', help='delete OUT (every study in it) and start again')
-    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--variants', nargs='+', default=None, help="a subset of the study's variants (default: all)")
+    config_flags(p, AblateConfig)
+    config_flags(p, RunOptions, skip=('precision',), defaults={'workers': 0, 'out': 'runs/ablate'})
     return p
 
 # %% ../nbs/25_ablations.ipynb #b3c99801
@@ -351,7 +320,7 @@ def ablate_cli(argv: list[str]) -> int:
     out = check_out_dir(a.out)
     if a.pretrain_root is not None and not Path(a.pretrain_root).is_dir():
         raise UsageError(f"--pretrain-root {a.pretrain_root}: not a folder (expected a folder of unlabeled images)")
-    kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(AblateConfig)}
+    kw = config_values(AblateConfig, a)
     with flag_errors(kw):
         cfg = AblateConfig(**kw)
         ablate(a.study, cfg, out, a.variants, a.device, a.workers, a.overwrite, progress=not a.quiet)

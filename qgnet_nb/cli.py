@@ -6,12 +6,15 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/cli.html.md"""
 
 # %% ../nbs/01_cli.ipynb #1985cb91
 from __future__ import annotations
-import argparse, importlib.util, math, os, sys
+import argparse, dataclasses, importlib.util, math, os, sys, types, typing
 from pathlib import Path
+from typing import Annotated, Literal
+from fastcore.docments import docments
 from .core import NonFiniteError, UsageError, error_line
 
 # %% auto #0
-__all__ = ['positive_int', 'nonneg_int', 'positive_float', 'finite_float', 'COMMANDS', 'USER_ERRORS', 'check_out_dir',
+__all__ = ['positive_int', 'nonneg_int', 'positive_float', 'finite_float', 'Count', 'Index', 'Rate', 'Real', 'COMMANDS',
+           'USER_ERRORS', 'field_flag', 'config_flags', 'config_values', 'check_config', 'RunOptions', 'check_out_dir',
            'check_out_file', 'run_command', 'qgnet_main']
 
 # %% ../nbs/01_cli.ipynb #4983f2ce
@@ -28,6 +31,114 @@ positive_int = _arg_type('positive_int', int, lambda v: v >= 1, 'a positive inte
 nonneg_int = _arg_type('nonneg_int', int, lambda v: v >= 0, 'an integer >= 0')
 positive_float = _arg_type('positive_float', float, lambda v: math.isfinite(v) and v > 0, 'a positive finite number')
 finite_float = _arg_type('finite_float', float, math.isfinite, 'a finite number')
+
+# %% ../nbs/01_cli.ipynb #c7af6456
+Count = Annotated[int, positive_int]        # a whole number >= 1: sizes, steps, episodes
+Index = Annotated[int, nonneg_int]          # a whole number >= 0: folds, seeds, counts where 0 means "off"
+Rate = Annotated[float, positive_float]     # a finite number > 0: learning rates, temperatures
+Real = Annotated[float, finite_float]       # any finite number: momenta, decays
+
+# %% ../nbs/01_cli.ipynb #c3d0a509
+def _unwrap(t):
+    "The annotation `t` without `| None` -> (type, may be None)."
+    args = typing.get_args(t)
+    if typing.get_origin(t) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0], True
+    return t, False
+
+def _help(cls, name: str) -> str | None:
+    "The comment beside field `name` in `cls` or the first of its bases that has one."
+    for c in cls.__mro__:
+        if dataclasses.is_dataclass(c) and name in {f.name for f in dataclasses.fields(c)}:
+            try: h = docments(c).get(name)
+            except (OSError, TypeError): h = None    # no source to read (a class typed into a notebook)
+            if h: return h
+    return None
+
+def _choices(cls, name: str):
+    "The accepted values of field `name`: a Literal annotation, else the class's CHOICES entry, else None."
+    t, _ = _unwrap(typing.get_type_hints(cls, include_extras=True)[name])
+    if typing.get_origin(t) is typing.Literal: return list(typing.get_args(t))
+    for k in cls.__mro__:                      # a class's CHOICES adds to those of its bases
+        c = k.__dict__.get('CHOICES', {}).get(name)
+        if c is not None: return list(c() if callable(c) else c)
+    return None
+
+def field_flag(cls, f: dataclasses.Field) -> dict | None:
+    "argparse keywords for the dataclass field `f` of `cls` (None for a field no flag can carry, e.g. a dict)."
+    t, optional = _unwrap(typing.get_type_hints(cls, include_extras=True)[f.name])
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    kw = dict(default=default, help=_help(cls, f.name) or '')
+    if typing.get_origin(t) is Annotated: kw['type'] = typing.get_args(t)[1]
+    elif t is bool: kw['action'] = argparse.BooleanOptionalAction
+    elif t is int: kw['type'] = int
+    elif t is float: kw['type'] = finite_float
+    elif typing.get_origin(t) is tuple:
+        el = typing.get_args(t)[0]
+        kw['nargs'] = '+'
+        kw['type'] = typing.get_args(el)[1] if typing.get_origin(el) is Annotated else (str if el is str else el)
+        if default is not None: kw['default'] = list(default)
+    elif t is not str and typing.get_origin(t) is not typing.Literal: return None
+    ch = _choices(cls, f.name)
+    if ch is not None: kw['choices'] = ch
+    if default not in (None, False, '') and kw.get('action') is None and '(default' not in kw['help']:
+        kw['help'] += (' ' if kw['help'] else '') + '(default: %(default)s)'
+    return kw
+
+# %% ../nbs/01_cli.ipynb #e2de9f9c
+def config_flags(p: argparse.ArgumentParser, *classes, only=None, skip=(), defaults=None, rename=None) -> list[str]:
+    """Add a `--name` flag to `p` for every field of the dataclasses `classes` (fields named in `only`, if given,
+    except those in `skip`), with `defaults` overriding the classes' defaults; `rename` maps a field to another flag
+    name (its value still lands under the field's name). Returns the fields added."""
+    defaults, rename, added = defaults or {}, rename or {}, []
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            if f.name in added or f.name in skip or (only is not None and f.name not in only): continue
+            kw = field_flag(cls, f)
+            if kw is None: continue
+            if f.name in defaults: kw['default'] = defaults[f.name]
+            p.add_argument('--' + rename.get(f.name, f.name).replace('_', '-'), dest=f.name, **kw)
+            added.append(f.name)
+    return added
+
+# %% ../nbs/01_cli.ipynb #29768f33
+def config_values(cls, ns: argparse.Namespace, **extra) -> dict:
+    "The keyword arguments of `cls` found in the parsed flags `ns` (tuples back from lists), updated with `extra`."
+    kw = {}
+    for f in dataclasses.fields(cls):
+        if not hasattr(ns, f.name): continue
+        v = getattr(ns, f.name)
+        kw[f.name] = tuple(v) if isinstance(v, list) else v
+    return {**kw, **extra}
+
+# %% ../nbs/01_cli.ipynb #00302992
+def check_config(cfg) -> None:
+    """ValueError naming the first field of the dataclass instance `cfg` whose value its annotation refuses
+    (`Count`, `Index`, `Rate`, `Real`, `Literal`, or the class's `CHOICES`); None values of optional fields pass."""
+    hints = typing.get_type_hints(type(cfg), include_extras=True)
+    for f in dataclasses.fields(cfg):
+        v, (t, optional) = getattr(cfg, f.name), _unwrap(hints[f.name])
+        if v is None and optional: continue
+        if typing.get_origin(t) is Annotated and not isinstance(v, bool):
+            check = typing.get_args(t)[1]
+            try: check(str(v))
+            except argparse.ArgumentTypeError as e:
+                raise ValueError(f"{f.name}={v!r}: {str(e).split(', got')[0]}") from None
+        ch = _choices(type(cfg), f.name)
+        if ch is not None and v not in ch:
+            raise ValueError(f"{f.name}={v!r}: expected one of {', '.join(map(str, ch))}")
+
+# %% ../nbs/01_cli.ipynb #5913acf3
+@dataclasses.dataclass
+class RunOptions:
+    "How a command runs rather than what it computes; each command takes the flags it needs from here."
+    device: str = 'auto'                                 # auto, cpu, cuda, cuda:N or mps
+    precision: Literal['auto', 'bf16', 'fp32'] = 'auto'  # auto: bf16 autocast on GPUs and on CPUs with native bf16, else fp32
+    workers: Index = 2                                   # DataLoader worker processes
+    out: str | None = None                               # where the command writes (its description says what)
+    overwrite: bool = False                              # start again instead of resuming from what OUT holds
+    quiet: bool = False                                  # no progress bars
 
 # %% ../nbs/01_cli.ipynb #e5432fd0
 def _nearest_existing(path: Path) -> Path:

@@ -6,18 +6,20 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/data.html.md"""
 
 # %% ../nbs/14_data.ipynb #271c92e2
 from __future__ import annotations
-import contextlib, re, torch
+import contextlib, dataclasses, re, torch
 import numpy as np
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Literal, Sequence
 from .core import UsageError, overlay_mask, to_image
+from .cli import Count, Index, check_config
 from .episodes import FewShotDataset, binary_mask, check_int
 from .demo_set import DEMO_CLASSES, DEMO_MIN_PIXELS, demo_root
 from .datasets import CamVidFSS, Coco20i, FSS1000, MaskFolder, Pascal5i
 
 # %% auto #0
-__all__ = ['DATASETS', 'DemoShapes', 'show_demo_classes', 'make_dataset', 'rare_kwargs', 'check_data_flags', 'flag_names',
-           'flag_errors', 'collate_episodes', 'shard_episodes', 'EpisodeShardSampler', 'show_episodes']
+__all__ = ['DATASETS', 'DemoShapes', 'show_demo_classes', 'make_dataset', 'rare_kwargs', 'DataConfig', 'EpisodeConfig',
+           'check_data_flags', 'flag_names', 'flag_errors', 'collate_episodes', 'shard_episodes', 'EpisodeShardSampler',
+           'show_episodes']
 
 # %% ../nbs/14_data.ipynb #ac1228ab
 class DemoShapes(MaskFolder):
@@ -91,6 +93,32 @@ def make_dataset(
 def rare_kwargs(rare) -> dict:
     "The `rare=` keyword of `make_dataset` for a `--rare` flag (None: the dataset's own rule)."
     return {} if rare is None else {'rare': rare}
+
+# %% ../nbs/14_data.ipynb #0afe252f
+@dataclasses.dataclass
+class DataConfig:
+    "Which data a command reads; the configurations of training, evaluation, the demo and the ablations extend it."
+    CHOICES: ClassVar[dict] = {'data': lambda: tuple(DATASETS)}
+    data: str = 'demo'          # the dataset (default: the built-in demo set)
+    root: str | None = None     # the dataset's folder (not needed for the demo set)
+    fold: Index = 0             # the fold whose classes are novel
+    seed: Index = 321           # every random draw (episodes, augmentation, initial weights) follows from it
+
+    def __post_init__(self): check_config(self)
+
+    def dataset(self, split: str | None, mode: str, size: int, episodes: int | None, shot: int | None = None):
+        """`make_dataset` of this data and fold, with this seed and, where the configuration has them, its `shot`
+        (unless `shot` is given) and its `rare` rule."""
+        return make_dataset(self.data, self.root, split=split, fold=self.fold, shot=shot or getattr(self, 'shot', 1),
+                            mode=mode, size=size, episodes=episodes, seed=self.seed,
+                            **rare_kwargs(getattr(self, 'rare', None)))
+
+# %% ../nbs/14_data.ipynb #20f35425
+@dataclasses.dataclass
+class EpisodeConfig(DataConfig):
+    "A `DataConfig` whose command draws episodes: how many shots, and what to do with classes too rare for one."
+    shot: Count = 1             # support images per episode
+    rare: Literal['error', 'drop'] | None = None   # a class with too few images: stop, or drop it (None: the dataset's rule; CamVid drops)
 
 # %% ../nbs/14_data.ipynb #02d0e94d
 def check_data_flags(data: str, root=None) -> None:

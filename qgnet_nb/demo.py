@@ -8,11 +8,12 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/demo.html.md"""
 from __future__ import annotations
 import argparse, dataclasses, math, time, torch
 from pathlib import Path
+from typing import ClassVar, Literal
 from .core import UsageError, get_device, precision_note, save_figure, save_json
-from .cli import check_out_dir, finite_float, nonneg_int, positive_float, positive_int
+from .cli import check_out_dir, Count, Rate, Real, RunOptions, config_flags, config_values
 from .run_state import run_lock
 from .backbones import BACKBONES
-from .data import DATASETS, check_data_flags, flag_errors, make_dataset
+from .data import check_data_flags, flag_errors, make_dataset, DataConfig
 from .models import MODELS, import_model_modules
 from .evaluate import episode_figure, evaluate
 from .train import TrainConfig, check_start_points, train
@@ -30,33 +31,30 @@ def imagenet_cached(arch: str) -> bool:
 
 # %% ../nbs/23_demo.ipynb #ced9c701
 @dataclasses.dataclass
-class DemoConfig:
+class DemoConfig(DataConfig):
     "What `qgnet demo` runs; the defaults finish in minutes on a 2-core CPU."
-    data: str = 'demo'
-    root: str | None = None
-    fold: int = 0
-    shots: tuple = (1,)
-    models: tuple = ('qgnet', 'baseline')
-    backbone: str = 'resnet18'
-    weights: str = 'auto'               # 'auto': ImageNet if on disk, else base-class pretraining (step 2)
-    size: int = 128
-    pretrain_size: int = 64
-    pretrain_epochs: int = 2
-    pretrain_batch: int = 32
-    base_steps: int = 150               # supervised base-class pretraining of the backbone (no novel label read)
-    base_batch: int = 16
-    decoder: str = 'match'
-    dim: int = 32
-    optimizer: str = 'adamw'
-    fg_weight: float = 2.0
-    epochs: int = 3
-    train_episodes: int = 400
-    batch_size: int = 8
-    lr: float = 3e-3
-    weight_decay: float = 1e-2
-    lr_x10: bool = False
-    episodes: int = 200
-    seed: int = 321
+    CHOICES: ClassVar[dict] = {'backbone': BACKBONES}
+    shots: tuple[Count, ...] = (1,)     # shots of the test episodes (each trained model is tested at every one)
+    models: tuple[str, ...] = ('qgnet', 'baseline')   # models trained and compared the same way
+    backbone: str = 'resnet18'          # the feature extractor and the prior extractor's architecture
+    weights: str = 'auto'               # auto (ImageNet if on disk, else base-class pretraining), imagenet, none or a file
+    size: Count = 128                   # input side of training and test episodes, in pixels
+    pretrain_size: Count = 64           # view side of the prior extractor's contrastive pretraining
+    pretrain_epochs: Count = 2          # epochs of contrastive pretraining
+    pretrain_batch: Count = 32          # images per contrastive pretraining step
+    base_steps: Count = 150             # steps of supervised base-class pretraining (no novel label is read)
+    base_batch: Count = 16              # images per base-class pretraining step
+    decoder: Literal['fem', 'match'] = 'match'  # fem (the paper) or match (class-agnostic)
+    dim: Count = 32                     # decoder width
+    optimizer: Literal['sgd', 'adamw'] = 'adamw'  # the decoders' optimizer
+    fg_weight: Rate = 2.0               # cross-entropy weight of object pixels
+    epochs: Count = 3                   # training epochs of each model
+    train_episodes: Count = 400         # training episodes per epoch
+    batch_size: Count = 8               # training episodes per step
+    lr: Rate = 3e-3                     # learning rate
+    weight_decay: Real = 1e-2           # weight decay
+    lr_x10: bool = False                # PFENet's x10 on the learning rate (with --optimizer sgd)
+    episodes: Count = 200               # test episodes per shot
 
 # %% ../nbs/23_demo.ipynb #ced9c702
 def _table(rows: list[dict]) -> str:
@@ -86,11 +84,7 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     from qgnet_nb.patches import find_images
     from qgnet_nb.demo_set import demo_images
     # the test episodes first: a wrong fold, shot or data folder fails now, not after the training
-    test_sets = {
-        shot: make_dataset(cfg.data, cfg.root, split='val', fold=cfg.fold, shot=shot, mode='test', size=cfg.size,
-                           episodes=cfg.episodes, seed=cfg.seed)
-        for shot in cfg.shots
-    }
+    test_sets = {shot: cfg.dataset('val', 'test', cfg.size, cfg.episodes, shot=shot) for shot in cfg.shots}
     # 1. the prior extractor, self-supervised on the training images (no labels)
     files = find_images(demo_images('train')) if cfg.data == 'demo' else find_images(Path(cfg.root)/'train')
     pcfg = PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
@@ -158,40 +152,15 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     return summary
 
 def demo_cli(argv: list[str]) -> int:
-    d = DemoConfig()
-    p = argparse.ArgumentParser(
-        prog='qgnet demo',
-        description='Pretrain, train QGNet and its baseline, and evaluate both, '
-        'on the built-in demo set by default (no download, minutes on a CPU).',
-    )
-    p.add_argument('--data', default=d.data, choices=list(DATASETS))
-    p.add_argument('--root', default=None)
-    p.add_argument('--shots', type=positive_int, nargs='+', default=list(d.shots))
-    p.add_argument('--models', nargs='+', default=list(d.models), help='models trained and compared the same way')
-    p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
-    p.add_argument('--weights', default=d.weights, help="auto, imagenet, none or a checkpoint")
-    p.add_argument('--fold', type=nonneg_int, default=d.fold)
-    p.add_argument('--seed', type=nonneg_int, default=d.seed)
-    for k in ('size', 'pretrain_size', 'pretrain_epochs', 'pretrain_batch', 'base_steps', 'base_batch', 'dim', 'epochs',
-              'train_episodes', 'batch_size', 'episodes'):
-        p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
-    p.add_argument('--decoder', default=d.decoder, choices=['fem', 'match'])
-    p.add_argument('--optimizer', default=d.optimizer, choices=['sgd', 'adamw'])
-    p.add_argument('--lr', type=positive_float, default=d.lr)
-    p.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
-    p.add_argument('--fg-weight', type=positive_float, default=d.fg_weight)
-    p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
-                   help="PFENet's x10 on the learning rate (with --optimizer sgd)")
-    p.add_argument('--device', default='auto')
-    p.add_argument('--workers', type=nonneg_int, default=0)
-    p.add_argument('--precision', default='auto', choices=['auto', 'bf16', 'fp32'],
-                   help='auto: bf16 autocast on GPUs and on CPUs with native bf16, else fp32')
-    p.add_argument('--out', default='runs/demo')
+    p = argparse.ArgumentParser(prog='qgnet demo', description='Pretrain, train QGNet and its baseline, and evaluate '
+                                'both, on the built-in demo set by default (no download, minutes on a CPU): every '
+                                'DemoConfig field is a flag.')
+    config_flags(p, DemoConfig)
+    config_flags(p, RunOptions, only=('device', 'precision', 'workers', 'out'), defaults={'workers': 0, 'out': 'runs/demo'})
     a = p.parse_args(argv)
     check_data_flags(a.data, a.root)
     check_out_dir(a.out)
     if a.weights not in ('auto', 'imagenet', 'none'): check_start_points(a)
-    kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(DemoConfig)}
-    kw['shots'], kw['models'] = tuple(a.shots), tuple(a.models)
+    kw = config_values(DemoConfig, a)
     with flag_errors(kw): demo(DemoConfig(**kw), a.out, a.device, a.workers, precision=a.precision)
     return 0

@@ -6,21 +6,22 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/evaluate.html.md"""
 
 # %% ../nbs/21_evaluate.ipynb #a0dbaf36
 from __future__ import annotations
-import argparse, contextlib, json, sys, time, torch
+import argparse, contextlib, dataclasses, json, sys, time, torch
 from torch import nn
 from torch.nn import functional as F
+from typing import Literal
 from .core import (NonFiniteError, amp_dtype, atomic_open, autocast, get_device, overlay_heatmap, overlay_mask,
                            precision_note, save_json, seed_worker, to_image)
-from .cli import check_out_file, finite_float, nonneg_int, positive_int
+from .cli import check_out_file, Count, Real, RunOptions, config_flags, config_values
 from .run_state import dist_info, init_distributed, nonfinite_tensors
-from .data import (DATASETS, EpisodeShardSampler, check_data_flags, collate_episodes, flag_errors, make_dataset,
-                           rare_kwargs)
+from .data import (EpisodeShardSampler, check_data_flags, collate_episodes, flag_errors, make_dataset,
+                           rare_kwargs, EpisodeConfig)
 from .metrics import IoUMeter
 from .qgnet import fast_path, feature_cache
 from .models import eval_wrapper, load_checked
 
 # %% auto #0
-__all__ = ['to_device', 'predict', 'evaluate', 'episode_figure', 'data_args', 'eval_parser', 'eval_cli']
+__all__ = ['to_device', 'predict', 'evaluate', 'episode_figure', 'EvalConfig', 'eval_parser', 'eval_cli']
 
 # %% ../nbs/21_evaluate.ipynb #98f3bd00
 def to_device(batch: dict, device) -> dict:
@@ -133,40 +134,25 @@ def episode_figure(model: nn.Module, ds, indices=(0, 1, 2), device='cpu', title:
     return fig
 
 # %% ../nbs/21_evaluate.ipynb #2e1295aa
-def _bool(s):
-    if str(s).lower() in ('1', 'true', 'yes', 'on'): return True
-    if str(s).lower() in ('0', 'false', 'no', 'off'): return False
-    raise argparse.ArgumentTypeError(f'expected true or false, got {s!r}')
-
-def data_args(p):
-    p.add_argument('--data', default='demo', choices=list(DATASETS), help='dataset (default: the built-in demo set)')
-    p.add_argument('--root', default=None, help='dataset folder (not needed for the demo set)')
-    p.add_argument('--fold', type=nonneg_int, default=0)
-    p.add_argument('--shot', type=positive_int, default=1)
-    p.add_argument('--seed', type=nonneg_int, default=321)
-    p.add_argument('--rare', default=None, choices=['error', 'drop'],
-                   help="a class with too few images for an episode: stop with an error, or drop the class "
-                        "(default: the dataset's rule; CamVid drops, the others stop)")
-    p.add_argument('--device', default='auto', help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument('--precision', default='auto', choices=['auto', 'bf16', 'fp32'])
-    p.add_argument('--workers', type=nonneg_int, default=2, help='DataLoader worker processes')
+@dataclasses.dataclass
+class EvalConfig(EpisodeConfig):
+    "What `qgnet eval` tests: the novel-class episodes of one split, scored as the benchmarks score them."
+    split: str = 'val'                  # the split whose novel-class episodes are tested
+    episodes: Count = 1000              # test episodes
+    size: Count | None = None           # input side in pixels (None: the checkpoint's training size)
+    resolution: Literal['original', 'input'] = 'original'   # score at the label's own resolution, or at the input's
+    cache_gb: Real = 2.0                # memory for memoised frozen features (0: off)
+    tta: bool = False                   # multi-scale test-time augmentation (IIR's 0.8/1/1.25); the JSON says so
 
 # %% ../nbs/21_evaluate.ipynb #2e129502
 def eval_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog='qgnet eval', description='Few-shot evaluation of a trained model, written as JSON.'
-    )
-    data_args(p)
-    p.add_argument('--split', default='val', help='the split whose novel-class episodes are tested')
+    "`qgnet eval`'s flags: every `EvalConfig` field, how it runs, the checkpoint and an optional figure."
+    p = argparse.ArgumentParser(prog='qgnet eval', description='Few-shot evaluation of a trained model, written as JSON '
+                                '(to OUT if given): every EvalConfig field is a flag.')
+    config_flags(p, EvalConfig)
+    config_flags(p, RunOptions, only=('device', 'precision', 'workers', 'out'))
     p.add_argument('--ckpt', required=True, help='model checkpoint (best.pt / last.pt of `qgnet train`)')
-    p.add_argument('--episodes', type=positive_int, default=1000)
-    p.add_argument('--size', type=positive_int, default=None, help='input size (default: the training size)')
-    p.add_argument('--resolution', default='original', choices=['original', 'input'])
-    p.add_argument('--cache-gb', type=finite_float, default=2.0, help='memory for memoised frozen features (0: off)')
-    p.add_argument('--tta', action='store_true', help="multi-scale test-time augmentation (IIR's scales 0.8/1/1.25); "
-                   "off by default; the JSON's `label` and `tta` say when it was used")
     p.add_argument('--figure', default=None, help='also save a figure of sample episodes (a PNG path)')
-    p.add_argument('--out', default=None, help='JSON file (default: print only)')
     return p
 
 # %% ../nbs/21_evaluate.ipynb #2e129504
@@ -180,8 +166,8 @@ def eval_cli(argv: list[str]) -> int:
     if a.tta: model = eval_wrapper('tta')(model)
     size = a.size or extra.get('train_config', {}).get('size', 473)
     with flag_errors(vars(a)):
-        ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
-                          episodes=a.episodes, seed=a.seed, **rare_kwargs(a.rare))
+        cfg = EvalConfig(**config_values(EvalConfig, a))
+        ds = cfg.dataset(cfg.split, 'test', size, cfg.episodes)
     model, _ = fast_path(model.to(device), device, a.precision)
     if rank == 0:
         print(f"qgnet eval: {len(ds)} episodes, precision: {precision_note(device, a.precision)}", file=sys.stderr)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse, json, os, sys, time, warnings
 import numpy as np
 from pathlib import Path
-from .core import IMG_EXTS, ImageReadError, atomic_open, get_device, read_image, save_json
-from .superpixels_numpy import FELZENSZWALB_DEFAULTS, METHODS, SLIC_DEFAULTS, superpixel_params
+from .core import IMG_EXTS, ImageReadError, atomic_open, get_device, read_image, save_json, UsageError
+from .cli import RunOptions, config_flags, finite_float, nonneg_int, positive_float, positive_int
+from .superpixels_numpy import METHODS, superpixel_params
 from .superpixels import BACKENDS, superpixels
 
 # %% auto #0
-__all__ = ['MANIFEST', 'CACHE_FORMAT', 'save_labels', 'load_labels', 'PatchCache', 'get_patches', 'find_images', 'cache_patches',
-           'patches_cli']
+__all__ = ['MANIFEST', 'CACHE_FORMAT', 'SUPERPIXEL_FLAGS', 'save_labels', 'load_labels', 'PatchCache', 'get_patches',
+           'find_images', 'cache_patches', 'superpixel_flags', 'given_superpixel_params', 'patches_cli']
 
 # %% ../nbs/06_patches.ipynb #d58e9000
 MANIFEST = 'manifest.json'
@@ -159,44 +160,52 @@ def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', o
     save_json({**manifest, 'status': 'complete', **stats}, mf)
     return stats
 
+# %% ../nbs/06_patches.ipynb #31c15cf2
+SUPERPIXEL_FLAGS = {  # the superpixel parameters as flags: (argument type, help); defaults are each method's own
+    'n_segments': (positive_int, 'SLIC: approximate number of superpixels'),
+    'compactness': (positive_float, 'SLIC: m, the colour against space trade-off'),
+    'max_num_iter': (positive_int, 'SLIC: at most this many iterations'),
+    'min_size_factor': (finite_float, 'SLIC: merge pieces smaller than this times N/K'),
+    'scale': (positive_float, 'Felzenszwalb: k, larger means larger segments'),
+    'min_size': (nonneg_int, 'Felzenszwalb: minimum segment size in pixels'),
+    'sigma': (finite_float, 'Gaussian pre-smoothing'),
+}
+
+def superpixel_flags(p: argparse.ArgumentParser) -> None:
+    "A flag for every superpixel parameter of `METHODS`, default None: the method's own value, shown in the help."
+    for k, (t, h) in SUPERPIXEL_FLAGS.items():
+        d = ', '.join(f'{m} {v[k]}' for m, v in METHODS.items() if k in v)
+        p.add_argument('--' + k.replace('_', '-'), type=t, default=None, help=f'{h} (default: {d})')
+
+# %% ../nbs/06_patches.ipynb #4f3cffe7
+def given_superpixel_params(ns: argparse.Namespace, method: str, flag: str = '--method') -> dict:
+    """The superpixel parameters set on the command line (`ns`) for `method`; a UsageError names any set that
+    belong only to the other method (`flag` is the option that chose it)."""
+    given = {k: getattr(ns, k) for k in METHODS[method] if getattr(ns, k, None) is not None}
+    other = sorted(k for k in SUPERPIXEL_FLAGS if k not in METHODS[method] and getattr(ns, k, None) is not None)
+    if other:
+        raise UsageError(f"option(s) {', '.join('--' + k.replace('_', '-') for k in other)} do not apply to "
+                         f"{flag} {method}")
+    return given
+
 # %% ../nbs/06_patches.ipynb #ed61c925
 def patches_cli(argv: list[str] | None = None) -> int:
     "`qgnet patches ROOT --method slic|felzenszwalb [params]`: cache a label map for every image under ROOT."
     ap = argparse.ArgumentParser(
         prog='qgnet patches',
         description='Compute and cache superpixel label maps for every image '
-        'under ROOT (recursively), next to a manifest.json holding the parameters. Resumable.',
+        'under ROOT (recursively) into OUT (default ROOT/.qgnet_patches/METHOD), next to a manifest.json holding the '
+        'parameters. Resumable.',
     )
     ap.add_argument('root', help='folder of images (searched recursively)')
     ap.add_argument('--method', choices=sorted(METHODS), default='slic')
-    ap.add_argument('--out', default=None, help='cache folder (default ROOT/.qgnet_patches/METHOD)')
     ap.add_argument(
         '--backend', default='auto', help="implementation: auto (default) or one of " + ', '.join(sorted(BACKENDS))
     )
-    ap.add_argument('--device', default='cpu', help="torch backend's device: cpu (default), cuda, auto")
-    ap.add_argument('--overwrite', action='store_true', help='recompute every map, replacing an existing cache')
-    ap.add_argument('--quiet', action='store_true', help='no progress bar')
-    g = ap.add_argument_group('SLIC')
-    d = SLIC_DEFAULTS
-    g.add_argument('--n-segments', type=int, help=f"approximate number of superpixels (default {d['n_segments']})")
-    g.add_argument('--compactness', type=float, help=f"m: colour vs. space trade-off (default {d['compactness']})")
-    g.add_argument('--max-num-iter', type=int, help=f"at most this many iterations (default {d['max_num_iter']})")
-    g.add_argument(
-        '--min-size-factor', type=float, help=f"merge pieces smaller than this x N/K (default {d['min_size_factor']})"
-    )
-    g = ap.add_argument_group('Felzenszwalb')
-    d = FELZENSZWALB_DEFAULTS
-    g.add_argument('--scale', type=float, help=f"k: larger means larger segments (default {d['scale']})")
-    g.add_argument('--min-size', type=int, help=f"minimum segment size in pixels (default {d['min_size']})")
-    ap.add_argument('--sigma', type=float, help='Gaussian pre-smoothing (default 0 for SLIC, 0.8 for Felzenszwalb)')
+    config_flags(ap, RunOptions, only=('device', 'out', 'overwrite', 'quiet'), defaults={'device': 'cpu'})
+    superpixel_flags(ap)
     a = ap.parse_args(argv)
-    given = {k: v for k, v in vars(a).items() if k in METHODS[a.method] and v is not None}
-    other = [k for k, v in vars(a).items() if v is not None and k not in METHODS[a.method]
-             and any(k in m for m in METHODS.values())]
-    if other:
-        ap.error(
-            f"option(s) {', '.join('--' + k.replace('_', '-') for k in other)} do not apply to --method {a.method}"
-        )
+    given = given_superpixel_params(a, a.method)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('always')

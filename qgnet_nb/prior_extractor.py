@@ -11,13 +11,15 @@ import numpy as np
 import torch.distributed as dist
 from pathlib import Path
 from torch import nn
+from typing import ClassVar, Literal
 from .core import (NonFiniteError, UsageError, amp_dtype, atomic_open, atomic_save, autocast, freeze,
                            get_device, rng_state, save_json, seed_everything, seed_worker, set_rng_state)
-from .cli import check_out_dir, finite_float, nonneg_int, positive_float, positive_int
+from .cli import (check_out_dir, positive_float, Count, Index, Rate, Real, RunOptions, check_config,
+                          config_flags, config_values)
 from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, config_diff, dist_info, init_distributed, item_seed,
                                 nonfinite_tensors, read_checkpoint, run_lock)
 from .superpixels_numpy import METHODS
-from .patches import PatchCache, find_images
+from .patches import PatchCache, find_images, given_superpixel_params, superpixel_flags
 from .contrastive import ContrastivePairs
 from .backbones import ARCHS, Backbone, backbone_state_dict, infer_arch, load_checkpoint_file, load_strict
 from .moco import MoCo, average_bn_buffers
@@ -42,34 +44,30 @@ def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) ->
 @dataclasses.dataclass
 class PretrainConfig:
     "What a pre-training run trains; MoCo v2's defaults."
-    arch: str = 'resnet50'
-    dilated: bool = True
-    size: int = 224                 # view side (pixels)
-    dim: int = 128                  # embedding dimension of both heads
-    losses: str = 'both'            # 'both' (eq. 3), 'global' (eq. 1) or 'local' (eq. 2): Table 6
-    method: str = 'slic'            # superpixels: 'slic' or 'felzenszwalb': Table 5
+    CHOICES: ClassVar[dict] = {'arch': ARCHS, 'method': tuple(sorted(METHODS))}
+    arch: str = 'resnet50'          # the ResNet trained
+    dilated: bool = True            # dilate layer3 and layer4 to output stride 8 (no: a plain ResNet, stride 32)
+    size: Count = 224               # view side in pixels
+    dim: Count = 128                # embedding dimension of both heads
+    losses: Literal['both', 'global', 'local'] = 'both'   # L = L_local + L_global (eq. 3), or one of them: Table 6
+    method: str = 'slic'            # superpixel method of the local loss: Table 5
     patch_params: dict = dataclasses.field(default_factory=dict)
-    min_area: float = 1.0           # feature cells a patch needs in both views to be a positive
-    crop_scale: tuple = (0.2, 1.0)
-    tau: float = 0.2
-    m: float = 0.999
-    queue: int = 65536              # K global negatives
-    local_queue: int = 65536        # M local negatives
-    batch_size: int = 256           # global batch, over all processes
-    lr: float | None = None         # None: 0.03 * batch_size / 256
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    epochs: int = 200
-    bn_group_size: int = 32
-    seed: int = 0
+    min_area: Real = 1.0            # feature cells a patch needs in both views to be a positive
+    crop_scale: tuple[Real, ...] = (0.2, 1.0)
+    tau: Rate = 0.2                 # InfoNCE temperature
+    m: Real = 0.999                 # key encoder momentum
+    queue: Count = 65536            # K global negatives
+    local_queue: Count = 65536      # M local negatives
+    batch_size: Count = 256         # global batch, over all processes
+    lr: Rate | None = None          # learning rate (None: 0.03 * batch_size / 256)
+    momentum: Real = 0.9            # SGD momentum
+    weight_decay: Real = 1e-4       # weight decay
+    epochs: Count = 200             # training epochs
+    bn_group_size: Count = 32       # images per shuffle-BN group
+    seed: Index = 0                 # every random draw follows from it
 
     def __post_init__(self):
-        if self.arch not in ARCHS: raise ValueError(f"arch={self.arch!r}: expected one of {', '.join(ARCHS)}")
-        if self.losses not in ('both', 'global', 'local'):
-            raise ValueError(f"losses={self.losses!r}: expected 'both', 'global' or 'local'")
-        if self.method not in METHODS: raise ValueError(f"method={self.method!r}: expected one of {sorted(METHODS)}")
-        for k in ('size', 'dim', 'queue', 'local_queue', 'batch_size', 'epochs', 'bn_group_size'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
+        check_config(self)
         self.crop_scale = tuple(self.crop_scale)
         if self.lr is None: self.lr = 0.03 * self.batch_size / 256
 
@@ -265,58 +263,24 @@ def _patch_cache(root: Path, given, method: str, params: dict, log):
 def pretrain_cli(argv: list[str] | None = None) -> int:
     """`qgnet pretrain ROOT --out DIR [options]`: self-supervised global + local contrastive training of the prior
     extractor."""
-    d = PretrainConfig()
     ap = argparse.ArgumentParser(
         prog='qgnet pretrain',
         description='Train the prior extractor without labels: MoCo v2 '
-        'with a global (image) and a local (superpixel patch) contrastive loss, on every image under ROOT. '
-        'Resumes from OUT/checkpoint.pth.tar; runs under torchrun for several processes.',
+        'with a global (image) and a local (superpixel patch) contrastive loss, on every image under ROOT; every '
+        'PretrainConfig field is a flag. OUT gets checkpoint.pth.tar, history.json and loss_curve.png, and a second '
+        'run resumes from it; runs under torchrun for several processes.',
     )
     ap.add_argument('root', help='folder of unlabeled images (searched recursively)')
-    ap.add_argument('--out', required=True, help='run folder: checkpoint.pth.tar, history.json, loss_curve.png')
-    ap.add_argument('--arch', choices=list(ARCHS), default=d.arch)
-    ap.add_argument(
-        '--no-dilated', dest='dilated', action='store_false', help='plain ResNet (output stride 32) instead of stride 8'
-    )
-    ap.add_argument('--size', type=positive_int, default=d.size, help=f'view side in pixels (default {d.size})')
-    ap.add_argument('--epochs', type=positive_int, default=d.epochs)
-    ap.add_argument('--batch-size', type=positive_int, default=d.batch_size, help='global batch over all processes')
-    ap.add_argument('--lr', type=positive_float, default=None, help='learning rate (default 0.03 * batch / 256)')
-    ap.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
-    ap.add_argument(
-        '--losses', choices=['both', 'global', 'local'], default=d.losses, help='L = L_local + L_global, or one of them'
-    )
-    ap.add_argument('--patches', choices=sorted(METHODS), default=d.method, help='superpixel method')
+    config_flags(ap, PretrainConfig, skip=('crop_scale',), rename={'method': 'patches', 'm': 'moco_m'})
+    ap.add_argument('--crop-min', type=positive_float, default=PretrainConfig.crop_scale[0],
+                    help='smallest crop, a fraction of the image (the largest is the whole image)')
     ap.add_argument('--patch-cache', default=None,
                     help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)')
-    for k in sorted({k for m in METHODS.values() for k in m}):
-        ap.add_argument('--' + k.replace('_', '-'),
-                        type=finite_float if k in ('compactness', 'sigma', 'scale', 'min_size_factor') else int,
-                        default=None, help=f"superpixel parameter ({', '.join(m for m in METHODS if k in METHODS[m])})")
-    ap.add_argument(
-        '--min-area', type=float, default=d.min_area, help='feature cells a patch needs in both views to be a positive'
-    )
-    ap.add_argument('--crop-min', type=float, default=d.crop_scale[0], help='smallest crop (fraction of the image)')
-    ap.add_argument('--dim', type=positive_int, default=d.dim)
-    ap.add_argument('--queue', type=positive_int, default=d.queue, help='K global negatives')
-    ap.add_argument('--local-queue', type=positive_int, default=d.local_queue, help='M local negatives')
-    ap.add_argument('--tau', type=positive_float, default=d.tau)
-    ap.add_argument('--moco-m', type=finite_float, default=d.m, help='key encoder momentum')
-    ap.add_argument('--bn-group-size', type=positive_int, default=d.bn_group_size, help='images per shuffle-BN group')
-    ap.add_argument('--seed', type=nonneg_int, default=d.seed)
-    ap.add_argument('--device', default='auto')
-    ap.add_argument('--precision', choices=['auto', 'bf16', 'fp32'], default='auto')
-    ap.add_argument('--workers', type=nonneg_int, default=min(4, os.cpu_count() or 1))
-    ap.add_argument('--overwrite', action='store_true', help='start again even if OUT holds a checkpoint')
-    ap.add_argument('--quiet', action='store_true', help='no progress bar')
+    superpixel_flags(ap)
+    config_flags(ap, RunOptions, defaults={'workers': min(4, os.cpu_count() or 1)})
+    next(x for x in ap._actions if x.dest == 'out').required = True
     a = ap.parse_args(argv)
-    params = {k: getattr(a, k) for k in METHODS[a.patches] if getattr(a, k) is not None}
-    other = [k for m in METHODS.values() for k in m if k not in METHODS[a.patches] and getattr(a, k) is not None]
-    if other:
-        ap.error(
-            f"option(s) {', '.join('--' + k.replace('_', '-') for k in sorted(set(other)))} do not apply to "
-            f"--patches {a.patches}"
-        )
+    params = given_superpixel_params(a, a.method, '--patches')
     rank = int(os.environ.get('RANK', '0'))
     log = print if rank == 0 else (lambda *x: None)
     try:
@@ -324,17 +288,13 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         if not root.is_dir(): raise UsageError(f"ROOT {root}: not a folder (expected a folder of images)")
         files = find_images(root, exclude=[out])
         if not files: raise UsageError(f"ROOT {root}: no images found (searched recursively for .jpg, .png, ...)")
-        cfg = PretrainConfig(arch=a.arch, dilated=a.dilated, size=a.size, dim=a.dim, losses=a.losses, method=a.patches,
-                             patch_params=params, min_area=a.min_area, crop_scale=(a.crop_min, 1.0), tau=a.tau,
-                             m=a.moco_m, queue=a.queue, local_queue=a.local_queue, batch_size=a.batch_size, lr=a.lr,
-                             weight_decay=a.weight_decay, epochs=a.epochs, bn_group_size=a.bn_group_size, seed=a.seed)
-        cache = _patch_cache(root, a.patch_cache, a.patches, params, log) if a.losses != 'global' else None
+        cfg = PretrainConfig(**config_values(PretrainConfig, a, patch_params=params, crop_scale=(a.crop_min, 1.0)))
+        cache = _patch_cache(root, a.patch_cache, a.method, params, log) if a.losses != 'global' else None
         _, world, device = init_distributed(a.device)
         log(
             f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated else ''}, "
             f"losses={cfg.losses}, patches={cfg.method}{' (cached)' if cache else ''}, batch {cfg.batch_size} "
-            f"on {world} "
-            f"process(es), {device}, lr {cfg.lr:g}"
+            f"on {world} process(es), {device}, lr {cfg.lr:g}"
         )
         st = pretrain(files, cfg, out, device, a.precision, a.workers, cache, resume=not a.overwrite,
                       progress=not a.quiet, root=root, log=log)

@@ -11,19 +11,21 @@ import numpy as np
 from pathlib import Path
 from torch import nn
 from torch.nn import functional as F
+from typing import ClassVar
 from .core import (NonFiniteError, UsageError, atomic_save, get_device, rng_state, save_json, seed_everything,
                            seed_worker, set_rng_state)
-from .cli import check_out_dir, check_out_file, finite_float, nonneg_int, positive_float, positive_int
+from .cli import (check_out_dir, check_out_file, nonneg_int, Count, Rate, Real, RunOptions, check_config,
+                          config_flags, config_values)
 from .run_state import config_diff, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl
 from .backbones import ARCHS, Backbone
 from .episodes import to_test_scale, train_transform
-from .data import DATASETS, check_data_flags, flag_errors, make_dataset
+from .data import check_data_flags, flag_errors, make_dataset, DataConfig, EpisodeConfig, rare_kwargs
 from .region_maps import masked_average_pool, resize
 
 # %% auto #0
 __all__ = ['PROBE_LAYERS', 'base_classes', 'base_target', 'BaseConfig', 'BaseImages', 'BaseHead', 'base_pretrain',
-           'ThresholdSweep', 'feature_probe', 'probe_table', 'probe_parser', 'probe_cli', 'base_pretrain_parser',
-           'base_pretrain_cli']
+           'ThresholdSweep', 'feature_probe', 'probe_table', 'ProbeConfig', 'probe_parser', 'probe_cli',
+           'base_pretrain_parser', 'base_pretrain_cli']
 
 # %% ../nbs/18_start_point.ipynb #a0117900
 def base_classes(ds) -> list[int]:
@@ -41,28 +43,21 @@ def base_target(label: np.ndarray, classes) -> np.ndarray:
 
 # %% ../nbs/18_start_point.ipynb #b7ee5600
 @dataclasses.dataclass
-class BaseConfig:
+class BaseConfig(DataConfig):
     "Supervised base-class pretraining of a backbone (no novel-class label is read)."
-    data: str = 'demo'
-    root: str | None = None
-    split: str | None = None
-    fold: int = 0
-    backbone: str = 'resnet18'
-    size: int = 128
-    steps: int = 200
-    batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    scale: tuple = (0.8, 1.25)
-    seed: int = 321
-    save_every: int = 50
+    CHOICES: ClassVar[dict] = {'backbone': ARCHS}
+    split: str | None = None            # training split (None: the dataset's default)
+    backbone: str = 'resnet18'          # the backbone trained
+    size: Count = 128                   # crop side in pixels
+    steps: Count = 200                  # training steps
+    batch_size: Count = 16              # crops per step
+    lr: Rate = 1e-3                     # learning rate
+    weight_decay: Real = 1e-4           # weight decay
+    scale: tuple[Real, ...] = (0.8, 1.25)   # range of the random rescaling of the training crops
+    save_every: Count = 50              # steps between checkpoints
 
     def __post_init__(self):
-        if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
-        if self.backbone not in ARCHS:
-            raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(ARCHS)}")
-        for k in ('size', 'steps', 'batch_size', 'save_every'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
+        check_config(self)
         self.scale = tuple(self.scale)
 
 # %% ../nbs/18_start_point.ipynb #b7ee5601
@@ -267,47 +262,39 @@ def probe_table(res: dict) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/18_start_point.ipynb #ec6be200
-def _probe_ds(a, size, split='val'):
-    return make_dataset(a.data, a.root, split=split, fold=a.fold, shot=a.shot, mode='test', size=size,
-                        episodes=a.episodes, seed=a.seed)
-
-def _common(p):
-    p.add_argument('--data', default='demo', choices=list(DATASETS))
-    p.add_argument('--root', default=None)
-    p.add_argument('--fold', type=nonneg_int, default=0)
-    p.add_argument('--seed', type=nonneg_int, default=321)
-    p.add_argument('--backbone', default='resnet18', choices=list(ARCHS))
-    p.add_argument('--device', default='auto')
-
-def _check_root(p, a):
-    check_data_flags(a.data, a.root)
+@dataclasses.dataclass
+class ProbeConfig(EpisodeConfig):
+    "What `qgnet probe` measures: a backbone's novel-class prototype-cosine mIoU per layer, on test episodes."
+    CHOICES: ClassVar[dict] = {'backbone': ARCHS}
+    backbone: str = 'resnet18'          # the backbone's architecture
+    split: str = 'val'                  # the split whose novel-class episodes are probed
+    size: Count = 128                   # input side in pixels
+    episodes: Count = 200               # test episodes
 
 def probe_parser() -> argparse.ArgumentParser:
+    "`qgnet probe`'s flags: the start point (`--weights`), every `ProbeConfig` field and how it runs."
     p = argparse.ArgumentParser(
         prog='qgnet probe',
         description='Does a backbone start point carry signal for the novel '
-        'classes? Prototype-cosine mIoU per layer at the best single threshold.',
+        'classes? Prototype-cosine mIoU per layer at the best single threshold; every ProbeConfig field is a flag.',
     )
-    _common(p)
     p.add_argument('--weights', required=True, help="a backbone checkpoint (e.g. OUT/backbone.pt), imagenet, or none")
-    p.add_argument('--split', default='val')
-    p.add_argument('--shot', type=positive_int, default=1)
-    p.add_argument('--size', type=positive_int, default=128)
-    p.add_argument('--episodes', type=positive_int, default=200)
-    p.add_argument('--out', default=None, help='also write the result as JSON')
+    config_flags(p, ProbeConfig)
+    config_flags(p, RunOptions, only=('device', 'out'))
     return p
 
 # %% ../nbs/18_start_point.ipynb #ec6be201
 def probe_cli(argv: list[str]) -> int:
-    p = probe_parser()
-    a = p.parse_args(argv)
-    _check_root(p, a)
+    a = probe_parser().parse_args(argv)
+    check_data_flags(a.data, a.root)
     w = None if a.weights.lower() == 'none' else a.weights
     if w not in (None, 'imagenet'): read_checkpoint(w, '--weights', weights_only=False)
     if a.out: check_out_file(a.out, '--out')
-    with flag_errors(vars(a)): ds = _probe_ds(a, a.size, a.split)
+    with flag_errors(vars(a)):
+        cfg = ProbeConfig(**config_values(ProbeConfig, a))
+        ds = cfg.dataset(cfg.split, 'test', cfg.size, cfg.episodes)
     res = feature_probe(
-        Backbone(a.backbone, dilated=True, weights=w), ds, episodes=a.episodes, device=a.device, progress=True
+        Backbone(cfg.backbone, dilated=True, weights=w), ds, episodes=cfg.episodes, device=a.device, progress=True
     )
     print(probe_table(res))
     if a.out: save_json(res, a.out)
@@ -315,34 +302,27 @@ def probe_cli(argv: list[str]) -> int:
 
 # %% ../nbs/18_start_point.ipynb #ec6be202
 def base_pretrain_parser() -> argparse.ArgumentParser:
-    d = BaseConfig()
+    "`qgnet base-pretrain`'s flags: every `BaseConfig` field, the probe after it, and how it runs."
     p = argparse.ArgumentParser(
         prog='qgnet base-pretrain',
         description='Supervised pretraining of a backbone on the base '
-        'classes of a fold (novel-class pixels are ignored), then the feature probe.',
+        'classes of a fold (novel-class pixels are ignored), then the feature probe; every BaseConfig field is a flag.',
     )
-    _common(p)
-    p.add_argument('--split', default=None)
-    for k in ('size', 'steps', 'batch_size', 'save_every'):
-        p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
-    p.add_argument('--lr', type=positive_float, default=d.lr)
-    p.add_argument('--weight-decay', type=finite_float, default=d.weight_decay)
+    config_flags(p, BaseConfig, skip=('scale',))
     p.add_argument('--probe-episodes', type=nonneg_int, default=100, help='validation episodes of the probe (0: skip)')
-    p.add_argument('--workers', type=nonneg_int, default=0)
-    p.add_argument('--out', default='runs/base')
+    config_flags(p, RunOptions, only=('device', 'workers', 'out'), defaults={'workers': 0, 'out': 'runs/base'})
     return p
 
 # %% ../nbs/18_start_point.ipynb #ec6be203
 def base_pretrain_cli(argv: list[str]) -> int:
-    p = base_pretrain_parser()
-    a = p.parse_args(argv)
-    _check_root(p, a)
+    a = base_pretrain_parser().parse_args(argv)
+    check_data_flags(a.data, a.root)
     check_out_dir(a.out)
-    kw = {f.name: getattr(a, f.name) for f in dataclasses.fields(BaseConfig) if hasattr(a, f.name)}
     with flag_errors(vars(a)):
-        cfg = BaseConfig(**kw)
-        a.shot, a.episodes = 1, max(a.probe_episodes, 1)
-        vds = _probe_ds(a, cfg.size) if a.probe_episodes else None
+        cfg = BaseConfig(**config_values(BaseConfig, a))
+        pcfg = ProbeConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, seed=cfg.seed, backbone=cfg.backbone,
+                           size=cfg.size, episodes=max(a.probe_episodes, 1))
+        vds = pcfg.dataset(pcfg.split, 'test', pcfg.size, pcfg.episodes) if a.probe_episodes else None
         st = base_pretrain(cfg, a.out, a.device, a.workers)
     if vds is not None:
         res = feature_probe(st['backbone'], vds, device=a.device, progress=True)

@@ -10,71 +10,59 @@ import argparse, contextlib, dataclasses, json, math, time, torch
 import torch.distributed as dist
 from pathlib import Path
 from torch import nn
+from typing import ClassVar, Literal
 from .core import (NonFiniteError, UsageError, amp_dtype, atomic_save, autocast, count_params, get_device,
                            make_generator, precision_note, rng_state, seed_everything, seed_worker, set_rng_state)
-from .cli import check_out_dir, finite_float, nonneg_int, positive_float, positive_int
+from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
 from .run_state import (GlobalBatchSampler, config_diff, dist_info, init_distributed, item_seed,
                                 nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl)
 from .backbones import BACKBONES
-from .data import DATASETS, check_data_flags, collate_episodes, flag_errors, make_dataset, rare_kwargs
+from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, rare_kwargs, EpisodeConfig
 from .metrics import IoUMeter
 from .qgnet import fast_path
 from .models import MODELS, import_model_modules, make_model, model_checkpoint
-from .evaluate import data_args, evaluate, predict, to_device
+from .evaluate import evaluate, predict, to_device
 
 # %% auto #0
 __all__ = ['PRESETS', 'TrainConfig', 'poly_lr', 'loss_scale', 'label_prior_entropy', 'train', 'prediction_agreement',
            'SelfSupport', 'train_parser', 'check_start_points', 'train_cli']
 
 # %% ../nbs/22_train.ipynb #4b62d300
+def _registered_models() -> tuple:
+    import_model_modules()
+    return tuple(MODELS)
+
 @dataclasses.dataclass
-class TrainConfig:
+class TrainConfig(EpisodeConfig):
     "One episodic training run; the defaults are the PFENet/QGNet recipe (METHOD.md §2.6)."
-    data: str = 'demo'                  # one of qgnet_nb.data.DATASETS
-    root: str | None = None             # dataset folder (None: the built-in demo set)
+    CHOICES: ClassVar[dict] = {'model': _registered_models, 'backbone': BACKBONES}
     split: str | None = None            # training split (None: the dataset's default)
     val_split: str | None = 'val'       # split of the validation episodes
-    fold: int = 0
-    shot: int = 1
-    model: str = 'qgnet'                # 'qgnet', 'baseline' (and any registered model)
-    backbone: str = 'resnet50'
-    weights: str | None = 'imagenet'    # 'imagenet', 'none' (random) or a checkpoint path
-    prior: str | None = None            # the prior extractor's MoCo-layout checkpoint (model 'qgnet')
+    model: str = 'qgnet'                # a registered model (qgnet_nb.models.MODELS)
+    backbone: str = 'resnet50'          # the frozen feature extractor
+    weights: str | None = 'imagenet'    # backbone start point: imagenet, none (random) or a checkpoint
+    prior: str | None = None            # the prior extractor: a checkpoint of `qgnet pretrain` or any MoCo layout
     finetune_backbone: bool = False     # PFENet freezes the backbone; the QGNet text fine-tunes it
-    bins: tuple | None = None           # FEM bins (None: the model's default)
-    decoder: str = 'fem'                # 'fem' (the paper) or 'match' (class-agnostic, the CPU preset)
-    dim: int = 256                      # decoder width (FEM: 256 in the paper; match: 32)
-    optimizer: str = 'sgd'              # 'sgd' (the paper) or 'adamw'
-    fg_weight: float = 1.0              # cross-entropy weight of object pixels (the paper: 1)
-    size: int = 473
-    epochs: int = 200
-    batch_size: int = 4                 # episodes per step, over all processes
-    train_episodes: int | None = None   # episodes per epoch (None: one per training image)
-    lr: float = 0.0025
-    lr_x10: bool = False                # PFENet's poly helper multiplies every group's lr by 10 (effective 0.025)
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    power: float = 0.9
-    val_every: int = 1                  # validate every N epochs (0: never; the last epoch always is)
-    val_episodes: int = 1000
-    probe_episodes: int = 50  # feature probe of the start point before training (0: off)
-    rare: str | None = None  # classes with too few images for an episode: 'error', 'drop' (None: the dataset's default)
-    seed: int = 321
+    bins: tuple[float, ...] | None = None   # FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125); None: the model's
+    decoder: Literal['fem', 'match'] = 'fem'    # fem (the paper) or match (class-agnostic, the CPU preset)
+    dim: Count = 256                    # decoder width (FEM: 256 in the paper; match: 32)
+    optimizer: Literal['sgd', 'adamw'] = 'sgd'  # sgd (the paper) or adamw
+    fg_weight: Rate = 1.0               # cross-entropy weight of object pixels (the paper: 1)
+    size: Count = 473                   # input side in pixels
+    epochs: Count = 200                 # training epochs
+    batch_size: Count = 4               # episodes per step, over all processes
+    train_episodes: Count | None = None # episodes per epoch (None: one per training image)
+    lr: Rate = 0.0025                   # base learning rate of the poly schedule
+    lr_x10: bool = False                # PFENet's x10 on every group's learning rate (effective 0.025)
+    momentum: Real = 0.9                # SGD momentum
+    weight_decay: Real = 1e-4           # weight decay
+    power: Real = 0.9                   # exponent of the poly schedule
+    val_every: Index = 1                # validate every N epochs (0: never; the last epoch always is)
+    val_episodes: Count = 1000          # validation episodes
+    probe_episodes: Index = 50          # feature probe of the start point before training (0: off)
 
     def __post_init__(self):
-        if self.optimizer not in ('sgd', 'adamw'):
-            raise ValueError(f"optimizer={self.optimizer!r}: expected 'sgd' or 'adamw'")
-        if self.decoder not in ('fem', 'match'):
-            raise ValueError(f"decoder={self.decoder!r}: expected 'fem' or 'match'")
-        if self.data not in DATASETS: raise ValueError(f"data={self.data!r}: expected one of {', '.join(DATASETS)}")
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone={self.backbone!r}: expected one of {', '.join(BACKBONES)}")
-        for k in ('shot', 'size', 'epochs', 'batch_size'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)!r}: expected a positive integer")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr={self.lr!r}: expected a positive finite learning rate")
-        if self.val_every < 0:
-            raise ValueError(f"val_every={self.val_every!r}: expected 0 (never) or a positive integer")
+        check_config(self)
         if self.bins is not None: self.bins = tuple(self.bins)
 
     def model_kwargs(self) -> dict:
@@ -163,18 +151,8 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
     dtype = amp_dtype(device, precision)
     seed_everything(cfg.seed)
     last, best = out/'last.pt', out/'best.pt'
-    tds = (
-        episodes
-        if episodes is not None
-        else make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, shot=cfg.shot, mode='train',
-                          size=cfg.size, episodes=cfg.train_episodes, seed=cfg.seed, **rare_kwargs(cfg.rare))
-    )
-    vds = (
-        make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test', size=cfg.size,
-                     episodes=cfg.val_episodes, seed=cfg.seed, **rare_kwargs(cfg.rare))
-        if cfg.val_every
-        else None
-    )
+    tds = episodes if episodes is not None else cfg.dataset(cfg.split, 'train', cfg.size, cfg.train_episodes)
+    vds = cfg.dataset(cfg.val_split, 'test', cfg.size, cfg.val_episodes) if cfg.val_every else None
     model = make_model(cfg.model, **cfg.model_kwargs())
     if on_model is not None: on_model(model)
     model, _ = fast_path(model.to(device), device, precision)                 # channels-last; bf16 where it is fast
@@ -333,52 +311,14 @@ class SelfSupport(torch.utils.data.Dataset):
 
 # %% ../nbs/22_train.ipynb #2e1295bb
 def train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='qgnet train', description='Episodic training of QGNet (or its baseline).')
-    data_args(p)
-    d = TrainConfig()
-    p.add_argument('--split', default=None, help='training split (default: the dataset default)')
-    p.add_argument('--val-split', default='val')
-    import_model_modules()
-    p.add_argument('--model', default='qgnet', choices=list(MODELS), help=f"one of: {', '.join(MODELS)}")
-    p.add_argument('--backbone', default=d.backbone, choices=list(BACKBONES))
-    p.add_argument(
-        '--weights', default='imagenet', help="backbone start point: imagenet, none (random) or a checkpoint"
-    )
-    p.add_argument(
-        '--prior', default=None, help='prior extractor checkpoint from `qgnet pretrain` (or any MoCo layout)'
-    )
-    p.add_argument('--finetune-backbone', action='store_true')
-    p.add_argument(
-        '--bins', type=float, nargs='+', default=None, help='FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125)'
-    )
-    p.add_argument(
-        '--decoder', default=d.decoder, choices=['fem', 'match'], help="fem (the paper) or match (class-agnostic)"
-    )
-    p.add_argument('--dim', type=positive_int, default=d.dim, help='decoder width')
-    p.add_argument('--optimizer', default=d.optimizer, choices=['sgd', 'adamw'])
-    p.add_argument(
-        '--fg-weight', type=positive_float, default=d.fg_weight, help='cross-entropy weight of object pixels'
-    )
-    p.add_argument(
-        '--probe-episodes', type=nonneg_int, default=d.probe_episodes, help='feature probe before training (0: off)'
-    )
-    p.add_argument('--preset', default=None, choices=list(PRESETS), help='a measured recipe: ' +
-                   '; '.join(f"{k}: {' '.join(f'--{a} {b}' for a, b in v.items())}" for k, v in PRESETS.items()) +
-                   ' (flags given explicitly win)')
-    for k in ('size', 'epochs', 'batch_size', 'val_episodes'):
-        p.add_argument('--' + k.replace('_', '-'), type=positive_int, default=getattr(d, k))
-    p.add_argument('--val-every', type=nonneg_int, default=d.val_every,
-                   help='validate every N epochs (0: never; the last epoch always is)')
-    p.add_argument(
-        '--train-episodes', type=positive_int, default=None, help='episodes per epoch (default: one per image)'
-    )
-    p.add_argument('--lr', type=positive_float, default=d.lr)
-    for k in ('momentum', 'weight_decay', 'power'):
-        p.add_argument('--' + k.replace('_', '-'), type=finite_float, default=getattr(d, k))
-    p.add_argument('--lr-x10', action=argparse.BooleanOptionalAction, default=d.lr_x10,
-                   help="PFENet's x10 on every group's learning rate")
-    p.add_argument('--out', default='runs/train', help='output folder: last.pt, best.pt, metrics.jsonl')
-    p.add_argument('--overwrite', action='store_true', help='start again instead of resuming from OUT/last.pt')
+    "`qgnet train`'s flags: every `TrainConfig` field, how it runs, and `--preset`."
+    p = argparse.ArgumentParser(prog='qgnet train', description='Episodic training of QGNet (or its baseline): every '
+                                'TrainConfig field is a flag. OUT gets last.pt, best.pt and metrics.jsonl, and a second '
+                                'run resumes from OUT/last.pt.')
+    config_flags(p, TrainConfig)
+    config_flags(p, RunOptions, skip=('quiet',), defaults={'out': 'runs/train'})
+    p.add_argument('--preset', default=None, choices=list(PRESETS), help='a measured recipe: ' + '; '.join(
+        f"{k}: {' '.join(f'--{a} {b}' for a, b in v.items())}" for k, v in PRESETS.items()) + ' (flags given win)')
     return p
 
 # %% ../nbs/22_train.ipynb #2e129501
@@ -389,7 +329,7 @@ def _bins(b):
         for v in b
     )
 
-PRESETS = {  # the CPU recipe: a base-pretrained ResNet-18 start point (`qgnet base-pretrain`), the match decoder
+PRESETS = {  # the CPU recipe (each key a TrainConfig field): a base-pretrained ResNet-18 start point (`qgnet base-pretrain`), the match decoder
     'cpu': {
         'backbone': 'resnet18',
         'decoder': 'match',
@@ -427,11 +367,9 @@ def train_cli(argv: list[str]) -> int:
     if a.model in ('qgnet', 'qgnet+iir') and a.prior is None:
         raise UsageError(f"--model {a.model} needs --prior: the prior extractor, a checkpoint of `qgnet pretrain` "
                          "(OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint")
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    kw = {k: v for k, v in vars(a).items() if k in names}
-    kw['bins'] = _bins(a.bins)
+    kw = config_values(TrainConfig, a, bins=_bins(a.bins))
     if kw['weights'] and kw['weights'].lower() == 'none': kw['weights'] = None
-    with flag_errors(names):
+    with flag_errors(kw):
         cfg = TrainConfig(**kw)
         st = train(cfg, a.out, a.device, a.precision, a.workers, resume=not a.overwrite)
     if st.get('best_miou', -1) >= 0: print(f"best validation mIoU {st['best_miou']:.4f} -> {Path(a.out)/'best.pt'}")
