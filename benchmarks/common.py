@@ -20,3 +20,24 @@ def episode(size: int, dev='cpu', batch: int = 1, seed: int = 0):
     t[..., size // 5 : size // 2, size // 5 : size // 2] = 1
     t[..., -8:, :] = 255
     return [x.to(dev) for x in (q, s, sm, t)]
+
+
+def sync(dev):
+    "Wait for the GPU's queued work (nothing to wait for on a CPU), so a timer reads the work itself."
+    import torch
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+
+def train_step_seconds(m, inputs, dev, dtype) -> float:
+    "Seconds of one training forward and backward of model `m` on `inputs` (`m` in train mode, gradients cleared)."
+    import time
+    from qgnet_nb.core import autocast
+    m.train()
+    sync(dev)
+    t0 = time.perf_counter()
+    with autocast(dev, dtype): out = m(*inputs)
+    out['loss'].backward()
+    sync(dev)
+    dt = time.perf_counter() - t0
+    m.zero_grad(set_to_none=True)
+    return dt

@@ -14,7 +14,7 @@ Random weights (no download), batch of one episode, frozen backbone (the default
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, time
-from common import status_mib, episode
+from common import episode, status_mib, sync, train_step_seconds
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 MODELS = ('baseline', 'qgnet', 'iir', 'qgnet+iir')
@@ -43,34 +43,15 @@ def _build(name, arch, size, dev):
     ).to(dev)
 
 
-def _sync(dev):
-    import torch
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
-
-def _train_step(m, inputs, dev, dtype):
-    from qgnet_nb.core import autocast
-
-    m.train()
-    _sync(dev)
-    t0 = time.perf_counter()
-    with autocast(dev, dtype): out = m(*inputs)
-    out['loss'].backward()
-    _sync(dev)
-    dt = time.perf_counter() - t0
-    m.zero_grad(set_to_none=True)
-    return dt
-
-
 def _eval_step(m, inputs, dev, dtype):
     import torch
     from qgnet_nb.core import autocast
 
     m.eval()
-    _sync(dev)
+    sync(dev)
     t0 = time.perf_counter()
     with torch.no_grad(), autocast(dev, dtype): m(*inputs[:3])
-    _sync(dev)
+    sync(dev)
     return time.perf_counter() - t0
 
 
@@ -79,12 +60,12 @@ def measure_time(arch, size, device, threads, repeats):
     inputs = episode(size, dev)
     models = {n: _build(n, arch, size, dev) for n in MODELS}
     for m in models.values():
-        _train_step(m, inputs, dev, dtype)
+        train_step_seconds(m, inputs, dev, dtype)
         _eval_step(m, inputs, dev, dtype)  # warm-up
     times = {n: {'train': [], 'eval': []} for n in MODELS}
     for _ in range(repeats):
         for n, m in models.items():
-            times[n]['train'].append(_train_step(m, inputs, dev, dtype))
+            times[n]['train'].append(train_step_seconds(m, inputs, dev, dtype))
             times[n]['eval'].append(_eval_step(m, inputs, dev, dtype))
     from qgnet_nb.core import count_params
     return {'device': str(dev), 'times': times, 'params': {n: count_params(m) for n, m in models.items()}}
@@ -99,13 +80,13 @@ def measure_memory(name, arch, size, device, threads):
     if dev.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(dev)
         base = torch.cuda.memory_allocated(dev)
-        _train_step(m, inputs, dev, dtype)
+        train_step_seconds(m, inputs, dev, dtype)
         return {'peak_mib': (torch.cuda.max_memory_allocated(dev) - base) / 2**20, 'weights_mib': weights}
     try:
         with open('/proc/self/clear_refs', 'w') as f: f.write('5')            # reset the peak-RSS counter
     except OSError: pass
     before = status_mib('VmRSS')
-    _train_step(m, inputs, dev, dtype)
+    train_step_seconds(m, inputs, dev, dtype)
     return {'peak_mib': status_mib('VmHWM') - before, 'weights_mib': weights}
 
 

@@ -18,15 +18,10 @@ backbone (the default).
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, time
-from common import status_mib, episode
+from common import episode, status_mib, sync, train_step_seconds
 
 CONFIGS = [('resnet50', 473), ('resnet18', 241)]
 MODELS = ('baseline', 'qgnet')
-
-
-def _sync(dev):
-    import torch
-    if dev.type == 'cuda': torch.cuda.synchronize()
 
 
 def _reset_peak_rss() -> bool:
@@ -55,19 +50,6 @@ def _build(name, arch, bins, dev):
                        channels_last=dev.type == 'cuda').to(dev).train()
 
 
-def _episode(m, inputs, dev, dtype):
-    from qgnet_nb.core import autocast
-
-    _sync(dev)
-    t0 = time.perf_counter()
-    with autocast(dev, dtype): out = m(*inputs)
-    out['loss'].backward()
-    _sync(dev)
-    dt = time.perf_counter() - t0
-    m.zero_grad(set_to_none=True)
-    return dt
-
-
 def time_config(arch: str, size: int, repeats: int, device: str, threads: int | None) -> list[dict]:
     "Time the baseline and QGNet for one backbone and input size, their episodes interleaved."
     import torch
@@ -89,12 +71,12 @@ def time_config(arch: str, size: int, repeats: int, device: str, threads: int | 
             cap['prior'] = (a, k)
             return orig_prior(self, *a, **k)
         Q.guided_region_map, R.PriorRegionMap.forward = guided_spy, prior_spy
-        try: _episode(m, inputs, dev, dtype)   # also the warm-up
+        try: train_step_seconds(m, inputs, dev, dtype)   # also the warm-up
         finally: Q.guided_region_map, R.PriorRegionMap.forward = orig_guided, orig_prior
 
     def region_maps(name):
         m, cap = models[name], captured[name]
-        _sync(dev)
+        sync(dev)
         t0 = time.perf_counter()
         a, k = cap['guided']
         with torch.no_grad(), autocast(dev, dtype): orig_guided(*a, **k)
@@ -103,13 +85,13 @@ def time_config(arch: str, size: int, repeats: int, device: str, threads: int | 
             with autocast(dev, dtype): p = m.prior_region_map(*a, **k)
             p.sum().backward()
             m.zero_grad(set_to_none=True)
-        _sync(dev)
+        sync(dev)
         return time.perf_counter() - t0
 
     for n in MODELS: region_maps(n)            # warm-up
     times, rm = {n: [] for n in MODELS}, {n: [] for n in MODELS}
     for _ in range(repeats):                   # interleaved: both models see the same machine load
-        for n in MODELS: times[n].append(_episode(models[n], inputs, dev, dtype))
+        for n in MODELS: times[n].append(train_step_seconds(models[n], inputs, dev, dtype))
         for n in MODELS: rm[n].append(region_maps(n))
     return [
         dict(arch=arch, size=size, model=n, device=str(dev), dtype=str(dtype or torch.float32).replace('torch.', ''),
@@ -130,11 +112,11 @@ def memory_one(arch: str, size: int, name: str, device: str, threads: int | None
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated() / 2**20
-        _episode(m, inputs, dev, dtype)
+        train_step_seconds(m, inputs, dev, dtype)
         peak = torch.cuda.max_memory_allocated() / 2**20 - before
     elif _reset_peak_rss():
         before = status_mib('VmRSS')
-        _episode(m, inputs, dev, dtype)
+        train_step_seconds(m, inputs, dev, dtype)
         peak = status_mib('VmHWM') - before
     else: peak = float('nan')
     return dict(weights_mib=weights, episode_peak_mib=peak)

@@ -26,7 +26,7 @@ PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'immunohistochemistry', 'h
 def run_one(arch: str, dilated: bool, losses: str, device: str, batch: int, steps: int, threads: int) -> dict:
     import tempfile
     from pathlib import Path
-    import numpy as np, torch, PIL.Image, skimage.data
+    import torch, PIL.Image, skimage.data
     import qgnet_nb.prior_extractor as pe
     from qgnet_nb.core import get_device, amp_dtype, autocast
     from qgnet_nb.contrastive import ContrastivePairs

@@ -14,7 +14,7 @@ from .core import UsageError, atomic_open, save_json
 from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
 from .run_state import LOCK_NAME, run_lock
 from .backbones import BACKBONES
-from .data import check_data_flags, flag_errors, make_dataset, DataConfig
+from .data import check_data_flags, flag_errors, DataConfig
 from .metrics import THRESHOLDS
 from .train import TrainConfig, train
 from .demo import imagenet_cached
@@ -48,7 +48,7 @@ class AblateConfig(DataConfig):
     pretrain_root: str | None = None     # unlabeled pretraining images (None: the training images of `data`)
     shot: Count = 1                      # support images per episode
     backbone: str = 'resnet18'           # the feature extractor and the prior extractor's architecture
-    weights: str = 'auto'                # auto (ImageNet if on disk, else the reference pretraining), imagenet, none, a file
+    weights: str = 'auto'                # auto (ImageNet if on disk, else the reference pretraining), imagenet, none
     size: Count = 128                    # input side of training and test episodes, in pixels
     pretrain_size: Count = 64            # view side of the contrastive pretraining
     pretrain_epochs: Count = 2           # epochs of contrastive pretraining

@@ -118,7 +118,7 @@ class DataConfig:
 class EpisodeConfig(DataConfig):
     "A `DataConfig` whose command draws episodes: how many shots, and what to do with classes too rare for one."
     shot: Count = 1             # support images per episode
-    rare: Literal['error', 'drop'] | None = None   # a class with too few images: stop, or drop it (None: the dataset's rule; CamVid drops)
+    rare: Literal['error', 'drop'] | None = None   # a class too rare for episodes: stop, or drop it (None: the data's rule)
 
 # %% ../nbs/14_data.ipynb #02d0e94d
 def check_data_flags(data: str, root=None) -> None:

@@ -13,7 +13,7 @@ from .core import UsageError, get_device, precision_note, save_figure, save_json
 from .cli import check_out_dir, Count, Rate, Real, RunOptions, config_flags, config_values
 from .run_state import run_lock
 from .backbones import BACKBONES
-from .data import check_data_flags, flag_errors, make_dataset, DataConfig
+from .data import check_data_flags, flag_errors, DataConfig
 from .models import MODELS, import_model_modules
 from .evaluate import episode_figure, evaluate
 from .train import TrainConfig, check_start_points, train
@@ -37,7 +37,7 @@ class DemoConfig(DataConfig):
     shots: tuple[Count, ...] = (1,)     # shots of the test episodes (each trained model is tested at every one)
     models: tuple[str, ...] = ('qgnet', 'baseline')   # models trained and compared the same way
     backbone: str = 'resnet18'          # the feature extractor and the prior extractor's architecture
-    weights: str = 'auto'               # auto (ImageNet if on disk, else base-class pretraining), imagenet, none or a file
+    weights: str = 'auto'               # auto (ImageNet if on disk, else base-class pretraining), imagenet, none, file
     size: Count = 128                   # input side of training and test episodes, in pixels
     pretrain_size: Count = 64           # view side of the prior extractor's contrastive pretraining
     pretrain_epochs: Count = 2          # epochs of contrastive pretraining
@@ -156,7 +156,8 @@ def demo_cli(argv: list[str]) -> int:
                                 'both, on the built-in demo set by default (no download, minutes on a CPU): every '
                                 'DemoConfig field is a flag.')
     config_flags(p, DemoConfig)
-    config_flags(p, RunOptions, only=('device', 'precision', 'workers', 'out'), defaults={'workers': 0, 'out': 'runs/demo'})
+    config_flags(p, RunOptions, only=('device', 'precision', 'workers', 'out'),
+                 defaults={'workers': 0, 'out': 'runs/demo'})
     a = p.parse_args(argv)
     check_data_flags(a.data, a.root)
     check_out_dir(a.out)

@@ -14,8 +14,7 @@ from .core import (NonFiniteError, amp_dtype, atomic_open, autocast, get_device,
                            precision_note, save_json, seed_worker, to_image)
 from .cli import check_out_file, Count, Real, RunOptions, config_flags, config_values
 from .run_state import dist_info, init_distributed, nonfinite_tensors
-from .data import (EpisodeShardSampler, check_data_flags, collate_episodes, flag_errors, make_dataset,
-                           rare_kwargs, EpisodeConfig)
+from .data import EpisodeShardSampler, check_data_flags, collate_episodes, flag_errors, EpisodeConfig
 from .metrics import IoUMeter
 from .qgnet import fast_path, feature_cache
 from .models import eval_wrapper, load_checked
@@ -147,8 +146,8 @@ class EvalConfig(EpisodeConfig):
 # %% ../nbs/21_evaluate.ipynb #2e129502
 def eval_parser() -> argparse.ArgumentParser:
     "`qgnet eval`'s flags: every `EvalConfig` field, how it runs, the checkpoint and an optional figure."
-    p = argparse.ArgumentParser(prog='qgnet eval', description='Few-shot evaluation of a trained model, written as JSON '
-                                '(to OUT if given): every EvalConfig field is a flag.')
+    p = argparse.ArgumentParser(prog='qgnet eval', description='Few-shot evaluation of a trained model, written as '
+                                'JSON (to OUT if given): every EvalConfig field is a flag.')
     config_flags(p, EvalConfig)
     config_flags(p, RunOptions, only=('device', 'precision', 'workers', 'out'))
     p.add_argument('--ckpt', required=True, help='model checkpoint (best.pt / last.pt of `qgnet train`)')

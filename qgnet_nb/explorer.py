@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, time, torch, warnings
 import numpy as np
 from pathlib import Path
-from .core import get_device, overlay_heatmap, overlay_mask, read_image, to_image
+from .core import get_device, overlay_heatmap, overlay_mask, to_image
 from .superpixels_numpy import as_rgb
 from .superpixel_quality import boundaries
 from .episodes import test_hw, test_transform
@@ -17,7 +17,7 @@ from .data import DATASETS, collate_episodes, make_dataset
 from .metrics import map_at_label, recall_counts
 from .models import import_model_modules, load_model
 from .evaluate import predict
-from .widgets import panel_grid, png_bytes, read_upload, resize_image
+from .widgets import panel_grid, png_bytes, resize_image, watch_own_image
 
 # %% auto #0
 __all__ = ['find_checkpoint', 'open_run', 'class_episodes', 'own_query', 'run_episode', 'recall_at', 'episode_box',
@@ -193,7 +193,8 @@ def threshold_picture(res: dict, alpha: float, panel: int = 240) -> tuple[np.nda
             caps.append(f'{label[k]}: none (baseline)')
             continue
         recalls[k] = None if gt is None else recall_at(v, gt, alpha)
-        p = overlay_mask(q, resize_image((v > alpha).astype(np.uint8), box, nearest=True), color=(255, 230, 0), alpha=0.55)
+        region = resize_image((v > alpha).astype(np.uint8), box, nearest=True)
+        p = overlay_mask(q, region, color=(255, 230, 0), alpha=0.55)
         if outline is not None: p[outline] = (230, 30, 30)
         panels.append(p)
         caps.append(
@@ -343,28 +344,13 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
             c['query'].value = name
         hold(f)
 
-    def from_path(change):
-        if not change['new']: return
-        try:
-            img = read_image(change['new'])
-        except (OSError, ValueError) as e:
-            status.value = f'<b>cannot use that file:</b> {e}'
-            return
-        add_query(change['new'], img)
-
-    def from_upload(change):
-        if not change['new']: return
-        try: add_query(*read_upload(change['new']))
-        except ValueError as e: status.value = f"<b>{e}</b>"
-
     c['cls'].observe(on_class, 'value')
     c['shot'].observe(on_shot, 'value')
     c['random'].on_click(on_random)
     c['episode'].observe(update, 'value')
     c['query'].observe(update, 'value')
     c['alpha'].observe(redraw, 'value')
-    c['path'].observe(from_path, 'value')
-    c['upload'].observe(from_upload, 'value')
+    watch_own_image(c['path'], c['upload'], status, add_query)
     panel_ = W.VBox(
         [
             W.HBox([c['cls'], c['episode'], c['random'], c['shot']]),

@@ -17,7 +17,7 @@ from .core import (NonFiniteError, UsageError, amp_dtype, atomic_open, atomic_sa
 from .cli import (check_out_dir, positive_float, Count, Index, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
 from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, config_diff, dist_info, init_distributed, item_seed,
-                                nonfinite_tensors, read_checkpoint, run_lock)
+                                nonfinite_tensors, read_checkpoint, run_lock, optimizer_step)
 from .superpixels_numpy import METHODS
 from .patches import PatchCache, find_images, given_superpixel_params, superpixel_flags
 from .contrastive import ContrastivePairs
@@ -189,16 +189,7 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
             with autocast(device, dtype):
                 loss, parts = net(b['view1'], b['view2'], b.get('labels1'), b.get('labels2'),
                                   shuffle_seed=item_seed(cfg.seed, epoch, SHUFFLE_TAG + state['step']))
-            if not torch.isfinite(loss.detach()).all():
-                raise NonFiniteError(
-                    f"pretraining diverged at step {state['step'] + 1} (epoch {epoch + 1}): the loss is "
-                    f"{loss.item()}; stopped before writing a checkpoint from this state. Likely cause: "
-                    f"the learning rate {opt.param_groups[0]['lr']:g} is too high; try a 10x smaller --lr"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            optimizer_step(loss, opt, sched, f"pretraining diverged at step {state['step'] + 1} (epoch {epoch + 1})")
             state['step'] += 1
             average_bn_buffers(model)
             rec = _reduce(parts, cfg.batch_size)

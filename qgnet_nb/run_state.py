@@ -10,11 +10,11 @@ import contextlib, dataclasses, json, os, socket, sys, time, torch
 import numpy as np
 import torch.distributed as dist
 from pathlib import Path
-from .core import UsageError, atomic_open, error_line, get_device, make_generator
+from .core import UsageError, atomic_open, error_line, get_device, make_generator, NonFiniteError
 
 # %% auto #0
-__all__ = ['LOCK_NAME', 'PERM_TAG', 'SHUFFLE_TAG', 'read_checkpoint', 'nonfinite_tensors', 'remove_stale_tmp', 'run_lock',
-           'trim_jsonl', 'config_diff', 'dist_info', 'init_distributed', 'all_gather_varlen', 'item_seed',
+__all__ = ['LOCK_NAME', 'PERM_TAG', 'SHUFFLE_TAG', 'read_checkpoint', 'nonfinite_tensors', 'optimizer_step', 'remove_stale_tmp',
+           'run_lock', 'trim_jsonl', 'config_diff', 'dist_info', 'init_distributed', 'all_gather_varlen', 'item_seed',
            'GlobalBatchSampler']
 
 # %% ../nbs/02_run_state.ipynb #501e5d24
@@ -39,6 +39,19 @@ def nonfinite_tensors(state_dict: dict) -> list[str]:
     return [
         k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()
     ]
+
+# %% ../nbs/02_run_state.ipynb #9653ede1
+def optimizer_step(loss: torch.Tensor, opt: torch.optim.Optimizer, sched=None, where: str = 'training'):
+    """Zero the gradients, backpropagate `loss`, step `opt` and the schedule `sched`; first a NonFiniteError naming
+    `where` (e.g. 'pretraining diverged at step 3') if `loss` is NaN or infinite, with nothing changed."""
+    if not torch.isfinite(loss.detach()).all():
+        raise NonFiniteError(f"{where}: the loss is {loss.item()}; stopped before writing a checkpoint from this "
+                             f"state. Likely cause: the learning rate {opt.param_groups[0]['lr']:g} is too high; try "
+                             "a 10x smaller --lr")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if sched is not None: sched.step()
 
 # %% ../nbs/02_run_state.ipynb #5d38a6d3
 def remove_stale_tmp(folder, log=print) -> list[Path]:

@@ -16,10 +16,10 @@ from .core import (NonFiniteError, UsageError, atomic_save, get_device, rng_stat
                            seed_worker, set_rng_state)
 from .cli import (check_out_dir, check_out_file, nonneg_int, Count, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
-from .run_state import config_diff, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl
+from .run_state import config_diff, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl, optimizer_step
 from .backbones import ARCHS, Backbone
 from .episodes import to_test_scale, train_transform
-from .data import check_data_flags, flag_errors, make_dataset, DataConfig, EpisodeConfig, rare_kwargs
+from .data import check_data_flags, flag_errors, make_dataset, DataConfig, EpisodeConfig
 from .region_maps import masked_average_pool, resize
 
 # %% auto #0
@@ -147,15 +147,7 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
             x, y = x.to(device), y.to(device)
             logits = F.interpolate(head(bb(x)), size=y.shape[-2:], mode='bilinear', align_corners=False)
             loss = F.cross_entropy(logits, y, ignore_index=255)
-            if not torch.isfinite(loss.detach()):
-                raise NonFiniteError(
-                    f"base pretraining diverged at step {state['step'] + 1}: the loss is {loss.item()}; "
-                    f"stopped before writing a checkpoint from this state; try a 10x smaller --lr than {cfg.lr:g}"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            optimizer_step(loss, opt, sched, f"base pretraining diverged at step {state['step'] + 1}")
             state['step'] += 1
             state['losses'].append(round(loss.item(), 5))
             if state['step'] % cfg.save_every == 0 or state['step'] == cfg.steps:
@@ -273,11 +265,9 @@ class ProbeConfig(EpisodeConfig):
 
 def probe_parser() -> argparse.ArgumentParser:
     "`qgnet probe`'s flags: the start point (`--weights`), every `ProbeConfig` field and how it runs."
-    p = argparse.ArgumentParser(
-        prog='qgnet probe',
-        description='Does a backbone start point carry signal for the novel '
-        'classes? Prototype-cosine mIoU per layer at the best single threshold; every ProbeConfig field is a flag.',
-    )
+    p = argparse.ArgumentParser(prog='qgnet probe', description='Does a backbone start point carry signal for the '
+                                'novel classes? Prototype-cosine mIoU per layer at the best single threshold; every '
+                                'ProbeConfig field is a flag.')
     p.add_argument('--weights', required=True, help="a backbone checkpoint (e.g. OUT/backbone.pt), imagenet, or none")
     config_flags(p, ProbeConfig)
     config_flags(p, RunOptions, only=('device', 'out'))
@@ -303,11 +293,9 @@ def probe_cli(argv: list[str]) -> int:
 # %% ../nbs/18_start_point.ipynb #ec6be202
 def base_pretrain_parser() -> argparse.ArgumentParser:
     "`qgnet base-pretrain`'s flags: every `BaseConfig` field, the probe after it, and how it runs."
-    p = argparse.ArgumentParser(
-        prog='qgnet base-pretrain',
-        description='Supervised pretraining of a backbone on the base '
-        'classes of a fold (novel-class pixels are ignored), then the feature probe; every BaseConfig field is a flag.',
-    )
+    p = argparse.ArgumentParser(prog='qgnet base-pretrain', description='Supervised pretraining of a backbone on the '
+                                'base classes of a fold (novel-class pixels are ignored), then the feature probe; '
+                                'every BaseConfig field is a flag.')
     config_flags(p, BaseConfig, skip=('scale',))
     p.add_argument('--probe-episodes', type=nonneg_int, default=100, help='validation episodes of the probe (0: skip)')
     config_flags(p, RunOptions, only=('device', 'workers', 'out'), defaults={'workers': 0, 'out': 'runs/base'})

@@ -17,7 +17,7 @@ from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_conf
 from .run_state import (GlobalBatchSampler, config_diff, dist_info, init_distributed, item_seed,
                                 nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl)
 from .backbones import BACKBONES
-from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, rare_kwargs, EpisodeConfig
+from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, EpisodeConfig
 from .metrics import IoUMeter
 from .qgnet import fast_path
 from .models import MODELS, import_model_modules, make_model, model_checkpoint
@@ -43,7 +43,7 @@ class TrainConfig(EpisodeConfig):
     weights: str | None = 'imagenet'    # backbone start point: imagenet, none (random) or a checkpoint
     prior: str | None = None            # the prior extractor: a checkpoint of `qgnet pretrain` or any MoCo layout
     finetune_backbone: bool = False     # PFENet freezes the backbone; the QGNet text fine-tunes it
-    bins: tuple[float, ...] | None = None   # FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125); None: the model's
+    bins: tuple[float, ...] | None = None   # FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125)
     decoder: Literal['fem', 'match'] = 'fem'    # fem (the paper) or match (class-agnostic, the CPU preset)
     dim: Count = 256                    # decoder width (FEM: 256 in the paper; match: 32)
     optimizer: Literal['sgd', 'adamw'] = 'sgd'  # sgd (the paper) or adamw
@@ -313,8 +313,8 @@ class SelfSupport(torch.utils.data.Dataset):
 def train_parser() -> argparse.ArgumentParser:
     "`qgnet train`'s flags: every `TrainConfig` field, how it runs, and `--preset`."
     p = argparse.ArgumentParser(prog='qgnet train', description='Episodic training of QGNet (or its baseline): every '
-                                'TrainConfig field is a flag. OUT gets last.pt, best.pt and metrics.jsonl, and a second '
-                                'run resumes from OUT/last.pt.')
+                                'TrainConfig field is a flag. OUT gets last.pt, best.pt and metrics.jsonl, and a '
+                                'second run resumes from OUT/last.pt.')
     config_flags(p, TrainConfig)
     config_flags(p, RunOptions, skip=('quiet',), defaults={'out': 'runs/train'})
     p.add_argument('--preset', default=None, choices=list(PRESETS), help='a measured recipe: ' + '; '.join(
@@ -329,7 +329,9 @@ def _bins(b):
         for v in b
     )
 
-PRESETS = {  # the CPU recipe (each key a TrainConfig field): a base-pretrained ResNet-18 start point (`qgnet base-pretrain`), the match decoder
+# the CPU recipe (each key a TrainConfig field): a base-pretrained ResNet-18 start point (`qgnet base-pretrain`) and
+# the match decoder
+PRESETS = {
     'cpu': {
         'backbone': 'resnet18',
         'decoder': 'match',

@@ -15,7 +15,7 @@ from .superpixels import superpixels
 from .superpixel_quality import SKIMAGE_PHOTOS, draw_boundaries, fit_side, sample_images, superpixel_quality
 
 # %% auto #0
-__all__ = ['resize_image', 'panel_grid', 'read_upload', 'png_bytes', 'patch_explorer']
+__all__ = ['resize_image', 'panel_grid', 'read_upload', 'png_bytes', 'watch_own_image', 'patch_explorer']
 
 # %% ../nbs/27_widgets.ipynb #8ef3ff6b
 _FONT = {}
@@ -72,6 +72,23 @@ def png_bytes(arr) -> bytes:
     b = io.BytesIO()
     _I.fromarray(arr).save(b, format='PNG')
     return b.getvalue()
+
+# %% ../nbs/27_widgets.ipynb #5b49ad6b
+def watch_own_image(path, upload, status, add) -> None:
+    """Hand `add(name, image)` the image a user names in the text box `path` or sends with the `upload` button;
+    the HTML `status` says why a file cannot be used."""
+    def from_path(change):
+        if not change['new']: return
+        try: add(change['new'], read_image(change['new']))
+        except (OSError, ValueError) as e: status.value = f'<b>cannot use that file:</b> {e}'
+
+    def from_upload(change):
+        if not change['new']: return
+        try: add(*read_upload(change['new']))
+        except ValueError as e: status.value = f"<b>{e}</b>"
+
+    path.observe(from_path, 'value')
+    upload.observe(from_upload, 'value')
 
 # %% ../nbs/27_widgets.ipynb #8d4a7002
 def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bool = True):
@@ -164,19 +181,8 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
         finally: st['busy'] = False
         pick()
 
-    def from_path(change):
-        if not change['new']: return
-        try: add_own(change['new'], read_image(change['new']))
-        except (OSError, ValueError) as e: status.value = f'<b>cannot use that file:</b> {e}'
-
-    def from_upload(change):
-        if not change['new']: return
-        try: add_own(*read_upload(change['new']))
-        except ValueError as e: status.value = f"<b>{e}</b>"
-
     c['image'].observe(pick, 'value')
-    c['path'].observe(from_path, 'value')
-    c['upload'].observe(from_upload, 'value')
+    watch_own_image(c['path'], c['upload'], status, add_own)
     for k in ('mask', 'n_segments', 'compactness', 'scale', 'sigma', 'min_size'): c[k].observe(update, 'value')
     panel = W.VBox([W.HBox([c['image'], c['path'], c['upload']]), c['mask'],
                     W.HBox([W.VBox([W.HTML('<b>SLIC</b>'), c['n_segments'], c['compactness']]),
