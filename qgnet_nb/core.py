@@ -13,12 +13,13 @@ from pathlib import Path
 from torch import nn
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PLAIN_EVERY', 'get_device', 'cpu_has_bf16', 'amp_dtype', 'autocast',
-           'precision_note', 'seed_everything', 'seed_worker', 'make_generator', 'rng_state', 'set_rng_state',
-           'ImageReadError', 'read_image', 'read_mask', 'shared_data_dir', 'to_tensor', 'normalize', 'denormalize',
-           'to_image', 'overlay_mask', 'overlay_heatmap', 'figures_dir', 'save_figure', 'atomic_open', 'atomic_save',
-           'save_json', 'UsageError', 'NonFiniteError', 'error_line', 'interactive_output', 'PlainBar', 'PlainMaster',
-           'progress_bar', 'master_bar', 'freeze', 'count_params']
+__all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SUPPORT_COLOR', 'OBJECT_COLOR', 'PLAIN_EVERY', 'get_device',
+           'cpu_has_bf16', 'amp_dtype', 'autocast', 'precision_note', 'seed_everything', 'seed_worker',
+           'make_generator', 'rng_state', 'set_rng_state', 'ImageReadError', 'read_image', 'read_mask',
+           'shared_data_dir', 'to_tensor', 'normalize', 'denormalize', 'to_image', 'overlay_mask', 'overlay_heatmap',
+           'figures_dir', 'save_figure', 'atomic_open', 'atomic_save', 'save_json', 'UsageError', 'NonFiniteError',
+           'error_line', 'interactive_output', 'PlainBar', 'PlainMaster', 'progress_bar', 'master_bar', 'freeze',
+           'count_params']
 
 # %% ../nbs/00_core.ipynb #acb43d89
 def _mps_available() -> bool:
@@ -229,8 +230,12 @@ def to_image(x: torch.Tensor) -> np.ndarray:
     "A normalised (3, H, W) tensor back to an (H, W, 3) uint8 array, for display."
     return (denormalize(x.detach().float().cpu()).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
+# %% ../nbs/00_core.ipynb #36457e5b
+SUPPORT_COLOR = (40, 220, 40)     # a support image's mask, in every figure
+OBJECT_COLOR = (255, 40, 40)      # the query's object: its ground truth, or a prediction of it
+
 # %% ../nbs/00_core.ipynb #078d2800
-def overlay_mask(img: np.ndarray, mask: np.ndarray, color=(255, 40, 40), alpha: float = 0.5,
+def overlay_mask(img: np.ndarray, mask: np.ndarray, color=OBJECT_COLOR, alpha: float = 0.5,
                  ignore_index: int = 255) -> np.ndarray:
     "Tint the pixels where `mask` is non-zero (and not `ignore_index`) with `color`."
     img, mask = np.asarray(img), np.asarray(mask)

@@ -10,7 +10,7 @@ import contextlib, dataclasses, re, torch
 import numpy as np
 from pathlib import Path
 from typing import ClassVar, Literal, Sequence
-from .core import UsageError, overlay_mask, to_image
+from .core import UsageError, overlay_mask, to_image, SUPPORT_COLOR
 from .cli import Count, Index, check_config
 from .episodes import FewShotDataset, binary_mask, check_int
 from .demo_set import DEMO_CLASSES, DEMO_MIN_PIXELS, demo_root
@@ -195,7 +195,7 @@ def show_episodes(ds: FewShotDataset, indices: Sequence[int] = (0, 1, 2), title:
         for k in range(K):
             img = to_image(it['support_imgs'][k])
             m = it['support_masks'][k].numpy()
-            axs[r, k].imshow(overlay_mask(img, m, color=(40, 220, 40)))
+            axs[r, k].imshow(overlay_mask(img, m, color=SUPPORT_COLOR))
             axs[r, k].set_title(f'support {k + 1}: {name}', fontsize=8)
         img, m = to_image(it['query_img']), it['query_mask'].numpy()
         if 'query_size' in it:

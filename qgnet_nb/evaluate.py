@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 from typing import Literal
 from .core import (NonFiniteError, amp_dtype, atomic_open, autocast, get_device, overlay_heatmap, overlay_mask,
-                           precision_note, save_json, seed_worker, to_image)
+                           precision_note, save_json, seed_worker, to_image, SUPPORT_COLOR)
 from .cli import check_out_file, Count, Real, RunOptions, config_flags, config_values
 from .run_state import dist_info, init_distributed, nonfinite_tensors
 from .data import EpisodeShardSampler, check_data_flags, collate_episodes, flag_errors, EpisodeConfig
@@ -118,7 +118,7 @@ def episode_figure(model: nn.Module, ds, indices=(0, 1, 2), device='cpu', title:
                 0, 0
             ]
             return m[:h, :w].cpu().numpy()
-        panels = [overlay_mask(s, sm, color=(40, 220, 40)), q, overlay_mask(q, gt), overlay_mask(q, preds[0].numpy()),
+        panels = [overlay_mask(s, sm, color=SUPPORT_COLOR), q, overlay_mask(q, gt), overlay_mask(q, preds[0].numpy()),
                   _map(o['guided_map']), _map(o['prior_map'])]
         for c, p in enumerate(panels):
             ax = axs[r, c]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, time, torch, warnings
 import numpy as np
 from pathlib import Path
-from .core import get_device, overlay_heatmap, overlay_mask, to_image
+from .core import get_device, overlay_heatmap, overlay_mask, to_image, SUPPORT_COLOR
 from .superpixels_numpy import as_rgb
 from .superpixel_quality import boundaries
 from .episodes import test_hw, test_transform
@@ -159,7 +159,7 @@ def episode_picture(res: dict, panel: int = 240, names: dict | None = None) -> n
     heat = lambda m: None if m is None else overlay_heatmap(q, m, alpha=0.6)
     iou = '' if res['iou'] is None else f" (IoU {100 * res['iou']:.1f}%)"
     return panel_grid(
-        [overlay_mask(s, sm, color=(40, 220, 40)), q, None if res['gt'] is None else overlay_mask(q, lab(res['gt'])),
+        [overlay_mask(s, sm, color=SUPPORT_COLOR), q, None if res['gt'] is None else overlay_mask(q, lab(res['gt'])),
          overlay_mask(q, lab(res['pred'])), heat(res['prior']), heat(res['guided'])],
         [f"support{'' if k == 1 else f' 1 of {k}'} + mask" + (f": {names['support']}" if 'support' in names else ''),
          'query' + (f": {names['query']}" if 'query' in names else ''),
