@@ -90,12 +90,13 @@ class Backbone(nn.Module):
 
     def extra_repr(self): return f"arch={self.arch!r}, dilated={self.dilated}"
 
-# %% ../nbs/08_backbones.ipynb #8dec18c4
+# %% ../nbs/08_backbones.ipynb #8dec1800
 def load_checkpoint_file(path) -> dict:
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint file not found: {path}")
     return read_checkpoint(path, weights_only=False)
 
+# %% ../nbs/08_backbones.ipynb #8dec1801
 def _strip(k: str, prefix: str) -> str | None:
     for p in ('module.' + prefix, prefix):
         if k.startswith(p): return k[len(p):]
@@ -116,6 +117,7 @@ def backbone_state_dict(ckpt: dict, encoder: str = 'encoder_k') -> dict:
     else: sd = {(k[7:] if k.startswith('module.') else k): v for k, v in sd.items()}
     return {k: v for k, v in sd.items() if k.split('.', 1)[0] in ('conv1', 'bn1') + LAYERS}
 
+# %% ../nbs/08_backbones.ipynb #8dec1802
 def load_strict(model: nn.Module, sd: dict, what: str):
     missing, unexpected = [k for k in model.state_dict() if k not in sd], [k for k in sd if k not in model.state_dict()]
     if missing or unexpected:
@@ -126,6 +128,7 @@ def load_strict(model: nn.Module, sd: dict, what: str):
                              f"e.g. {tuple(sd[bad[0]].shape)} vs {tuple(model.state_dict()[bad[0]].shape)}")
     model.load_state_dict(sd)
 
+# %% ../nbs/08_backbones.ipynb #8dec1803
 def infer_arch(sd: dict) -> str:
     if 'layer1.0.conv3.weight' not in sd: return 'resnet18'
     return 'resnet101' if any(k.startswith('layer3.22.') for k in sd) else 'resnet50'

@@ -29,13 +29,14 @@ def cache_dir(*parts: str) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     return d
 
-# %% ../nbs/11_episodes.ipynb #ae101101
+# %% ../nbs/11_episodes.ipynb #b01c536a
 def long_progress(it, total: int, every: int = 300):
     "A fastprogress bar for long loops; plain iteration for short ones and under nbdev-test."
     if total < every or os.environ.get('IN_TEST'): return it
     from qgnet_nb.core import progress_bar
     return progress_bar(it, total=total, leave=False)
 
+# %% ../nbs/11_episodes.ipynb #ae101101
 def files_fingerprint(paths) -> str:
     "A hash of the paths, sizes and modification times of `paths`."
     h = hashlib.sha1()
@@ -44,6 +45,7 @@ def files_fingerprint(paths) -> str:
         h.update(f'{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()
 
+# %% ../nbs/11_episodes.ipynb #ae101102
 def cached_json(tag: str, key: str, compute):
     "Return `compute()`, cached as JSON in `cache_dir('scans')` under `tag` and the hash `key`."
     path = cache_dir('scans')/f"{re.sub(r'[^A-Za-z0-9_.-]', '_', tag)}-{key[:20]}.json"
@@ -54,7 +56,7 @@ def cached_json(tag: str, key: str, compute):
     except OSError as e: warnings.warn(f'could not write the scan cache {path}: {e}')
     return out
 
-# %% ../nbs/11_episodes.ipynb #3f29b355
+# %% ../nbs/11_episodes.ipynb #3f29b300
 def _image_hw(path) -> tuple[int, int]:
     try:
         with Image.open(path) as im: w, h = im.size
@@ -71,6 +73,7 @@ def describe_values(allowed) -> str:
             s = b
     return ', '.join(runs)
 
+# %% ../nbs/11_episodes.ipynb #3f29b301
 def scan_masks(pairs: Sequence[tuple], allowed, tag: str = 'masks') -> list[dict]:
     "For (image path, mask path) `pairs`: `{'hw': (h, w), 'counts': {value: pixels}}` per mask, checked and cached."
     allowed = sorted(int(a) for a in allowed)
@@ -201,13 +204,14 @@ class Record:
     classes: tuple = ()
     counts: dict = field(default_factory=dict, repr=False)
 
-# %% ../nbs/11_episodes.ipynb #c4a14b01
+# %% ../nbs/11_episodes.ipynb #35118a15
 def check_int(name, v, lo, hi=None):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
         rng = f'{lo}..{hi}' if hi is not None else f'>= {lo}'
         raise ValueError(f'{name}={v!r} is out of range: expected an integer {rng}')
     return int(v)
 
+# %% ../nbs/11_episodes.ipynb #c4a14b01
 def binary_mask(label: np.ndarray, class_id: int, ignore_index: int = 255) -> np.ndarray:
     """The episode mask of `class_id`: 1 on the class, 255 where `label` is ignore, 0 elsewhere (other classes are
     background)."""

@@ -26,6 +26,7 @@ __all__ = ['to_device', 'predict', 'evaluate', 'episode_figure', 'EvalConfig', '
 def to_device(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
+# %% ../nbs/21_evaluate.ipynb #98f3bd01
 def predict(
     model: nn.Module, batch: dict, resolution: str = 'original', device='cpu', dtype=None
 ) -> tuple[list, list, dict]:
@@ -47,7 +48,7 @@ def predict(
         targets.append(target.cpu())
     return preds, targets, out
 
-# %% ../nbs/21_evaluate.ipynb #98f3bd01
+# %% ../nbs/21_evaluate.ipynb #d78c8636
 @torch.inference_mode()
 def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resolution: str = 'original',
              workers: int = 0, progress: bool = True, cache_gb: float = 2.0) -> dict:

@@ -263,6 +263,7 @@ class ProbeConfig(EpisodeConfig):
     size: Count = 128                   # input side in pixels
     episodes: Count = 200               # test episodes
 
+# %% ../nbs/18_start_point.ipynb #ec6be201
 def probe_parser() -> argparse.ArgumentParser:
     "`qgnet probe`'s flags: the start point (`--weights`), every `ProbeConfig` field and how it runs."
     p = argparse.ArgumentParser(prog='qgnet probe', description='Does a backbone start point carry signal for the '
@@ -273,7 +274,7 @@ def probe_parser() -> argparse.ArgumentParser:
     config_flags(p, RunOptions, only=('device', 'out'))
     return p
 
-# %% ../nbs/18_start_point.ipynb #ec6be201
+# %% ../nbs/18_start_point.ipynb #508a4965
 def probe_cli(argv: list[str]) -> int:
     a = probe_parser().parse_args(argv)
     check_data_flags(a.data, a.root)

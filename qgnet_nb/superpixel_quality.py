@@ -107,6 +107,7 @@ def fit_side(img, gt=None, max_side=None):
     img = np.asarray(_I.fromarray(img).resize(size, _I.BILINEAR))
     return img, (None if gt is None else np.asarray(_I.fromarray(gt).resize(size, _I.NEAREST)))
 
+# %% ../nbs/05_superpixel_quality.ipynb #b3f49001
 def sample_images(
     photos=tuple(SKIMAGE_PHOTOS), voc: int = 4, camvid: int = 4, max_side: int | None = 473
 ) -> list[dict]:
@@ -131,7 +132,7 @@ def sample_images(
         out.append(dict(dataset='camvid', name=f.stem, img=img, gt=gt, ignore=(11, 255)))
     return out
 
-# %% ../nbs/05_superpixel_quality.ipynb #b3f49001
+# %% ../nbs/05_superpixel_quality.ipynb #da0eebc1
 def compare_implementations(
     samples, method: str = 'slic', backends=('skimage', 'torch', 'numpy'), **params
 ) -> list[dict]:

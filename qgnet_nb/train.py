@@ -321,7 +321,7 @@ def train_parser() -> argparse.ArgumentParser:
         f"{k}: {' '.join(f'--{a} {b}' for a, b in v.items())}" for k, v in PRESETS.items()) + ' (flags given win)')
     return p
 
-# %% ../nbs/22_train.ipynb #2e129501
+# %% ../nbs/22_train.ipynb #2e129500
 def _bins(b):
     if b is None: return None
     return tuple(
@@ -358,6 +358,7 @@ def check_start_points(a):
     if getattr(a, 'prior', None) and a.prior.lower() not in ('imagenet', 'random', 'none'):
         read_checkpoint(a.prior, '--prior', weights_only=False)
 
+# %% ../nbs/22_train.ipynb #2e129501
 def train_cli(argv: list[str]) -> int:
     p = train_parser()
     pre = p.parse_known_args(argv)[0].preset

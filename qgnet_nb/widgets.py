@@ -17,7 +17,7 @@ from .superpixel_quality import SKIMAGE_PHOTOS, draw_boundaries, fit_side, sampl
 # %% auto #0
 __all__ = ['resize_image', 'panel_grid', 'read_upload', 'png_bytes', 'watch_own_image', 'patch_explorer']
 
-# %% ../nbs/27_widgets.ipynb #8ef3ff6b
+# %% ../nbs/27_widgets.ipynb #8ef3ff00
 _FONT = {}
 def _font(px: int = 12):
     if px not in _FONT:
@@ -29,6 +29,7 @@ def resize_image(a: np.ndarray, hw, nearest: bool = False) -> np.ndarray:
     if a.shape[:2] == tuple(hw): return a
     return np.asarray(Image.fromarray(a).resize((hw[1], hw[0]), Image.NEAREST if nearest else Image.BILINEAR))
 
+# %% ../nbs/27_widgets.ipynb #8ef3ff01
 def panel_grid(panels, captions, cols: int, box: tuple[int, int], gap: int = 4, caption_px: int = 18) -> np.ndarray:
     """RGB panels (any sizes, None = empty) fitted into `box` (h, w), captioned above (cut to the box's width),
     `cols` per row, on white."""
