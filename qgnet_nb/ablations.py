@@ -48,7 +48,7 @@ class AblateConfig(DataConfig):
     pretrain_root: str | None = None     # unlabeled pretraining images (None: the training images of `data`)
     shot: Count = 1                      # support images per episode
     backbone: str = 'resnet18'           # the feature extractor and the prior extractor's architecture
-    weights: str = 'auto'                # auto (ImageNet if on disk, else the reference pretraining), imagenet, none
+    weights: str = 'auto'                # auto (ImageNet if on disk, else the reference run), imagenet, none or a file
     size: Count = 128                    # input side of training and test episodes, in pixels
     pretrain_size: Count = 64            # view side of the contrastive pretraining
     pretrain_epochs: Count = 2           # epochs of contrastive pretraining

@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/cli.html.md"""
 
 # %% ../nbs/01_cli.ipynb #1985cb91
 from __future__ import annotations
-import argparse, dataclasses, importlib.util, math, os, sys, types, typing
+import argparse, dataclasses, functools, importlib.util, math, os, sys, types, typing
 from pathlib import Path
 from typing import Annotated, Literal
 from fastcore.docments import docments
@@ -47,18 +47,26 @@ def _unwrap(t):
         return rest[0], True
     return t, False
 
+@functools.cache
+def _hints(cls) -> dict:
+    "Each field of `cls` -> (its annotation without `| None`, may be None); evaluated once per class."
+    return {k: _unwrap(v) for k, v in typing.get_type_hints(cls, include_extras=True).items()}
+
+@functools.cache
+def _docs(cls) -> dict:
+    "The comments beside the fields of `cls`, read from its source once ({} without source: a notebook's class)."
+    try: return docments(cls)
+    except (OSError, TypeError): return {}
+
 def _help(cls, name: str) -> str | None:
     "The comment beside field `name` in `cls` or the first of its bases that has one."
     for c in cls.__mro__:
-        if dataclasses.is_dataclass(c) and name in {f.name for f in dataclasses.fields(c)}:
-            try: h = docments(c).get(name)
-            except (OSError, TypeError): h = None    # no source to read (a class typed into a notebook)
-            if h: return h
+        if dataclasses.is_dataclass(c) and _docs(c).get(name): return _docs(c)[name]
     return None
 
 def _choices(cls, name: str):
     "The accepted values of field `name`: a Literal annotation, else the class's CHOICES entry, else None."
-    t, _ = _unwrap(typing.get_type_hints(cls, include_extras=True)[name])
+    t, _ = _hints(cls)[name]
     if typing.get_origin(t) is typing.Literal: return list(typing.get_args(t))
     for k in cls.__mro__:                      # a class's CHOICES adds to those of its bases
         c = k.__dict__.get('CHOICES', {}).get(name)
@@ -67,7 +75,7 @@ def _choices(cls, name: str):
 
 def field_flag(cls, f: dataclasses.Field) -> dict | None:
     "argparse keywords for the dataclass field `f` of `cls` (None for a field no flag can carry, e.g. a dict)."
-    t, optional = _unwrap(typing.get_type_hints(cls, include_extras=True)[f.name])
+    t, optional = _hints(cls)[f.name]
     default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
     kw = dict(default=default, help=_help(cls, f.name) or '')
     if typing.get_origin(t) is Annotated: kw['type'] = typing.get_args(t)[1]
@@ -77,7 +85,7 @@ def field_flag(cls, f: dataclasses.Field) -> dict | None:
     elif typing.get_origin(t) is tuple:
         el = typing.get_args(t)[0]
         kw['nargs'] = '+'
-        kw['type'] = typing.get_args(el)[1] if typing.get_origin(el) is Annotated else (str if el is str else el)
+        kw['type'] = typing.get_args(el)[1] if typing.get_origin(el) is Annotated else el
         if default is not None: kw['default'] = list(default)
     elif t is not str and typing.get_origin(t) is not typing.Literal: return None
     ch = _choices(cls, f.name)
@@ -87,10 +95,12 @@ def field_flag(cls, f: dataclasses.Field) -> dict | None:
     return kw
 
 # %% ../nbs/01_cli.ipynb #e2de9f9c
-def config_flags(p: argparse.ArgumentParser, *classes, only=None, skip=(), defaults=None, rename=None) -> list[str]:
+def config_flags(p: argparse.ArgumentParser, *classes, only=None, skip=(), defaults=None, rename=None,
+                 required=()) -> list[str]:
     """Add a `--name` flag to `p` for every field of the dataclasses `classes` (fields named in `only`, if given,
     except those in `skip`), with `defaults` overriding the classes' defaults; `rename` maps a field to another flag
-    name (its value still lands under the field's name). Returns the fields added."""
+    name (its value still lands under the field's name); fields in `required` must be given. Returns the fields
+    added."""
     defaults, rename, added = defaults or {}, rename or {}, []
     for cls in classes:
         for f in dataclasses.fields(cls):
@@ -98,7 +108,8 @@ def config_flags(p: argparse.ArgumentParser, *classes, only=None, skip=(), defau
             kw = field_flag(cls, f)
             if kw is None: continue
             if f.name in defaults: kw['default'] = defaults[f.name]
-            p.add_argument('--' + rename.get(f.name, f.name).replace('_', '-'), dest=f.name, **kw)
+            p.add_argument('--' + rename.get(f.name, f.name).replace('_', '-'), dest=f.name,
+                           required=f.name in required, **kw)
             added.append(f.name)
     return added
 
@@ -116,9 +127,8 @@ def config_values(cls, ns: argparse.Namespace, **extra) -> dict:
 def check_config(cfg) -> None:
     """ValueError naming the first field of the dataclass instance `cfg` whose value its annotation refuses
     (`Count`, `Index`, `Rate`, `Real`, `Literal`, or the class's `CHOICES`); None values of optional fields pass."""
-    hints = typing.get_type_hints(type(cfg), include_extras=True)
     for f in dataclasses.fields(cfg):
-        v, (t, optional) = getattr(cfg, f.name), _unwrap(hints[f.name])
+        v, (t, optional) = getattr(cfg, f.name), _hints(type(cfg))[f.name]
         if v is None and optional: continue
         if typing.get_origin(t) is Annotated and not isinstance(v, bool):
             check = typing.get_args(t)[1]

@@ -268,8 +268,7 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     ap.add_argument('--patch-cache', default=None,
                     help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)')
     superpixel_flags(ap)
-    config_flags(ap, RunOptions, defaults={'workers': min(4, os.cpu_count() or 1)})
-    next(x for x in ap._actions if x.dest == 'out').required = True
+    config_flags(ap, RunOptions, defaults={'workers': min(4, os.cpu_count() or 1)}, required=('out',))
     a = ap.parse_args(argv)
     params = given_superpixel_params(a, a.method, '--patches')
     rank = int(os.environ.get('RANK', '0'))

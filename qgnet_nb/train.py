@@ -362,7 +362,7 @@ def check_start_points(a):
 def train_cli(argv: list[str]) -> int:
     p = train_parser()
     pre = p.parse_known_args(argv)[0].preset
-    if pre: p.set_defaults(**{k.replace('-', '_'): v for k, v in PRESETS[pre].items()})
+    if pre: p.set_defaults(**PRESETS[pre])
     a = p.parse_args(argv)
     check_data_flags(a.data, a.root)
     check_out_dir(a.out)
