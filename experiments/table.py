@@ -8,10 +8,11 @@ The first prints one row per model and shot: mIoU / FB-IoU per fold, their mean 
 --results writes RESULTS.md (atomically) with one section per result: the command that produced its JSON files, its
 conditions as the files record them, and its table. `--from DIR --to FILE` make --results and --check read and write
 elsewhere.
-Every number in RESULTS.md is read from those files, except the paper's Table 7 rows (PAPER_RECALL). Standard
-library only: no import of the package, no machine paths in the output, no timestamps.
+Every number in RESULTS.md is read from those files, except the paper's Table 7 rows, read from the package's
+source (qgnet_nb/metrics.py's PAPER_RECALL). Standard library only: no import of the package, no machine paths in
+the output, no timestamps.
 """
-import argparse, json, os, sys, tempfile, textwrap
+import argparse, ast, json, os, sys, tempfile, textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,10 +20,17 @@ HERE = Path(__file__).resolve().parent
 RESULTS_DIR, RESULTS_MD = HERE/'results', HERE/'RESULTS.md'
 SHOWN_DIR = 'experiments/results'                         # how RESULTS.md names its folder, whatever --from is
 THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
-PAPER_RECALL = {                                          # the paper's Table 7 (PASCAL-5i fold 0, recall in %),
-    'guided': (99.9, 99.9, 99.3, 96.0, 85.6, 65.6, 39.6, 15.5, 2.2),   # as qgnet_nb.metrics.PAPER_RECALL
-    'prior': (99.9, 99.9, 99.1, 96.5, 89.7, 76.2, 54.7, 28.2, 6.6),
-}
+
+
+def package_constant(name: str, module: str = 'metrics'):
+    "A literal constant of the package's source, read with ast (importing the package would take seconds)."
+    for node in ast.parse((HERE.parent/'qgnet_nb'/f'{module}.py').read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise SystemExit(f'no {name} in qgnet_nb/{module}.py')
+
+
+PAPER_RECALL = package_constant('PAPER_RECALL')           # the paper's Table 7 (PASCAL-5i fold 0, recall in %)
 DATA_NAMES = {'demo': 'the demo set', 'camvid': 'CamVid-FSS'}
 
 def load(folder) -> list[dict]:
