@@ -14,10 +14,14 @@ from qgnet_nb.recall import evaluate_maps, recall_table, recall_figure
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--ckpt', required=True); p.add_argument('--data', default='demo', choices=list(DATASETS))
-    p.add_argument('--root', default=None); p.add_argument('--split', default='val')
-    p.add_argument('--fold', type=int, default=0); p.add_argument('--shot', type=int, default=1)
-    p.add_argument('--episodes', type=int, default=1000); p.add_argument('--seed', type=int, default=321)
+    p.add_argument('--ckpt', required=True)
+    p.add_argument('--data', default='demo', choices=list(DATASETS))
+    p.add_argument('--root', default=None)
+    p.add_argument('--split', default='val')
+    p.add_argument('--fold', type=int, default=0)
+    p.add_argument('--shot', type=int, default=1)
+    p.add_argument('--episodes', type=int, default=1000)
+    p.add_argument('--seed', type=int, default=321)
     p.add_argument('--out', required=True)
     a = p.parse_args(argv)
     import_model_modules()
@@ -26,7 +30,8 @@ def main(argv=None):
     ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=a.shot, mode='test', size=size,
                       episodes=a.episodes, seed=a.seed)
     res = evaluate_maps(model, ds)
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
     res.update(checkpoint=str(a.ckpt), data=a.data, split=a.split)
     save_json(res, out/'recall.json')
     table = recall_table(res['maps'])

@@ -49,8 +49,12 @@ def table(rows: list[dict]) -> str:
         mean = sum(r['miou'] for r in by.values()) / len(by)
         pcs = '; '.join(f"{c} {100*v:.1f}" for f in folds if f in by for c, v in by[f]['per_class'].items())
         n = {r['episodes'] for r in by.values()}
-        out.append(f"| {name} | {shot} | " + ' | '.join(fs) + f" | {100*mean:.1f}{'' if len(by) == len(folds) else ' (partial)'} "
-                   f"| {pcs} |" + ('' if n == {1000} else f" ({'/'.join(map(str, sorted(n)))} episodes)"))
+        out.append(
+            f"| {name} | {shot} | "
+            + ' | '.join(fs)
+            + f" | {100 * mean:.1f}{'' if len(by) == len(folds) else ' (partial)'} "
+            f"| {pcs} |" + ('' if n == {1000} else f" ({'/'.join(map(str, sorted(n)))} episodes)")
+        )
     return '\n'.join(out)
 
 # ---- RESULTS.md: small helpers ----
@@ -77,7 +81,9 @@ def shell(args: list[str], width: int = 110) -> str:
     "A command line of `args` (each a word or a 'flag value' pair), wrapped with backslashes within `width`."
     lines = ['']
     for a in args:
-        if lines[-1] and len(lines[-1]) + len(a) + 3 > width: lines[-1] += ' \\'; lines.append('   ')
+        if lines[-1] and len(lines[-1]) + len(a) + 3 > width:
+            lines[-1] += ' \\'
+            lines.append('   ')
         lines[-1] += (' ' if lines[-1] else '') + a
     return '\n'.join(lines)
 
@@ -193,7 +199,8 @@ def write_atomic(path: Path, text: str):
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)     # mkstemp's 0600 otherwise
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 def check(src: Path, dst: Path) -> int:
     "0 when `dst` holds what `src` generates; else 1, with a one-line message."
@@ -213,7 +220,10 @@ def main(argv=None) -> int:
     p.add_argument('--to', dest='dst', type=Path, default=RESULTS_MD, help='the file written (experiments/RESULTS.md)')
     a = p.parse_args(argv)
     if a.check: return check(a.src, a.dst)
-    if a.results: write_atomic(a.dst, results(a.src)); return 0
-    print(table(load(a.folder))); return 0
+    if a.results:
+        write_atomic(a.dst, results(a.src))
+        return 0
+    print(table(load(a.folder)))
+    return 0
 
 if __name__ == '__main__': sys.exit(main())
