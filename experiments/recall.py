@@ -4,7 +4,7 @@
         --fold 0 --episodes 1000 --out runs/camvid/recall-f0
 writes OUT/recall.json, OUT/recall.md and OUT/recall.png (and prints the table).
 """
-import argparse, json
+import argparse
 from pathlib import Path
 from qgnet_nb.core import save_json, atomic_open
 from qgnet_nb.data import make_dataset, DATASETS

@@ -54,8 +54,7 @@ def main():
         )
         real = evaluate(model, ds, 'cpu', resolution='input', progress=False)['miou']
         same = evaluate(model, SelfSupport(ds), 'cpu', resolution='input', progress=False)['miou']
-        print(
-            f"| {model.config['name']} ({ck.parent.name}) | {100 * real:.1f} | {100 * same:.1f} | {100 * guided_alone(model, SelfSupport(ds)):.1f} |"
-        )
+        alone = guided_alone(model, SelfSupport(ds))
+        print(f"| {model.config['name']} ({ck.parent.name}) | {100 * real:.1f} | {100 * same:.1f} | {100 * alone:.1f} |")
 
 if __name__ == '__main__': main()
