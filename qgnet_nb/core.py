@@ -17,9 +17,9 @@ __all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SUPPORT_COLOR', 'OBJECT
            'cpu_has_bf16', 'amp_dtype', 'autocast', 'precision_note', 'seed_everything', 'seed_worker',
            'make_generator', 'rng_state', 'set_rng_state', 'ImageReadError', 'read_image', 'read_mask',
            'shared_data_dir', 'to_tensor', 'normalize', 'denormalize', 'to_image', 'overlay_mask', 'overlay_heatmap',
-           'figures_dir', 'save_figure', 'atomic_open', 'atomic_save', 'save_json', 'UsageError', 'NonFiniteError',
-           'error_line', 'interactive_output', 'PlainBar', 'PlainMaster', 'progress_bar', 'master_bar', 'freeze',
-           'count_params']
+           'figures_dir', 'save_figure', 'atomic_open', 'atomic_save', 'cache_dir', 'save_json', 'UsageError',
+           'NonFiniteError', 'error_line', 'interactive_output', 'PlainBar', 'PlainMaster', 'progress_bar',
+           'master_bar', 'freeze', 'count_params']
 
 # %% ../nbs/00_core.ipynb #acb43d89
 def _mps_available() -> bool:
@@ -315,6 +315,13 @@ def atomic_save(obj, path) -> Path:
     "`torch.save` `obj` to `path` atomically."
     with atomic_open(path, 'wb') as f: torch.save(obj, f)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #ae101100
+def cache_dir(*parts: str) -> Path:
+    "The cache folder `$QGNET_CACHE` (default `~/.cache/qgnet_nb`), or a subfolder of it; created if needed."
+    d = Path(os.environ.get('QGNET_CACHE') or Path.home()/'.cache'/'qgnet_nb').expanduser().joinpath(*parts)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 # %% ../nbs/00_core.ipynb #5aa8f002
 def save_json(obj, path) -> Path:

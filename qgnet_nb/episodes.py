@@ -15,19 +15,12 @@ from pathlib import Path
 from torch.nn import functional as F
 from torchvision.transforms import InterpolationMode
 from typing import Any, Sequence
-from .core import ImageReadError, normalize, read_mask, save_json
+from .core import ImageReadError, cache_dir, normalize, read_mask, save_json
 
 # %% auto #0
-__all__ = ['cache_dir', 'long_progress', 'files_fingerprint', 'cached_json', 'describe_values', 'scan_masks', 'gaussian_blur5',
+__all__ = ['long_progress', 'files_fingerprint', 'cached_json', 'describe_values', 'scan_masks', 'gaussian_blur5',
            'train_transform', 'test_hw', 'test_transform', 'to_test_scale', 'Record', 'check_int', 'binary_mask',
            'FewShotDataset']
-
-# %% ../nbs/11_episodes.ipynb #ae101100
-def cache_dir(*parts: str) -> Path:
-    "The cache folder `$QGNET_CACHE` (default `~/.cache/qgnet_nb`), or a subfolder of it; created if needed."
-    d = Path(os.environ.get('QGNET_CACHE') or Path.home()/'.cache'/'qgnet_nb').expanduser().joinpath(*parts)
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 # %% ../nbs/11_episodes.ipynb #b01c536a
 def long_progress(it, total: int, every: int = 300):
