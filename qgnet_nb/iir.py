@@ -256,7 +256,7 @@ class IIR(FewShotBase):
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if qgnet:
             self.prior_extractor, prior_note = self._make_prior(
-                prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone), prior_dilated)
+                prior, prior_arch or ('resnet50' if backbone.startswith('vgg16') else backbone), prior_dilated)
             self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'], dim)
         self.decoder = IIRDecoder(dim, 2 if qgnet else 1, attn_dim, heads, blocks, classes)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}

@@ -58,6 +58,8 @@ def model_from_checkpoint(ckpt: dict, map_location='cpu') -> nn.Module:
                          "a MoCo pretraining checkpoint goes to --prior (prior= in Python), not here")
     cfg = {k: v for k, v in ckpt['config'].items() if k != 'name'}
     if 'bins' in cfg and cfg['bins'] is not None: cfg['bins'] = tuple(cfg['bins'])
+    if cfg.get('backbone') == 'vgg16' and 'backbone.features.1.running_mean' in ckpt['state_dict']:
+        cfg['backbone'] = 'vgg16_bn'                 # written when 'vgg16' named the batch-norm variant
     model = build_model(ckpt['name'], **cfg)
     model.load_state_dict(ckpt['state_dict'])
     model.start_point = ckpt.get('start_point')

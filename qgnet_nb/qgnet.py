@@ -180,13 +180,13 @@ class QGNet(FewShotBase):
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if mode == 'qgnet':
             self.prior_extractor, prior_note = self._make_prior(
-                prior, prior_arch or ('resnet50' if backbone == 'vgg16' else backbone), prior_dilated
+                prior, prior_arch or ('resnet50' if backbone.startswith('vgg16') else backbone), prior_dilated
             )
             # the match decoder reads the map directly: no dropout, so training and test see the same map
             self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
                                                    dim if decoder == 'fem' else 64,
                                                    dropout=0.5 if decoder == 'fem' else 0.0)
-        bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone == 'vgg16' else PFENET_BINS))
+        bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone.startswith('vgg16') else PFENET_BINS))
         if decoder == 'fem':
             self.fem = FEM(
                 in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes

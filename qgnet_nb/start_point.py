@@ -12,12 +12,12 @@ from pathlib import Path
 from torch import nn
 from torch.nn import functional as F
 from typing import ClassVar
-from .core import (NonFiniteError, UsageError, atomic_save, get_device, rng_state, save_json, seed_everything,
+from .core import (NonFiniteError, UsageError, atomic_save, error_line, get_device, rng_state, save_json, seed_everything,
                            seed_worker, set_rng_state)
 from .cli import (check_out_dir, check_out_file, nonneg_int, Count, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
 from .run_state import config_diff, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl, optimizer_step
-from .backbones import ARCHS, Backbone
+from .backbones import ARCHS, BACKBONES, Backbone, make_backbone
 from .episodes import to_test_scale, train_transform
 from .data import check_data_flags, flag_errors, make_dataset, DataConfig, EpisodeConfig
 from .region_maps import masked_average_pool, resize
@@ -257,7 +257,7 @@ def probe_table(res: dict) -> str:
 @dataclasses.dataclass
 class ProbeConfig(EpisodeConfig):
     "What `qgnet probe` measures: a backbone's novel-class prototype-cosine mIoU per layer, on test episodes."
-    CHOICES: ClassVar[dict] = {'backbone': ARCHS}
+    CHOICES: ClassVar[dict] = {'backbone': BACKBONES}
     backbone: str = 'resnet18'          # the backbone's architecture
     split: str = 'val'                  # the split whose novel-class episodes are probed
     size: Count = 128                   # input side in pixels
@@ -284,9 +284,10 @@ def probe_cli(argv: list[str]) -> int:
     with flag_errors(vars(a)):
         cfg = ProbeConfig(**config_values(ProbeConfig, a))
         ds = cfg.dataset(cfg.split, 'test', cfg.size, cfg.episodes)
-    res = feature_probe(
-        Backbone(cfg.backbone, dilated=True, weights=w), ds, episodes=cfg.episodes, device=a.device, progress=True
-    )
+    try: bb, note = make_backbone(cfg.backbone, w)
+    except RuntimeError as e: raise UsageError(f"--weights {a.weights}: {error_line(e).splitlines()[0]}") from e
+    print(f"probing {cfg.backbone}, start point {note}, on {cfg.episodes} {cfg.split} episodes")
+    res = feature_probe(bb, ds, episodes=cfg.episodes, device=a.device, progress=True)
     print(probe_table(res))
     if a.out: save_json(res, a.out)
     return 0

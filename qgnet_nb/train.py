@@ -11,12 +11,13 @@ import torch.distributed as dist
 from pathlib import Path
 from torch import nn
 from typing import ClassVar, Literal
-from .core import (NonFiniteError, UsageError, amp_dtype, atomic_save, autocast, count_params, get_device,
-                           make_generator, precision_note, rng_state, seed_everything, seed_worker, set_rng_state)
+from .core import (NonFiniteError, UsageError, amp_dtype, atomic_save, autocast, count_params, error_line,
+                           get_device, make_generator, precision_note, rng_state, seed_everything, seed_worker,
+                           set_rng_state)
 from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
 from .run_state import (GlobalBatchSampler, config_diff, dist_info, init_distributed, item_seed,
                                 nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl)
-from .backbones import BACKBONES
+from .backbones import BACKBONES, make_backbone
 from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, EpisodeConfig
 from .metrics import IoUMeter
 from .qgnet import fast_path
@@ -357,6 +358,9 @@ def check_start_points(a):
         read_checkpoint(a.weights, '--weights', weights_only=False)
     if getattr(a, 'prior', None) and a.prior.lower() not in ('imagenet', 'random', 'none'):
         read_checkpoint(a.prior, '--prior', weights_only=False)
+    if a.weights and a.weights.lower() == 'imagenet':       # fetched (or refused) now, before any data is read
+        try: make_backbone(a.backbone, 'imagenet')
+        except RuntimeError as e: raise UsageError(f"--weights imagenet: {error_line(e).splitlines()[0]}") from e
 
 # %% ../nbs/22_train.ipynb #2e129501
 def train_cli(argv: list[str]) -> int:
