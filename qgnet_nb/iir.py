@@ -241,10 +241,14 @@ class IIR(FewShotBase):
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True, finetune_backbone: bool = False,
                  dim: int = 256, attn_dim: int = 128, heads: int = 4, blocks: int = 2, threshold: str = 'mean',
                  dropout_attention: bool = True, classes: int = 2, aux_weight: float = 1.0, channels_last: bool = False,
-                 bins=None):
+                 bins=None, decoder: str = 'fem', fg_weight: float = 1.0):
         super().__init__()
         if threshold not in CAM_THRESHOLDS:
             raise ValueError(f"threshold={threshold!r}: expected one of {CAM_THRESHOLDS}")
+        if decoder != 'fem':      # the trainer's name for the paper's decoder; IIR's paper decoder is its own
+            raise ValueError(f"decoder={decoder!r}: IIR and QGNet+IIR train their own attention decoder (directional "
+                             "dropout); leave decoder at its default 'fem' for them")
+        self.fg_weight = float(fg_weight)
         name = 'qgnet+iir' if qgnet else 'iir'
         self.qgnet, self.finetune_backbone, self.threshold = qgnet, finetune_backbone, threshold
         self.dropout_attention, self.aux_weight, self.channels_last = dropout_attention, aux_weight, channels_last
@@ -264,7 +268,7 @@ class IIR(FewShotBase):
                            prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
                            finetune_backbone=finetune_backbone, dim=dim, attn_dim=attn_dim, heads=heads, blocks=blocks,
                            threshold=threshold, dropout_attention=dropout_attention, classes=classes,
-                           aux_weight=aux_weight, channels_last=channels_last)
+                           aux_weight=aux_weight, channels_last=channels_last, fg_weight=fg_weight)
         if channels_last: self.to(memory_format=torch.channels_last)
 
     @torch.no_grad()
@@ -308,7 +312,8 @@ class IIR(FewShotBase):
                                    s_dec, s_mask, s_lab, q_lab)
         out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': inter['prior'], 'prior_map': prior_map}
         if target is not None:
-            main, aux_loss = segmentation_ce(out['logits'], target), segmentation_ce(aux, target)
+            w = None if self.fg_weight == 1.0 else [1.0, self.fg_weight]          # the trainer's --fg-weight
+            main, aux_loss = segmentation_ce(out['logits'], target, weight=w), segmentation_ce(aux, target, weight=w)
             out.update(loss=main + self.aux_weight * aux_loss, main_loss=main, aux_loss=aux_loss)
         return out
 

@@ -32,3 +32,30 @@ def test_unknown_model_is_a_clear_error(tmp_path):
     r = run('train', '--model', 'iirr', '--backbone', 'resnet18', '--weights', 'none', '--size', '64', '--epochs', '1',
             '--train-episodes', '4', '--val-every', '0', '--workers', '0', '--out', 'run', cwd=tmp_path)
     assert r.returncode == 2 and "argument --model: invalid choice: 'iirr'" in r.stderr and 'qgnet+iir' in r.stderr
+
+@pytest.mark.parametrize('model', ['iir', 'qgnet+iir'])
+def test_cpu_recipe_options(tmp_path, model):
+    "The options of the CPU recipe that learns (AdamW, object weight, decoder width) reach IIR's builders."
+    r = run('train', '--model', model, '--backbone', 'resnet18', '--weights', 'none', '--prior', 'random',
+            '--optimizer', 'adamw', '--lr', '1e-3', '--fg-weight', '2', '--dim', '32', '--size', '64', '--epochs', '1',
+            '--train-episodes', '4', '--batch-size', '2', '--val-every', '0', '--probe-episodes', '0',
+            '--workers', '0', '--out', 'run', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ck = torch.load(tmp_path/'run'/'last.pt', map_location='cpu', weights_only=True)
+    assert ck['config']['fg_weight'] == 2.0 and ck['config']['dim'] == 32
+
+def test_match_decoder_is_refused_in_one_line(tmp_path):
+    r = run('train', '--model', 'iir', '--decoder', 'match', '--backbone', 'resnet18', '--weights', 'none',
+            '--size', '64', '--epochs', '1', '--train-episodes', '4', '--val-every', '0', '--workers', '0',
+            '--out', 'run', cwd=tmp_path)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert len(r.stderr.strip().splitlines()) == 1 and '--decoder' in r.stderr, r.stderr
+
+def test_demo_trains_iir_models(tmp_path):
+    "`qgnet demo --models iir qgnet+iir`, at toy size: both train with their own decoder and are evaluated."
+    r = run('demo', '--models', 'iir', 'qgnet+iir', '--size', '64', '--pretrain-size', '32', '--pretrain-epochs', '1',
+            '--base-steps', '2', '--base-batch', '2', '--epochs', '1', '--train-episodes', '4', '--batch-size', '2',
+            '--episodes', '2', '--workers', '0', '--out', 'demo', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path/'demo'/'results.json').read_text())
+    assert [row['model'] for row in res['results']] == ['iir', 'qgnet+iir']
