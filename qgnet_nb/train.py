@@ -54,7 +54,7 @@ class TrainConfig(EpisodeConfig):
     batch_size: Count = 4               # episodes per step, over all processes
     train_episodes: Count | None = None # episodes per epoch (None: one per training image)
     lr: Rate = 0.0025                   # base learning rate of the poly schedule
-    lr_x10: bool = False                # PFENet's x10 on every group's learning rate (effective 0.025)
+    lr_x10: bool = True                 # PFENet's x10 on every group's rate: the release trains at 0.025
     momentum: Real = 0.9                # SGD momentum
     weight_decay: Real = 1e-4           # weight decay
     power: Real = 0.9                   # exponent of the poly schedule
@@ -335,6 +335,7 @@ def _bins(b):
 PRESETS = {
     'cpu': {
         'backbone': 'resnet18',
+        'lr_x10': False,
         'decoder': 'match',
         'dim': 32,
         'optimizer': 'adamw',

@@ -8,7 +8,7 @@ import torch.multiprocessing as mp
 from qgnet_nb.train import TrainConfig, train
 
 CFG = dict(data='demo', model='baseline', backbone='resnet18', weights=None, bins=(8, 4), size=64, epochs=1,
-           batch_size=4, train_episodes=4, lr=0.05, val_every=0, seed=3)
+           batch_size=4, train_episodes=4, lr=0.05, lr_x10=False, val_every=0, seed=3)
 
 def no_dropout(model: nn.Module):
     "Dropout draws differ between one process and two; switch it off so the two runs must agree exactly."
