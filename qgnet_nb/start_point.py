@@ -289,7 +289,7 @@ def probe_cli(argv: list[str]) -> int:
     print(f"probing {cfg.backbone}, start point {note}, on {cfg.episodes} {cfg.split} episodes")
     res = feature_probe(bb, ds, episodes=cfg.episodes, device=a.device, progress=True)
     print(probe_table(res))
-    if a.out: save_json(res, a.out)
+    if a.out: save_json({**res, 'config': dataclasses.asdict(cfg), 'weights': a.weights, 'start_point': note}, a.out)
     return 0
 
 # %% ../nbs/18_start_point.ipynb #ec6be202
