@@ -25,8 +25,8 @@ from .backbones import ARCHS, Backbone, backbone_state_dict, infer_arch, load_ch
 from .moco import MoCo, average_bn_buffers
 
 # %% auto #0
-__all__ = ['CHECKPOINT', 'FORMAT', 'load_prior_extractor', 'PretrainConfig', 'data_fingerprint', 'check_resume', 'plot_losses',
-           'pretrain', 'chance_report', 'pretrain_cli']
+__all__ = ['CHECKPOINT', 'FORMAT', 'load_prior_extractor', 'PretrainConfig', 'data_fingerprint', 'check_resume', 'start_encoders',
+           'plot_losses', 'pretrain', 'chance_report', 'pretrain_cli']
 
 # %% ../nbs/10_prior_extractor.ipynb #6826fd3c
 def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) -> Backbone:
@@ -46,6 +46,7 @@ class PretrainConfig:
     "What a pre-training run trains; MoCo v2's defaults."
     CHOICES: ClassVar[dict] = {'arch': ARCHS, 'method': tuple(sorted(METHODS))}
     arch: str = 'resnet50'          # the ResNet trained
+    weights: str | None = None      # start of both encoders' trunks: None (random, as MoCo), imagenet or a checkpoint
     dilated: bool = True            # dilate layer3 and layer4 to output stride 8 (no: a plain ResNet, stride 32)
     size: Count = 224               # view side in pixels
     dim: Count = 128                # embedding dimension of both heads
@@ -110,6 +111,18 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint')
                          + '; '.join(diff) + "). Pass the same options and images, or choose a new --out folder "
                          "(or --overwrite to start again).")
 
+# %% ../nbs/10_prior_extractor.ipynb #8b361ce0
+def start_encoders(model: MoCo, weights) -> MoCo:
+    "Load the backbone `weights` (imagenet or a checkpoint) into both encoders' trunks; the heads stay as they are."
+    enc = model.encoder_q
+    sd = Backbone(enc.arch, dilated=enc.dilated, weights=weights).state_dict()
+    missing, unexpected = enc.load_state_dict(sd, strict=False)
+    heads = [k for k in missing if not k.startswith(('fc.', 'local_fc.'))]
+    if heads or unexpected: raise ValueError(f"weights={weights!r} do not fit the {enc.arch} encoders: {heads[:3]}")
+    model.encoder_k.load_state_dict(enc.state_dict())
+    return model
+
+
 # %% ../nbs/10_prior_extractor.ipynb #b973e100
 def _loader(ds, sampler, workers, device):
     "Workers persist across epochs (their memoised label maps too); the epoch travels inside each index."
@@ -158,6 +171,7 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
     sampler = GlobalBatchSampler(len(ds), cfg.batch_size, rank, world, cfg.seed)
     model = MoCo(cfg.arch, cfg.dilated, cfg.dim, cfg.queue, cfg.local_queue, cfg.m, cfg.tau, cfg.losses,
                  cfg.min_area, cfg.bn_groups, cfg.seed).to(device)
+    if cfg.weights: start_encoders(model, cfg.weights)
     opt = torch.optim.SGD(model.encoder_q.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     total = cfg.epochs * len(sampler)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
@@ -293,6 +307,8 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         if not root.is_dir(): raise UsageError(f"ROOT {root}: not a folder (expected a folder of images)")
         files = find_images(root, exclude=[out])
         if not files: raise UsageError(f"ROOT {root}: no images found (searched recursively for .jpg, .png, ...)")
+        if a.weights and a.weights.lower() == 'none': a.weights = None
+        if a.weights and a.weights.lower() != 'imagenet': read_checkpoint(a.weights, '--weights', weights_only=False)
         cfg = PretrainConfig(**config_values(PretrainConfig, a, patch_params=params, crop_scale=(a.crop_min, 1.0)))
         cache = _patch_cache(root, a.patch_cache, a.method, params, log) if a.losses != 'global' else None
         _, world, device = init_distributed(a.device)
