@@ -87,7 +87,8 @@ def field_flag(cls, f: dataclasses.Field) -> dict | None:
         kw['nargs'] = '+'
         kw['type'] = typing.get_args(el)[1] if typing.get_origin(el) is Annotated else el
         if default is not None: kw['default'] = list(default)
-    elif t is not str and typing.get_origin(t) is not typing.Literal: return None
+    elif typing.get_origin(t) is typing.Literal: kw['type'] = type(typing.get_args(t)[0])   # Literal[3, 1] reads ints
+    elif t is not str: return None
     ch = _choices(cls, f.name)
     if ch is not None: kw['choices'] = ch
     if default not in (None, False, '') and kw.get('action') is None and '(default' not in kw['help']:

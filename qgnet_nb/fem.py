@@ -136,12 +136,14 @@ def fem_loss(logits: torch.Tensor, aux: list, target: torch.Tensor, aux_weight: 
 
 # %% ../nbs/17_fem.ipynb #4416f31c
 class MatchDecoder(nn.Module):
-    "A class-agnostic decoder: a small dilated conv stack over `n_maps` per-query normalised similarity maps only."
-    def __init__(self, n_maps: int, dim: int = 32, classes: int = 2, dilations=(1, 2, 4, 1)):
+    """A class-agnostic decoder: a small conv stack (dilated 3x3, or 1x1 with `kernel=1`) over `n_maps` per-query
+    normalised similarity maps only."""
+    def __init__(self, n_maps: int, dim: int = 32, classes: int = 2, dilations=(1, 2, 4, 1), kernel: int = 3):
         super().__init__()
+        if kernel not in (1, 3): raise ValueError(f"kernel={kernel!r}: expected 3 (dilated 3x3) or 1 (pointwise)")
         self.n_maps, layers, c = n_maps, [], n_maps
         for d in dilations:
-            layers += [nn.Conv2d(c, dim, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, dim, kernel, padding=d * (kernel // 2), dilation=d), nn.ReLU(inplace=True)]
             c = dim
         self.body = nn.Sequential(*layers)
         self.cls = nn.Conv2d(dim, classes, 1)

@@ -157,10 +157,13 @@ class QGNet(FewShotBase):
     def __init__(self, mode: str = 'qgnet', backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True,
                  finetune_backbone: bool = False, bins=None, dim: int = 256, classes: int = 2,
-                 aux_weight: float = 1.0, channels_last: bool = False, decoder: str = 'fem', fg_weight: float = 1.0):
+                 aux_weight: float = 1.0, channels_last: bool = False, decoder: str = 'fem', fg_weight: float = 1.0,
+                 match_kernel: int = 3):
         super().__init__()
         if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
         if decoder not in DECODERS: raise ValueError(f"decoder={decoder!r}: expected one of {', '.join(DECODERS)}")
+        if match_kernel != 3 and decoder != 'match':
+            raise ValueError(f"match_kernel={match_kernel}: only the match decoder has it (decoder={decoder!r})")
         self.decoder, self.fg_weight = decoder, float(fg_weight)
         if decoder == 'match':
             self.support_layer4 = 'image'  # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
@@ -192,14 +195,16 @@ class QGNet(FewShotBase):
                 in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes
             )
         else:  # guided; prototype-cosine and calibrated cosine of mid and layer4; cosine-max of mid (+ prior)
-            self.match = MatchDecoder(n_maps=MATCH_MAPS + (mode == 'qgnet'), dim=dim, classes=classes)
+            self.match = MatchDecoder(n_maps=MATCH_MAPS + (mode == 'qgnet'), dim=dim, classes=classes,
+                                      kernel=match_kernel)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
         # the arguments that rebuild this architecture without any download (weights come from the checkpoint)
         self.config = dict(name=mode, mode=mode, backbone=backbone, weights=None,
                            prior='random' if mode == 'qgnet' else None,
                            prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
                            finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
-                           aux_weight=aux_weight, channels_last=channels_last, decoder=decoder, fg_weight=fg_weight)
+                           aux_weight=aux_weight, channels_last=channels_last, decoder=decoder, fg_weight=fg_weight,
+                           match_kernel=match_kernel)
         if channels_last: self.to(memory_format=torch.channels_last)
 
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,

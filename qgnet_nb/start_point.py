@@ -1,4 +1,4 @@
-"""A backbone start point that carries signal without ImageNet (supervised pretraining on the base classes only), and a probe that measures, before any decoder is trained, whether a start point can tell novel-class objects from their surroundings.
+"""A backbone start point that carries signal without ImageNet (supervised pretraining on the base classes only), the ImageNet VGG-16 one, and a probe that measures, before any decoder is trained, whether a start point can tell novel-class objects from their surroundings.
 
 Docs: https://qgnet-nb.github.io/qgnet_nb/start_point.html.md"""
 

@@ -47,6 +47,7 @@ class TrainConfig(EpisodeConfig):
     bins: tuple[float, ...] | None = None   # FEM bins: sizes (60 30 15 8) or fractions (1 .5 .25 .125)
     decoder: Literal['fem', 'match'] = 'fem'    # fem (the paper) or match (class-agnostic, the CPU preset)
     dim: Count = 256                    # decoder width (FEM: 256 in the paper; match: 32)
+    match_kernel: Literal[3, 1] = 3     # the match decoder's convolutions: 3 (dilated 3x3) or 1 (each position alone)
     optimizer: Literal['sgd', 'adamw'] = 'sgd'  # sgd (the paper) or adamw
     fg_weight: Rate = 1.0               # cross-entropy weight of object pixels (the paper: 1)
     size: Count = 473                   # input side in pixels
@@ -71,6 +72,7 @@ class TrainConfig(EpisodeConfig):
         kw = dict(backbone=self.backbone, weights=self.weights, finetune_backbone=self.finetune_backbone)
         if self.decoder != 'fem': kw['decoder'] = self.decoder
         if self.dim != 256: kw['dim'] = self.dim
+        if self.match_kernel != 3: kw['match_kernel'] = self.match_kernel
         if self.fg_weight != 1.0: kw['fg_weight'] = self.fg_weight
         # PFENet's absolute bins (60, 30, 15, 8) are made for 473 px inputs (a 60x60 feature map); any other size
         # uses the same pyramid as fractions of the feature map, as PFENet does on COCO
