@@ -232,7 +232,8 @@ def qgnet_main(argv: list[str] | None = None) -> int:
     debug = '--debug' in argv or os.environ.get('QGNET_DEBUG', '') not in ('', '0')
     argv = [a for a in argv if a != '--debug']
     names = [n for n in COMMANDS if _available(n)]
-    epilog = 'commands:\n' + '\n'.join(f'  {n:<10}{COMMANDS[n][2]}' for n in names) + \
+    width = max(map(len, names), default=0) + 2                   # the longest name, then two spaces
+    epilog = 'commands:\n' + '\n'.join(f'  {n:<{width}}{COMMANDS[n][2]}' for n in names) + \
              '\n\nRun `qgnet COMMAND --help` for the options of one command.'
     p = argparse.ArgumentParser(prog='qgnet',
                                 description='Few-shot segmentation with query-guided priors (QGNet) and IIR.',
