@@ -134,7 +134,10 @@ def test_two_processes_give_the_loss_of_one(photos, tmp_path):
     s1, s2 = state(tmp_path/'one')['state_dict'], state(tmp_path/'two')['state_dict']
     assert s1.keys() == s2.keys()
     for k in s1:
-        if s1[k].is_floating_point(): torch.testing.assert_close(s1[k], s2[k], rtol=1e-3, atol=1e-4, msg=k)
+        # BatchNorm's running statistics are sums in another order on two processes: measured up to 2e-4 apart (0.7%)
+        # on an AVX-512 CPU after 2 epochs, where buffers that were not averaged would differ by their groups' spread
+        tol = dict(rtol=2e-2, atol=1e-3) if 'running_' in k else dict(rtol=1e-3, atol=1e-4)
+        if s1[k].is_floating_point(): torch.testing.assert_close(s1[k], s2[k], **tol, msg=k)
         else: assert torch.equal(s1[k], s2[k]), k
 
 
