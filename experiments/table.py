@@ -180,6 +180,97 @@ def recall_section(src: Path, stem: str) -> str:
                    [f'conditions: {recall_conditions(d)}', f"the model on these episodes: mIoU {pct(d['miou'])}, "
                     f"FB-IoU {pct(d['fbiou'])}", f'from `{SHOWN_DIR}/{stem}.json`'], recall_table(d['maps']))
 
+# ---- (d) the ImageNet VGG-16 start point ----
+
+def probe_table(d: dict) -> str:
+    "`qgnet probe --out`'s JSON: mIoU at the best threshold and that threshold per layer, and all-foreground."
+    layers = [k for k, v in d.items() if isinstance(v, dict) and 'miou' in v]
+    return '\n'.join(['| | ' + ' | '.join(layers) + ' | all foreground |', '|---|' + '---|' * (len(layers) + 1),
+                      '| mIoU at the best threshold | ' + ' | '.join(pct(d[l]['miou']) for l in layers) +
+                      f" | {pct(d['all_foreground'])} |",
+                      '| per class | ' + ' | '.join('; '.join(f'{c} {pct(v)}' for c, v in d[l]['per_class'].items())
+                                                   for l in layers) + ' | |'])
+
+def maps_table(d: dict) -> str:
+    "`experiments/map_probe.py`'s JSON: each input map of the match decoder, and the trained model's prediction."
+    classes = list(next(iter(d['maps'].values()))['per_class'])
+    out = ['| map | mIoU at its best threshold | threshold | ' + ' | '.join(classes) + ' |',
+           '|---|---|---|' + '---|' * len(classes)]
+    for name, m in d['maps'].items():
+        out.append(f"| {name} | {pct(m['miou'])} | {m['threshold']:.2f} | " +
+                   ' | '.join(pct(m['per_class'][c]) for c in classes) + ' |')
+    if 'prediction' in d:
+        pr = d['prediction']
+        out.append(f"| **the trained decoder's prediction** | {pct(pr['miou'])} | | " +
+                   ' | '.join(pct(pr['per_class'][c]) for c in classes) + ' |')
+    return '\n'.join(out)
+
+def curve_table(d: dict) -> str:
+    "One run's learning curve: per epoch, its losses against the label prior and its validation scores."
+    out = ['| epoch | steps | main loss | label-prior entropy | validation mIoU | validation FB-IoU |',
+           '|---|---|---|---|---|---|']
+    for r in d['epochs']:
+        val = (pct(r['val_miou']), pct(r['val_fbiou'])) if 'val_miou' in r else ('-', '-')
+        out.append(f"| {r['epoch']} | {r['step']} | {r['main_loss']:.3f} | {r['prior_entropy']:.3f} | {val[0]} | "
+                   f"{val[1]} |")
+    return '\n'.join(out)
+
+def curve_notes(d: dict) -> str:
+    c = d['config']
+    rate = f"{c['optimizer']} {c['lr']:g}" + (' x10' if c.get('lr_x10') else '')
+    done = '' if d['epochs_done'] == c['epochs'] else f", stopped after {d['epochs_done']} of {c['epochs']} epochs"
+    return (f"`{d['run']}`: {c['model']}, {c['backbone']} ({c['weights']}), {c['decoder']} decoder (width {c['dim']}), "
+            f"{rate}, object weight {c['fg_weight']:g}, {c['epochs']} epochs of {c['train_episodes']} episodes in "
+            f"batches of {c['batch_size']} at {c['size']} px, validation on {c['val_episodes']} {c['val_split']} "
+            f"episodes{done}")
+
+def study_table(d: dict) -> str:
+    "`experiments/decoder_study.py`'s JSON: each decoder variant's validation mIoU over seeds, mean +- std."
+    names = list(next(iter(d['variants'].values()))[0]['per_class'])
+    out = ['| decoder | mIoU, mean +- std | per seed | ' + ' | '.join(f'{c}, mean' for c in names) + ' |',
+           '|---|---|---|' + '---|' * len(names)]
+    for name, runs in d['variants'].items():
+        m = [100 * r['miou'] for r in runs]
+        sd = (sum((v - sum(m) / len(m)) ** 2 for v in m) / (len(m) - 1)) ** 0.5 if len(m) > 1 else 0.0
+        per = [sum(100 * r['per_class'][c] for r in runs) / len(runs) for c in names]
+        out.append(f"| {name} | {sum(m) / len(m):.1f} +- {sd:.1f} | {' / '.join(f'{v:.1f}' for v in m)} | " +
+                   ' | '.join(f'{v:.1f}' for v in per) + ' |')
+    return '\n'.join(out)
+
+def study_notes(d: dict) -> str:
+    c = d['config']
+    return (f"decoders trained on cached maps (`experiments/decoder_study.py`): {c['train_episodes']} base-class "
+            f"training episodes (seed {c['seed']}), {c['steps']} steps of {c['batch_size']}, AdamW {c['lr']:g}, "
+            f"width {c['dim']}; scored on {c['val_episodes']} {c['data']} val episodes of seed {c['val_seed']} "
+            f"(not the test seed); decoder seeds {', '.join(map(str, c['seeds']))}")
+
+def vgg_section(src: Path) -> str:
+    d = src/'vgg16'
+    probe, maps = read_json(d/'probe-f0.json'), read_json(d/'maps-f0.json')
+    pc = probe['config']
+    evals = sorted(d.glob('eval-*.json'))
+    body = [probe_table(probe)]
+    if evals:
+        rows = [json.loads(p.read_text()) for p in evals]
+        body += ['', f"**The trained decoder of the first run below, evaluated** (`qgnet eval`, {eval_conditions(rows)}"
+                 .split(', start point:')[0] + '):', '', table(rows)]
+    body += ['', '**Each input map of the match decoder** (`experiments/map_probe.py`, '
+            f"{maps['episodes']} {maps['split']} episodes, seed {maps['seed']}, its best single threshold per map, "
+            'chosen with the answers), and the trained decoder of the first run below on the same episodes:', '',
+            maps_table(maps)]
+    if (d/'decoder-study.json').is_file():
+        st = read_json(d/'decoder-study.json')
+        body += ['', bullet(study_notes(st)).rstrip(), '', study_table(st)]
+    for p in sorted(d.glob('curve-*.json')):
+        c = read_json(p)
+        body += ['', bullet(curve_notes(c)).rstrip(), '', curve_table(c)]
+    return section(f"The ImageNet VGG-16 start point on CamVid-FSS fold {pc['fold']}: probe, decoder inputs, "
+                   'learning curves',
+                   'bash experiments/vgg16.sh CAMVID_ROOT   # the probe, the decoder study, the runs; writes runs/vgg16/',
+                   [f"conditions: {pc['data']} {pc['split']}, fold {pc['fold']}, {pc['shot']}-shot, "
+                    f"{probe['episodes']} episodes (seed {pc['seed']}), {pc['size']} px; start point: "
+                    f"{probe['start_point']}, no training", f'from `{SHOWN_DIR}/vgg16/*.json`'], '\n'.join(body))
+
 # ---- RESULTS.md ----
 
 def results(src: Path) -> str:
@@ -188,7 +279,7 @@ def results(src: Path) -> str:
             'do not edit it by hand.\n\n`python experiments/table.py --check` tells when it is out of date. '
             'Numbers in %, except mean map values V.\n')
     parts = [demo_section(src), camvid_section(src), recall_section(src, 'recall-demo'),
-             recall_section(src, 'recall-camvid')]
+             recall_section(src, 'recall-camvid'), vgg_section(src)]
     return '\n'.join([head, *parts])
 
 def write_atomic(path: Path, text: str):

