@@ -332,11 +332,10 @@ def _bins(b):
         for v in b
     )
 
-# the CPU recipe (each key a TrainConfig field): a base-pretrained ResNet-18 start point (`qgnet base-pretrain`) and
-# the match decoder
-PRESETS = {
-    'cpu': {
-        'backbone': 'resnet18',
+# the CPU recipes (each key a TrainConfig field), measured in experiments/RESULTS.md: `cpu`, a base-pretrained
+# ResNet-18 start point (`qgnet base-pretrain`) and the match decoder; `cpu-vgg16`, the ImageNet VGG-16 start point
+# (no backbone training) and the pointwise match decoder with object weight 1
+_CPU = {
         'lr_x10': False,
         'decoder': 'match',
         'dim': 32,
@@ -349,8 +348,9 @@ PRESETS = {
         'batch_size': 8,
         'train_episodes': 400,
         'val_every': 0,
-    },
 }
+PRESETS = {'cpu': {'backbone': 'resnet18', **_CPU},
+           'cpu-vgg16': {'backbone': 'vgg16', 'weights': 'imagenet', **_CPU, 'match_kernel': 1, 'fg_weight': 1.0}}
 
 def check_start_points(a):
     "Start points named on the command line exist and can be read, before any compute."
