@@ -189,7 +189,8 @@ class QGNet(FewShotBase):
             self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
                                                    dim if decoder == 'fem' else 64,
                                                    dropout=0.5 if decoder == 'fem' else 0.0)
-        bins = check_bins(bins if bins is not None else (FRACTION_BINS if backbone.startswith('vgg16') else PFENET_BINS))
+        if bins is None: bins = FRACTION_BINS if backbone.startswith('vgg16') else PFENET_BINS
+        bins = check_bins(bins)
         if decoder == 'fem':
             self.fem = FEM(
                 in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes

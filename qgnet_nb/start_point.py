@@ -12,8 +12,8 @@ from pathlib import Path
 from torch import nn
 from torch.nn import functional as F
 from typing import ClassVar
-from .core import (NonFiniteError, UsageError, atomic_save, error_line, get_device, rng_state, save_json, seed_everything,
-                           seed_worker, set_rng_state)
+from .core import (NonFiniteError, UsageError, atomic_save, error_line, get_device, rng_state, save_json,
+                           seed_everything, seed_worker, set_rng_state)
 from .cli import (check_out_dir, check_out_file, nonneg_int, Count, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
 from .run_state import config_diff, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl, optimizer_step
