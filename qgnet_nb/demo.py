@@ -120,7 +120,7 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
     results, runs = [], {}
     for name in cfg.models:
-        own = name in ('iir', 'qgnet+iir')          # IIR's models bring their own attention decoder
+        own = getattr(MODELS[name], 'own_decoder', False)        # IIR's models bring their own decoder
         tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
                            weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
                            batch_size=cfg.batch_size, train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10,

@@ -260,8 +260,7 @@ class IIR(FewShotBase):
         self.bridge, self.down_supp = reduction(mid, dim), reduction(mid, dim)
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if qgnet:
-            self.prior_extractor, prior_note = self._make_prior(
-                prior, prior_arch or ('resnet50' if backbone.startswith('vgg16') else backbone), prior_dilated)
+            self.prior_extractor, prior_note = self._make_prior(prior, prior_arch, backbone, prior_dilated)
             self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'], dim)
         self.decoder = IIRDecoder(dim, 2 if qgnet else 1, attn_dim, heads, blocks, classes)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
@@ -325,6 +324,7 @@ def _iir(qgnet):
             kw.pop('prior_arch', None)
         kw.pop('qgnet', None)
         return IIR(qgnet=qgnet, **kw)
+    build.own_decoder = True           # trains its own attention decoder whatever --decoder the caller prefers
     return build
 
 register_model('iir', _iir(False))

@@ -32,7 +32,9 @@ class FewShotBase(nn.Module):
     """What QGNet, its baseline and IIR share: the frozen backbone's and prior extractor's features (memoised under
     `feature_cache`), input checks, parameter groups."""
     @staticmethod
-    def _make_prior(prior, arch, dilated):
+    def _make_prior(prior, prior_arch, backbone, dilated):
+        "The frozen prior extractor and its note: a `prior_arch` network, else the backbone's (ResNet-50 beside VGG)."
+        arch = prior_arch or ('resnet50' if backbone.startswith('vgg16') else backbone)
         if prior is None:
             raise ValueError(
                 "mode='qgnet' needs a prior extractor: --prior PATH on the command line (prior=PATH in Python), "
@@ -182,9 +184,7 @@ class QGNet(FewShotBase):
             self.down_supp = reduction(mid, dim)                # support features for the category guider
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if mode == 'qgnet':
-            self.prior_extractor, prior_note = self._make_prior(
-                prior, prior_arch or ('resnet50' if backbone.startswith('vgg16') else backbone), prior_dilated
-            )
+            self.prior_extractor, prior_note = self._make_prior(prior, prior_arch, backbone, prior_dilated)
             # the match decoder reads the map directly: no dropout, so training and test see the same map
             self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
                                                    dim if decoder == 'fem' else 64,
