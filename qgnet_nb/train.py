@@ -335,20 +335,8 @@ def _bins(b):
 # the CPU recipes (each key a TrainConfig field), measured in experiments/RESULTS.md: `cpu`, a base-pretrained
 # ResNet-18 start point (`qgnet base-pretrain`) and the match decoder; `cpu-vgg16`, the ImageNet VGG-16 start point
 # (no backbone training) and the pointwise match decoder with object weight 1
-_CPU = {
-        'lr_x10': False,
-        'decoder': 'match',
-        'dim': 32,
-        'optimizer': 'adamw',
-        'lr': 3e-3,
-        'weight_decay': 1e-2,
-        'fg_weight': 2.0,
-        'size': 241,
-        'epochs': 4,
-        'batch_size': 8,
-        'train_episodes': 400,
-        'val_every': 0,
-}
+_CPU = {'lr_x10': False, 'decoder': 'match', 'dim': 32, 'optimizer': 'adamw', 'lr': 3e-3, 'weight_decay': 1e-2,
+        'fg_weight': 2.0, 'size': 241, 'epochs': 4, 'batch_size': 8, 'train_episodes': 400, 'val_every': 0}
 PRESETS = {'cpu': {'backbone': 'resnet18', **_CPU},
            'cpu-vgg16': {'backbone': 'vgg16', 'weights': 'imagenet', **_CPU, 'match_kernel': 1, 'fg_weight': 1.0}}
 
