@@ -19,6 +19,7 @@ from qgnet_nb.data import make_dataset
 from qgnet_nb.fem import MatchDecoder, segmentation_ce
 from qgnet_nb.metrics import IoUMeter
 from qgnet_nb.models import make_model
+from map_probe import match_inputs              # this script's folder is on sys.path
 
 VARIANTS = {'kernel 3, object weight 2 (the CPU preset)': (3, 2.0), 'kernel 3, object weight 1': (3, 1.0),
             'kernel 1, object weight 2': (1, 2.0), 'kernel 1, object weight 1': (1, 1.0)}
@@ -27,14 +28,11 @@ VARIANTS = {'kernel 3, object weight 2 (the CPU preset)': (3, 2.0), 'kernel 3, o
 def cache_maps(a) -> dict:
     "The maps the match decoder reads, its targets, classes and sizes, for the training and validation episodes."
     model = make_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=8).eval()
-    seen = {}
-    model.match.register_forward_hook(lambda m, inp, out: seen.__setitem__('maps', inp[0]))
     def collect(ds):
         out = {'maps': [], 'target': [], 'class_id': [], 'size': []}
         for i in range(len(ds)):
             e = ds[i]
-            with torch.no_grad(): model(e['query_img'][None], e['support_imgs'][None], e['support_masks'][None])
-            out['maps'].append(seen['maps'][0].clone())
+            out['maps'].append(match_inputs(model, e)[1])
             out['target'].append(e['query_mask'].to(torch.uint8))
             out['class_id'].append(int(e['class_id']))
             out['size'].append([int(v) for v in e.get('query_size', e['query_mask'].shape)])
@@ -77,7 +75,7 @@ def train_and_score(D: dict, kernel: int, fg: float, seed: int, a) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data', default='camvid')
-    p.add_argument('--root', required=True)
+    p.add_argument('--root', default=None)
     p.add_argument('--fold', type=int, default=0)
     p.add_argument('--backbone', default='vgg16')
     p.add_argument('--weights', default='imagenet')

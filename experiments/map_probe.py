@@ -22,6 +22,16 @@ from qgnet_nb.start_point import ThresholdSweep
 MAPS = ('guided', 'prototype mid', 'prototype layer4', 'calibrated mid', 'calibrated layer4', 'cosine-max mid')
 
 
+@torch.no_grad()
+def match_inputs(model, e: dict) -> tuple[dict, torch.Tensor]:
+    "`model`'s output on episode `e` and the maps its match decoder read, (n_maps, h, w); decoder_study.py uses it."
+    seen = {}
+    hook = model.match.register_forward_hook(lambda m, inp, out: seen.__setitem__('maps', inp[0]))
+    try: out = model(e['query_img'][None], e['support_imgs'][None], e['support_masks'][None])
+    finally: hook.remove()
+    return out, seen['maps'][0]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data', default='camvid')
@@ -44,20 +54,17 @@ def main(argv=None) -> int:
     model.eval()
     names = MAPS if model.mode == 'baseline' else ('prior',) + MAPS
     sweeps = {n: ThresholdSweep(ds.classes, lo=-1, hi=2) for n in names}
-    meter, seen = IoUMeter(ds.classes), {}
-    hook = model.match.register_forward_hook(lambda m, inp, out: seen.__setitem__('maps', inp[0]))
+    meter = IoUMeter(ds.classes)
     t0 = time.perf_counter()
-    with torch.no_grad():
-        for i in range(len(ds)):
-            e = ds[i]
-            out = model(e['query_img'][None], e['support_imgs'][None], e['support_masks'][None])
-            maps = F.interpolate(seen['maps'].float(), size=e['query_img'].shape[-2:], mode='bilinear',
-                                 align_corners=False)[0]
-            h, w = (int(v) for v in e['query_size'])
-            t = e['query_mask'][:h, :w]
-            for k, n in enumerate(names): sweeps[n].update(maps[k, :h, :w], t, e['class_id'])
-            if a.ckpt: meter.update(out['logits'][0, :, :h, :w].argmax(0), t, e['class_id'])
-    hook.remove()
+    for i in range(len(ds)):
+        e = ds[i]
+        out, maps = match_inputs(model, e)
+        maps = F.interpolate(maps[None].float(), size=e['query_img'].shape[-2:], mode='bilinear',
+                             align_corners=False)[0]
+        h, w = (int(v) for v in e['query_size'])
+        t = e['query_mask'][:h, :w]
+        for k, n in enumerate(names): sweeps[n].update(maps[k, :h, :w], t, e['class_id'])
+        if a.ckpt: meter.update(out['logits'][0, :, :h, :w].argmax(0), t, e['class_id'])
     res = {n: dict(zip(('miou', 'threshold', 'per_class'), s.best())) for n, s in sweeps.items()}
     for r in res.values(): r['per_class'] = dict(zip((ds.class_names[c] for c in ds.classes), r['per_class']))
     summary = dict(maps=res, all_foreground=sweeps[names[0]].all_foreground(), episodes=len(ds), **{
