@@ -12,8 +12,9 @@ COMMON="--data camvid --root $ROOT --fold 0 --model baseline $VGG --workers 0 --
 
 # 1. the probe of the start point, no training (about 2 min)
 qgnet probe --data camvid --root $ROOT --fold 0 $VGG --size 241 --episodes 100 --out $OUT/probe-f0.json
-# 2. decoders on cached maps: kernel 3 / 1, object weight 2 / 1, three seeds each (maps about 15 min, then seconds)
-python experiments/decoder_study.py --root $ROOT --cache $OUT/maps.pt --out $OUT/decoder-study.json
+# 2. decoders on cached maps: kernel 3 / 1, object weight 2 / 1, three seeds each (maps about 15 min, then seconds);
+#    one thread, as recorded: two threads round differently (11.8 instead of 11.6 for one seed)
+OMP_NUM_THREADS=1 python experiments/decoder_study.py --root $ROOT --cache $OUT/maps.pt --out $OUT/decoder-study.json
 # 3. training curves, 4 epochs of 400 episodes at 241 px each (35-60 min each on 2 cores)
 qgnet train --preset cpu $COMMON --match-kernel 1 --fg-weight 1 --out $OUT/match-kernel1     # the one that learns
 qgnet train --preset cpu $COMMON --out $OUT/match-kernel3                                    # the CPU preset's decoder
