@@ -84,8 +84,8 @@ def evaluate(model: nn.Module, ds, device='auto', precision: str = 'auto', resol
                 if o:
                     beside.update(p, t, c)
                     n_beside += 1
-    meter.all_reduce(device if device.type == 'cuda' else None)
-    beside.all_reduce(device if device.type == 'cuda' else None)
+    meter.all_reduce()                                             # on the process group's device
+    beside.all_reduce()
     model.train(was_training)
     res = meter.summary(ds.class_names)
     if n_beside:       # episodes whose query also holds an object of another class: matching, not "any object"

@@ -10,6 +10,7 @@ import torch
 import numpy as np
 from torch.nn import functional as F
 from typing import Sequence
+from .run_state import all_reduce_sum
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'PAPER_RECALL', 'MAPS', 'IoUMeter', 'recall_counts', 'map_at_label', 'RecallMeter']
@@ -78,15 +79,9 @@ class IoUMeter:
         for a in ('inter', 'union', 'episodes', 'fb_inter', 'fb_union'): getattr(self, a).add_(getattr(other, a))
         return self
 
-    def all_reduce(self, device=None) -> 'IoUMeter':
-        "Sum the accumulators over all torch.distributed ranks (no-op without a process group)."
-        d = torch.distributed
-        if not (d.is_available() and d.is_initialized()): return self
-        buf = torch.cat([self.inter, self.union, self.episodes.double(), self.fb_inter, self.fb_union]).to(
-            device or 'cpu'
-        )
-        d.all_reduce(buf)
-        buf = buf.cpu()
+    def all_reduce(self) -> 'IoUMeter':
+        "Sum the accumulators over all torch.distributed ranks, on the group's device (no-op without a process group)."
+        buf = all_reduce_sum(torch.cat([self.inter, self.union, self.episodes.double(), self.fb_inter, self.fb_union]))
         n = len(self.class_ids)
         self.inter, self.union, self.episodes = buf[:n].clone(), buf[n:2*n].clone(), buf[2*n:3*n].round().long()
         self.fb_inter, self.fb_union = buf[3*n:3*n+2].clone(), buf[3*n+2:].clone()

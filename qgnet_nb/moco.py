@@ -7,10 +7,9 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/moco.html.md"""
 # %% ../nbs/09_moco.ipynb #fa7ce9b8
 from __future__ import annotations
 import copy, math, torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from .run_state import all_gather_varlen, dist_info
+from .run_state import all_gather_varlen, all_reduce_sum, dist_info
 from .contrastive import KeyQueue, info_nce, local_info_nce, momentum_update, pair_patches, pool_patches
 from .backbones import Backbone
 
@@ -54,9 +53,7 @@ def average_bn_buffers(module: nn.Module):
     rank, world = dist_info()
     if world == 1: return
     bufs = [b for m in module.modules() if isinstance(m, nn.BatchNorm2d) for b in (m.running_mean, m.running_var)]
-    flat = torch.cat([b.flatten() for b in bufs])
-    dist.all_reduce(flat)
-    flat /= world
+    flat = all_reduce_sum(torch.cat([b.flatten() for b in bufs])) / world
     i = 0
     for b in bufs:
         b.copy_(flat[i : i + b.numel()].view_as(b))

@@ -16,8 +16,9 @@ from .core import (NonFiniteError, UsageError, amp_dtype, atomic_open, atomic_sa
                            get_device, rng_state, save_json, seed_everything, seed_worker, set_rng_state)
 from .cli import (check_out_dir, positive_float, Count, Index, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
-from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, config_diff, dist_info, init_distributed, item_seed,
-                                nonfinite_tensors, read_checkpoint, run_lock, optimizer_step)
+from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, all_reduce_sum, config_diff, dist_info,
+                                init_distributed, item_seed, nonfinite_tensors, optimizer_step, read_checkpoint,
+                                run_lock)
 from .superpixels_numpy import METHODS
 from .patches import PatchCache, find_images, given_superpixel_params, superpixel_flags
 from .contrastive import ContrastivePairs
@@ -240,7 +241,7 @@ def _reduce(parts: dict, batch_size: int) -> dict:
     rank, world = dist_info()
     if world > 1:
         if 'pairs' in parts: v[keys.index('pairs')] /= world                       # every process knows the total
-        dist.all_reduce(v)
+        v = all_reduce_sum(v)
     d = dict(zip(keys, v.tolist()))
     rec = {}
     if 'global' in d: rec['global'] = d['global'] / batch_size

@@ -6,7 +6,7 @@ Docs: https://qgnet-nb.github.io/qgnet_nb/run_state.html.md"""
 
 # %% ../nbs/02_run_state.ipynb #6643c466
 from __future__ import annotations
-import contextlib, dataclasses, json, os, socket, sys, time, torch
+import contextlib, dataclasses, importlib, json, os, socket, sys, time, torch
 import numpy as np
 import torch.distributed as dist
 from pathlib import Path
@@ -14,8 +14,8 @@ from .core import UsageError, atomic_open, error_line, get_device, make_generato
 
 # %% auto #0
 __all__ = ['LOCK_NAME', 'PERM_TAG', 'SHUFFLE_TAG', 'read_checkpoint', 'nonfinite_tensors', 'optimizer_step', 'remove_stale_tmp',
-           'run_lock', 'trim_jsonl', 'config_diff', 'dist_info', 'init_distributed', 'all_gather_varlen', 'item_seed',
-           'GlobalBatchSampler']
+           'run_lock', 'trim_jsonl', 'config_diff', 'dist_info', 'collective_device', 'Recording', 'recording_group',
+           'all_reduce_sum', 'init_distributed', 'all_gather_varlen', 'item_seed', 'GlobalBatchSampler']
 
 # %% ../nbs/02_run_state.ipynb #501e5d24
 def read_checkpoint(path, flag: str | None = None, weights_only: bool = True) -> dict:
@@ -154,6 +154,66 @@ def dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
+# %% ../nbs/02_run_state.ipynb #c0d1e5a1
+def collective_device() -> torch.device:
+    """The device the default process group's collectives take tensors on: this process's GPU under NCCL (the one
+    `init_distributed` made current), else the CPU (gloo, or no group)."""
+    if dist.is_available() and dist.is_initialized() and dist.get_backend() == 'nccl':
+        return torch.device('cuda', torch.cuda.current_device())
+    return torch.device('cpu')
+
+# %% ../nbs/02_run_state.ipynb #c0d1e5a4
+class Recording(list):
+    "The collectives a `recording_group` was handed: (name, devices of its tensors)."
+    def __init__(self, device: torch.device):
+        super().__init__()
+        self.device = device
+    def strays(self) -> list: return [c for c in self if any(d != self.device for d in c[1])]
+
+def _lazy_device() -> torch.device:
+    "torch's lazy device (TorchScript backend, data in CPU memory), initialised once per process."
+    dev = torch.device('lazy', 0)
+    try: torch.zeros(1, device=dev)
+    except NotImplementedError: importlib.import_module('torch._lazy.ts_backend').init()
+    return dev
+
+# %% ../nbs/02_run_state.ipynb #c0d1e5a5
+@contextlib.contextmanager
+def recording_group(world: int = 2):
+    """Stand in for an NCCL group of `world` processes on torch's lazy device (not the CPU on any machine); yields the
+    `Recording` of its collectives. Every rank holds what rank 0 (this process) holds; DDP is the bare module."""
+    calls = Recording(_lazy_device())
+    def all_reduce(t, *a, **k):
+        calls.append(('all_reduce', (t.device,)))
+        t.mul_(world)
+    def all_gather(out, t, *a, **k):
+        calls.append(('all_gather', (t.device, *(o.device for o in out))))
+        for o in out: o.copy_(t)
+    fakes = {(dist, 'is_initialized'): lambda: True, (dist, 'get_rank'): lambda *a, **k: 0,
+             (dist, 'get_world_size'): lambda *a, **k: world, (dist, 'get_backend'): lambda *a, **k: 'nccl',
+             (dist, 'all_reduce'): all_reduce, (dist, 'all_gather'): all_gather,
+             (dist, 'broadcast'): lambda t, *a, **k: calls.append(('broadcast', (t.device,))),
+             (dist, 'barrier'): lambda *a, **k: calls.append(('barrier', ())),
+             (torch.nn.parallel, 'DistributedDataParallel'): lambda module, *a, **k: module}
+    saved, here = {(o, k): getattr(o, k) for o, k in fakes}, globals()
+    device_of_group = here['collective_device']
+    for (o, k), v in fakes.items(): setattr(o, k, v)
+    here['collective_device'] = lambda: calls.device
+    try: yield calls
+    finally:
+        for (o, k), v in saved.items(): setattr(o, k, v)
+        here['collective_device'] = device_of_group
+
+# %% ../nbs/02_run_state.ipynb #c0d1e5a7
+@torch.no_grad()
+def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """`t` summed over all processes, reduced on the group's device and returned on `t`'s (`t` itself is left as it
+    was); `t` without a process group."""
+    if dist_info()[1] == 1: return t
+    buf = t.to(collective_device(), copy=True)
+    dist.all_reduce(buf)
+    return buf.to(t.device)
+
 # %% ../nbs/02_run_state.ipynb #873c9e01
 def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
     """Join the process group `torchrun` describes, if any (NCCL on GPUs, gloo on CPUs) -> (rank, world size, this
@@ -171,9 +231,11 @@ def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
 # %% ../nbs/02_run_state.ipynb #873c9e02
 @torch.no_grad()
 def all_gather_varlen(x: torch.Tensor) -> torch.Tensor:
-    "Concatenate `x` from every process in rank order; first dimensions may differ. No-op without a process group."
+    """Concatenate `x` from every process in rank order, gathered on the group's device and returned on `x`'s; first
+    dimensions may differ. No-op without a process group."""
     rank, world = dist_info()
     if world == 1: return x
+    home, x = x.device, x.to(collective_device())
     n = torch.tensor([len(x)], device=x.device)
     sizes = [torch.zeros_like(n) for _ in range(world)]
     dist.all_gather(sizes, n)
@@ -182,7 +244,7 @@ def all_gather_varlen(x: torch.Tensor) -> torch.Tensor:
     padded = torch.cat([x, x.new_zeros((m - len(x), *x.shape[1:]))]) if len(x) < m else x.contiguous()
     out = [torch.empty_like(padded) for _ in range(world)]
     dist.all_gather(out, padded)
-    return torch.cat([o[:s] for o, s in zip(out, sizes)])
+    return torch.cat([o[:s] for o, s in zip(out, sizes)]).to(home)
 
 # %% ../nbs/02_run_state.ipynb #68e6dd00
 def item_seed(seed: int, epoch: int, index: int) -> int:

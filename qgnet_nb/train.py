@@ -15,8 +15,8 @@ from .core import (NonFiniteError, UsageError, amp_dtype, atomic_save, autocast,
                            get_device, make_generator, precision_note, rng_state, seed_everything, seed_worker,
                            set_rng_state)
 from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
-from .run_state import (GlobalBatchSampler, config_diff, dist_info, init_distributed, item_seed,
-                                nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl)
+from .run_state import (GlobalBatchSampler, all_reduce_sum, config_diff, dist_info, init_distributed,
+                                item_seed, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl)
 from .backbones import BACKBONES, make_backbone
 from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, EpisodeConfig
 from .metrics import IoUMeter
@@ -93,9 +93,7 @@ def loss_scale(target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
     rank, world = dist_info()
     n = (target != ignore_index).sum().to(torch.float64)
     if world == 1: return torch.ones((), device=target.device)
-    total = n.clone()
-    dist.all_reduce(total)
-    return (world * n / total.clamp(min=1)).to(torch.float32)
+    return (world * n / all_reduce_sum(n).clamp(min=1)).to(torch.float32)
 
 # %% ../nbs/22_train.ipynb #3493b100
 class _EpochEpisodes(torch.utils.data.Dataset):
@@ -225,7 +223,7 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
             sums += torch.tensor([o['loss'].item(), o['main_loss'].item(), o['aux_loss'].item(), 1.,
                                   (qm == 1).sum().item(), (qm != 255).sum().item()], dtype=torch.float64)
             if show: mb.child.comment = f"loss {o['loss'].item():.3f} lr {lr:.2e}"
-        if world > 1: dist.all_reduce(sums)
+        sums = all_reduce_sum(sums)                   # on the group's device: NCCL takes no CPU tensor
         rec = dict(
             epoch=epoch + 1,
             step=state['step'],
