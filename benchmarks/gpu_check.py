@@ -1,8 +1,8 @@
-"""The GPU measurements `benchmarks/gpu_check.sh` prints, one section at a time (each prints as soon as it is done).
+"""The GPU measurements `benchmarks/gpu_check.sh` prints, one section at a time (each prints as soon as it is done);
+the CamVid section runs `qgnet train` and `qgnet eval` from the shell script itself.
 
     python benchmarks/gpu_check.py speed      # QGNet, ResNet-50 @ 473: fp32, bf16, bf16 + channels-last, + torch.compile
     python benchmarks/gpu_check.py pretrain   # contrastive pretraining, images per second
-    python benchmarks/gpu_check.py camvid ROOT OUT   # one CamVid epoch (qgnet train) and its evaluation (qgnet eval)
 """
 from __future__ import annotations
 import json, subprocess, sys, time
