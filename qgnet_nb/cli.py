@@ -200,6 +200,7 @@ COMMANDS = {
     ),
     'train': ('qgnet_nb.train', 'train_cli', 'episodic training of QGNet, its baseline or IIR'),
     'eval': ('qgnet_nb.evaluate', 'eval_cli', 'few-shot evaluation (mIoU, FB-IoU) written as JSON'),
+    'segment': ('qgnet_nb.segment', 'segment_cli', 'segment your own images: a checkpoint, support images + masks'),
     'demo': ('qgnet_nb.demo', 'demo_cli', 'the whole pipeline on the built-in demo set, on a CPU in minutes'),
     'ablate': ('qgnet_nb.ablations', 'ablate_cli', "the paper's ablations: patches, losses, recall"),
 }

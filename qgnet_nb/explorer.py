@@ -12,29 +12,17 @@ from pathlib import Path
 from .core import get_device, overlay_heatmap, overlay_mask, to_image, SUPPORT_COLOR
 from .superpixels_numpy import as_rgb
 from .superpixel_quality import boundaries
-from .episodes import test_hw, test_transform
+from .episodes import test_hw
 from .data import DATASETS, collate_episodes, make_dataset
 from .metrics import map_at_label, recall_counts
 from .models import import_model_modules, load_model
 from .evaluate import predict
+from .segment import find_checkpoint, own_query
 from .widgets import panel_grid, png_bytes, resize_image, watch_own_image
 
 # %% auto #0
-__all__ = ['find_checkpoint', 'open_run', 'class_episodes', 'own_query', 'run_episode', 'recall_at', 'episode_box',
-           'episode_picture', 'threshold_picture', 'episode_explorer']
-
-# %% ../nbs/28_explorer.ipynb #586b9d49
-def find_checkpoint(path, arg: str = 'ckpt_or_model', names=('best.pt', 'last.pt')) -> Path:
-    """The checkpoint at `path`: the file itself, else a run folder's best.pt or last.pt, else those of its qgnet/
-    run (`qgnet demo`)."""
-    p = Path(path)
-    if p.is_file(): return p
-    if not p.is_dir(): raise ValueError(f"{arg}={str(path)!r}: no such checkpoint file or run folder")
-    for sub in ('.', 'qgnet'):
-        for n in names:
-            if (p/sub/n).is_file(): return p/sub/n if sub != '.' else p/n
-    raise ValueError(f"{arg}={str(path)!r}: the folder holds no {' or '.join(names)} (nor qgnet/ with one); "
-                     "pass the checkpoint file")
+__all__ = ['open_run', 'class_episodes', 'run_episode', 'recall_at', 'episode_box', 'episode_picture', 'threshold_picture',
+           'episode_explorer']
 
 # %% ../nbs/28_explorer.ipynb #cbdc7b9d
 def open_run(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, size: int | None = None,
@@ -85,15 +73,6 @@ def class_episodes(ds) -> dict[int, list[int]]:
     out = {c: [] for c in ds.classes}
     for i in range(len(ds)): out[ds.episode(i)[1]].append(i)
     return out
-
-# %% ../nbs/28_explorer.ipynb #de595d1c
-def own_query(img, size: int) -> dict:
-    """A user's image as a test query: `query_img`, `query_mask`, `query_label` (all 255: no ground truth) and
-    `query_size`."""
-    img = as_rgb(img, 'query image')
-    lab = np.full(img.shape[:2], 255, np.uint8)
-    x, m, hw = test_transform(img, lab, size)
-    return dict(query_img=x, query_mask=m, query_label=torch.from_numpy(lab).long(), query_size=torch.tensor(hw))
 
 # %% ../nbs/28_explorer.ipynb #cf35149e
 def _unpadded(mask: np.ndarray) -> tuple[slice, slice]:
