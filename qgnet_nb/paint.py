@@ -9,13 +9,16 @@ from __future__ import annotations
 import io, os, time
 import numpy as np
 from PIL import Image
-from .core import SUPPORT_COLOR, overlay_mask, read_image
+from .core import SUPPORT_COLOR, overlay_heatmap, overlay_mask, read_image
 from .superpixels_numpy import as_rgb
 from .superpixel_quality import fit_side
-from .widgets import panel_grid, png_bytes, read_upload
+from .episodes import test_hw
+from .segment import open_model, segment
+from .widgets import panel_grid, png_bytes, read_upload, watch_own_image
 
 # %% auto #0
-__all__ = ['paint_disc', 'stroke', 'SupportPainter', 'binary_mask', 'read_mask_upload', 'paint_images']
+__all__ = ['paint_disc', 'stroke', 'SupportPainter', 'mask_from_image', 'read_mask_upload', 'paint_images', 'predict_queries',
+           'prediction_picture', 'paint_canvas', 'support_editor', 'paint_panel']
 
 # %% ../nbs/29_paint.ipynb #a2900005
 def paint_disc(mask: np.ndarray, x: float, y: float, r: float, value: int = 1) -> tuple[int, int, int, int] | None:
@@ -77,7 +80,7 @@ class SupportPainter:
         return overlay_mask(self.img[y0:y1, x0:x1], self.mask[y0:y1, x0:x1], color=SUPPORT_COLOR)
 
 # %% ../nbs/29_paint.ipynb #a2900014
-def binary_mask(a, shape=None, name: str = 'mask') -> np.ndarray:
+def mask_from_image(a, shape=None, name: str = 'mask') -> np.ndarray:
     """A mask image as the support's {0, 1} mask: 0/255 only -> 255 is the object; a class-index mask (few values)
     -> not 0 and not 255; else brighter than 127. Resized (nearest) to `shape` (h, w) of the same aspect ratio."""
     a = np.asarray(a)
@@ -95,12 +98,12 @@ def binary_mask(a, shape=None, name: str = 'mask') -> np.ndarray:
 # %% ../nbs/29_paint.ipynb #a2900016
 def read_mask_upload(files, shape=None) -> tuple[str, np.ndarray]:
     """The (file name, {0, 1} mask at `shape`) of the first file of an ipywidgets `FileUpload` value (palette
-    indices kept, see `binary_mask`); ValueError naming the file if it cannot be used."""
+    indices kept, see `mask_from_image`); ValueError naming the file if it cannot be used."""
     f = files[0]
     try:
         im = Image.open(io.BytesIO(bytes(f['content'])))
         a = np.asarray(im if im.mode in ('P', 'L', 'I', 'I;16') else im.convert('L'))
-        return f['name'], binary_mask(a, shape, name=f['name'])
+        return f['name'], mask_from_image(a, shape, name=f['name'])
     except Exception as e: raise ValueError(f"cannot use {f['name']} as a mask: {e}") from e
 
 # %% ../nbs/29_paint.ipynb #a2900019
@@ -113,4 +116,206 @@ def paint_images(images=None, demo: int = 6, photos=('chelsea', 'coffee', 'astro
         files = sorted((demo_root()/'val'/'images').glob('*.jpg'))[:demo]
         images = {**{f.stem: f for f in files}, **{n: getattr(skd, n)() for n in photos}}
     if not isinstance(images, dict): images = {str(p): p for p in images}
-    return {str(k): as_rgb(read_image(v) if isinstance(v, (str, os.PathLike)) else v, str(k)) for k, v in images.items()}
+    read = lambda k, v: as_rgb(read_image(v) if isinstance(v, (str, os.PathLike)) else v, str(k))
+    return {str(k): read(k, v) for k, v in images.items()}
+
+# %% ../nbs/29_paint.ipynb #a2900022
+_NO_ANSWER = dict(mask=None, prob=None, guided=None, prior=None)
+
+def predict_queries(model, support: np.ndarray, mask: np.ndarray, queries: dict, **kw) -> list[dict]:
+    """`segment`'s answer for each of `queries` {name: image} given one support image and its painted mask: dicts
+    with `name`, `query`, `mask`, `prob`, `guided`, `prior` (None without a painted pixel, or without a prior)."""
+    if not mask.any(): return [dict(name=n, query=q, **_NO_ANSWER) for n, q in queries.items()]
+    res = segment(model, [(support, mask)], list(queries.values()), **kw)
+    return [dict(name=n, query=q, mask=r['mask'], prob=r['prob'], guided=r['guided'], prior=r['prior'])
+            for (n, q), r in zip(queries.items(), res)]
+
+# %% ../nbs/29_paint.ipynb #a2900027
+def prediction_picture(rows: list[dict], panel: int = 200) -> np.ndarray:
+    """`predict_queries`' rows as a picture: per query, the query, its prediction (red), the guided map and (when
+    any row has one) the prior map."""
+    prior = any(r['prior'] is not None for r in rows)
+    box = test_hw(*rows[0]['query'].shape[:2], panel)
+    panels, caps = [], []
+    for r in rows:
+        q = r['query']
+        small = test_hw(*q.shape[:2], panel)
+        qs = np.asarray(Image.fromarray(q).resize(small[::-1], Image.BILINEAR))
+        heat = lambda m: None if m is None else overlay_heatmap(qs, m, alpha=0.6)
+        done = r['mask'] is not None
+        pred = None if not done else overlay_mask(qs, np.asarray(Image.fromarray(r['mask']).resize(small[::-1], 0)))
+        panels += [qs, pred, heat(r['guided'])] + [heat(r['prior'])] * prior
+        caps += [f"query: {r['name']}", f"prediction: {100 * r['mask'].mean():.1f}% object" if done
+                 else 'prediction: paint the support first', 'guided map', 'prior map'][:3 + prior]
+    return panel_grid(panels, caps, cols=3 + prior, box=box)
+
+# %% ../nbs/29_paint.ipynb #a2900030
+def paint_canvas(painter: SupportPainter, on_stroke=None):
+    """An ipycanvas `Canvas` showing `painter.picture()` at its own size, painted with the mouse; `on_stroke()` runs
+    after each stroke. `.draw(box=None)` redraws, `.handlers` holds the mouse handlers."""
+    from ipycanvas import Canvas
+    cv = Canvas()
+
+    def draw(box=None):
+        h, w = painter.mask.shape
+        if (cv.height, cv.width) != (h, w): cv.height, cv.width, box = h, w, None   # a new size clears the canvas
+        cv.layout.width, cv.layout.height = f'{w}px', f'{h}px'
+        cv.put_image_data(painter.picture(box), *((box[2], box[0]) if box else (0, 0)))
+        cv.drawn = box or (0, h, 0, w)
+
+    def down(x, y):
+        if (b := painter.down(x, y)): draw(b)
+
+    def move(x, y):
+        if (b := painter.move(x, y)): draw(b)
+
+    def up(x, y):
+        stroke_ends = painter.last is not None
+        if (b := painter.up(x, y)): draw(b)
+        if stroke_ends and on_stroke: on_stroke()
+
+    cv.on_mouse_down(down)
+    cv.on_mouse_move(move)
+    cv.on_mouse_up(up)
+    cv.on_mouse_out(up)
+    cv.draw, cv.handlers, cv.drawn = draw, dict(down=down, move=move, up=up), None
+    draw()
+    return cv
+
+# %% ../nbs/29_paint.ipynb #a2900033
+def _support_controls(names, brush):
+    import ipywidgets as W
+    wide = dict(description_width='60px')
+    return dict(
+        support=W.Dropdown(options=names, description='support', style=wide),
+        path=W.Text(placeholder='or a path to your own image', description='file', continuous_update=False, style=wide),
+        image=W.FileUpload(accept='image/*', multiple=False, description='image'),
+        brush=W.IntSlider(brush, 1, 40, description='brush', style=wide),
+        tool=W.ToggleButtons(options=['paint', 'erase'], style=dict(button_width='70px')),
+        clear=W.Button(description='clear mask', icon='eraser'),
+        mask=W.FileUpload(accept='image/*', multiple=False, description='mask'))
+
+def _query_controls(names):
+    import ipywidgets as W
+    return dict(queries=W.SelectMultiple(options=names, value=tuple(names[1:3]), description='queries', rows=6,
+                                         style=dict(description_width='60px')),
+                upload=W.FileUpload(accept='image/*', multiple=True, description='queries'),
+                predict=W.Button(description='predict', icon='play'),
+                auto=W.Checkbox(True, description='predict after each change', indent=False))
+
+# %% ../nbs/29_paint.ipynb #a2900034
+def support_editor(pool: dict, max_side: int = 320, brush: int = 8, on_change=None, on_add=None):
+    """Pick, give (path) or upload a support image of `pool` and paint its mask (brush, paint/erase, clear,
+    upload); `on_change()` after each change, `on_add(name)` when an image joins `pool` -> the widget
+    (`.controls`, `.painter`)."""
+    import ipywidgets as W
+    c = _support_controls(list(pool), brush)
+    painter = SupportPainter(fit_side(pool[c['support'].value], None, max_side)[0], brush)
+    status, st = W.HTML(), {'busy': False}
+    changed = lambda: on_change and on_change()
+    cv = paint_canvas(painter, changed)
+
+    def redraw(*_):
+        cv.draw()
+        changed()
+
+    def pick(*_):
+        if st['busy']: return
+        painter.set_image(fit_side(pool[c['support'].value], None, max_side)[0])
+        status.value = ''
+        redraw()
+
+    def relist(chosen=None):                             # the list follows `pool`, its choice kept (or `chosen`)
+        st['busy'] = True
+        try:
+            keep = c['support'].value
+            c['support'].options = list(pool)
+            c['support'].value = chosen or keep
+        finally: st['busy'] = False
+
+    def add(name, img):
+        pool[name] = as_rgb(img, name)
+        relist(name)
+        if on_add: on_add(name)
+        pick()
+
+    def own_mask(change):
+        if not change['new']: return
+        try: painter.mask[:] = read_mask_upload(change['new'], painter.mask.shape)[1]
+        except ValueError as e:
+            status.value = f'<b>{e}</b>'
+            return
+        status.value = f"mask: {change['new'][0]['name']}"
+        redraw()
+
+    c['support'].observe(pick, 'value')
+    watch_own_image(c['path'], c['image'], status, add)
+    c['brush'].observe(lambda ch: setattr(painter, 'brush', ch['new']), 'value')
+    c['tool'].observe(lambda ch: setattr(painter, 'erase', ch['new'] == 'erase'), 'value')
+    c['clear'].on_click(lambda _: (painter.mask.fill(0), redraw()))
+    c['mask'].observe(own_mask, 'value')
+    box = W.VBox([W.HBox([c['support'], c['path'], c['image']]), W.HBox([c['brush'], c['tool'], c['clear'], c['mask']]),
+                  cv, status])
+    box.controls, box.painter, box.canvas, box.status, box.relist = c, painter, cv, status, relist
+    return box
+
+# %% ../nbs/29_paint.ipynb #a2900036
+def paint_panel(ckpt_or_model, images=None, max_side: int = 320, brush: int = 8, panel: int = 200, device='auto',
+                **segment_kw):
+    """Paint a support's mask with the mouse (or upload it), pick or upload queries, see the predictions with the
+    guided and prior maps -> the widget (`.controls`, `.state`, `.update()`, `.canvas`)."""
+    import ipywidgets as W
+    model, extra = open_model(ckpt_or_model, 'ckpt_or_model')
+    segment_kw['size'] = segment_kw.get('size') or int((extra.get('train_config') or {}).get('size', 473))
+    pool = paint_images(images)
+    q = _query_controls(list(pool))
+    view, status, st = W.Image(format='png'), W.HTML(), {'busy': False}
+
+    def predict(*_):
+        if st['busy']: return
+        p, qs = sup.painter, {k: pool[k] for k in q['queries'].value}
+        t0 = time.perf_counter()
+        try: rows = predict_queries(model, p.img, p.mask, qs, device=device, **segment_kw) if qs else []
+        except ValueError as e:                           # segment's UsageError: say it, keep the panel alive
+            status.value = f'<b>no prediction:</b> {e}'
+            return
+        ms = 1000 * (time.perf_counter() - t0)
+        if rows:
+            pic = prediction_picture(rows, panel)
+            view.value, view.layout.width = png_bytes(pic), f'{pic.shape[1]}px'    # its own size: never stretched
+        view.layout.display = None if rows else 'none'
+        status.value = ('<b>pick or upload a query image</b>' if not qs else
+                        '<b>paint the object on the support</b> (or upload its mask)' if not p.mask.any() else
+                        f'the model answered {len(rows)} queries in {ms:.0f} ms')
+        out.state = dict(support=sup.controls['support'].value, mask=p.mask, painted=int(p.mask.sum()),
+                         queries=list(qs), results=rows, model_ms=ms)
+
+    def listed(name, chosen=False):                      # a new image joins the query list (chosen if a query)
+        st['busy'] = True
+        try:
+            keep = q['queries'].value
+            q['queries'].options = list(pool)
+            q['queries'].value = (*keep, name) if chosen else keep
+        finally: st['busy'] = False
+
+    def own_queries(change):
+        for f in change['new']:
+            try: name, img = read_upload([f])
+            except ValueError as e:
+                status.value = f'<b>{e}</b>'
+                return
+            pool[name] = as_rgb(img, name)
+            sup.relist()
+            listed(name, chosen=True)
+        predict()
+
+    sup = support_editor(pool, max_side, brush, on_change=lambda: q['auto'].value and predict(), on_add=listed)
+    q['queries'].observe(predict, 'value')
+    q['upload'].observe(own_queries, 'value')
+    q['predict'].on_click(predict)
+    out = W.VBox([sup, W.HBox([q['queries'], W.VBox([q['upload'], q['predict'], q['auto']])]), view, status])
+    out.controls, out.canvas, out.painter, out.model = {**sup.controls, **q}, sup.canvas, sup.painter, model
+    out.size = segment_kw['size']
+    out.update = lambda: (sup.canvas.draw(), predict())
+    predict()
+    return out

@@ -1,17 +1,19 @@
-"""Both widgets in a real JupyterLab, in a real (headless) browser.
+"""The widgets in a real JupyterLab, in a real (headless) browser.
 
 Starts JupyterLab on 127.0.0.1 (a free port, a random token, a temporary notebook folder and Jupyter config, so
 nothing of the user's is read or written), opens a notebook in headless Chromium through Selenium, runs it, and
-checks that the patch explorer and the episode explorer render, are drawn at their own pixel size with no label
-cut, and redraw when a slider is dragged (the PNG behind each picture changes). Everything started is stopped
-at the end, the kernel included.
+checks that the patch explorer, the episode explorer and the paint panel render, are drawn at their own pixel size
+with no label cut, and redraw when a slider is dragged (the PNG behind each picture changes) or, in the paint panel,
+when the mouse is dragged across the support's canvas (the canvas's pixels and the prediction picture change).
+Everything started is stopped at the end, the kernel included.
 
 The browser is Debian's `chromium` + `chromium-driver` (`.ci/run` installs them when absent); where neither
-can be found the test skips with a message. Screenshots of both widgets go to a temporary folder, or, with
-`QGNET_SCREENSHOTS=1`, to `figures/widget_patch_explorer.png` and `figures/widget_episode_explorer.png` (the
-README's pictures), so the plain test run leaves `git status` clean. The episode explorer runs on a tiny random
-ResNet-18 QGNet built in the notebook; `QGNET_EXPLORER_CKPT=runs/demo` (relative to the repository) opens it on a trained checkpoint instead
-(how the README's screenshot was made).
+can be found the test skips with a message. Screenshots of the widgets go to a temporary folder, or, with
+`QGNET_SCREENSHOTS=1`, to `figures/widget_patch_explorer.png`, `figures/widget_episode_explorer.png` and
+`figures/widget_paint.png` (the README's pictures), so the plain test run leaves `git status` clean. The episode
+explorer and the paint panel run on a tiny random ResNet-18 QGNet built in the notebook;
+`QGNET_EXPLORER_CKPT=runs/demo` (relative to the repository) opens both on a trained checkpoint instead (how the
+README's screenshots were made).
 """
 import base64, hashlib, json, os, shutil, signal, socket, subprocess, sys, time, secrets, urllib.request
 from pathlib import Path
@@ -23,6 +25,7 @@ import os, torch
 torch.set_num_threads(1)
 from qgnet_nb.widgets import patch_explorer
 from qgnet_nb.explorer import episode_explorer
+from qgnet_nb.paint import paint_panel
 from qgnet_nb.models import make_model
 print('KERNEL_PID', os.getpid())"""
 PATCHES = """\
@@ -36,6 +39,14 @@ else:
     net = make_model('qgnet', backbone='resnet18', weights=None, prior='random', bins=(1.0, 0.5, 0.25, 0.125))
     ee = episode_explorer(net, data='demo', size=64, panel=200)
 ee.add_class('qgnet-test-episodes'); ee"""
+PAINT = """\
+ckpt = os.environ.get('QGNET_EXPLORER_CKPT')
+if ckpt: pp = paint_panel(ckpt, max_side=240, panel=150)                      # the cwd is the repository (above)
+else:
+    torch.manual_seed(0)
+    pnet = make_model('qgnet', backbone='resnet18', weights=None, prior='random', bins=(1.0, 0.5, 0.25, 0.125))
+    pp = paint_panel(pnet, max_side=240, panel=150, size=64)
+pp.add_class('qgnet-test-paint'); pp"""
 
 
 @pytest.fixture
@@ -61,7 +72,7 @@ def _free_port() -> int:
 def _write_notebook(path: Path, kernel: str):
     cell = lambda src: {'cell_type': 'code', 'execution_count': None, 'id': secrets.token_hex(4), 'metadata': {},
                         'outputs': [], 'source': src}
-    nb = {'cells': [cell(SETUP), cell(PATCHES), cell(EPISODES)], 'nbformat': 4, 'nbformat_minor': 5,
+    nb = {'cells': [cell(SETUP), cell(PATCHES), cell(EPISODES), cell(PAINT)], 'nbformat': 4, 'nbformat_minor': 5,
           'metadata': {'kernelspec': {'name': kernel, 'display_name': kernel, 'language': 'python'}}}
     path.write_text(json.dumps(nb))
 
@@ -203,6 +214,50 @@ def _drag(d, panel, label, dx):
     return before, readout()
 
 
+_CANVAS = """
+const c = document.querySelector(arguments[0]);
+return c && c.width ? c.toDataURL('image/png') : null;"""
+
+
+def _canvas(d, selector):
+    "sha1 of the pixels of the canvas matching `selector` (as a PNG), or None before it has a size."
+    r = d.execute_script(_CANVAS, selector)
+    return None if r is None else hashlib.sha1(r.encode()).hexdigest()
+
+
+def _stroke(d, selector, points):
+    "Press the mouse at the first of `points` (pixels from the canvas's top-left corner), drag through the rest, release."
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    el = d.find_element(By.CSS_SELECTOR, selector)
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+    w, h = el.size['width'], el.size['height']
+    chain = ActionChains(d).move_to_element_with_offset(el, points[0][0] - w // 2, points[0][1] - h // 2)
+    chain = chain.click_and_hold()
+    for (xa, ya), (xb, yb) in zip(points, points[1:]): chain = chain.move_by_offset(xb - xa, yb - ya).pause(0.05)
+    chain.release().perform()
+
+
+def _check_paint(d, shots, times):
+    """The paint panel: a drag across the canvas paints the support's mask (the canvas's pixels change) and the
+    model answers (the prediction picture's PNG changes), with no error."""
+    from selenium.webdriver.common.by import By
+    canvas, img = '.qgnet-test-paint canvas', '.qgnet-test-paint img'
+    c0, p0 = _canvas(d, canvas), _png(d, img)
+    assert c0 and p0, 'the paint panel shows its canvas and its prediction picture'
+    status = lambda: d.find_elements(By.CSS_SELECTOR, '.qgnet-test-paint .widget-html')[-1].text
+    assert 'paint the object' in status(), status()
+    t0 = time.perf_counter()
+    _stroke(d, canvas, [(60, 60), (90, 75), (120, 90), (150, 100)])
+    c1 = _wait(lambda: (h := _canvas(d, canvas)) != c0 and h, 10, 'the painted stroke on the canvas')
+    p1 = _wait(lambda: (p := _png(d, img)) and p[1] != p0[1] and p, 60, 'the prediction picture to change')
+    times['paint_react'] = time.perf_counter() - t0
+    assert c1 != c0 and p1[1] != p0[1], 'a stroke, the same canvas or picture'
+    _wait(lambda: 'answered' in status(), 10, 'the status to report the answer')
+    assert not _errors(d), _errors(d)
+    _screenshot(d, '.qgnet-test-paint', shots/'widget_paint.png')
+
+
 _LAYOUT = """
 const p = document.querySelector(arguments[0]);
 const imgs = [...p.querySelectorAll('img')].map(i => [i.naturalWidth, i.getBoundingClientRect().width]);
@@ -262,16 +317,16 @@ def test_widgets_render_and_react(browser, lab):
             if _errors(d): raise AssertionError('a cell failed:\n' + '\n'.join(_errors(d)))
             return all(
                 _png(d, f'.{p} img', k)
-                for p, n in (('qgnet-test-patches', 1), ('qgnet-test-episodes', 2))
+                for p, n in (('qgnet-test-patches', 1), ('qgnet-test-episodes', 2), ('qgnet-test-paint', 1))
                 for k in range(n)
             )
-        _wait(rendered, 120, 'both widgets to render')
+        _wait(rendered, 120, 'the widgets to render')
         times['render'] = time.perf_counter() - t1
         out = d.find_element(By.CSS_SELECTOR, '.jp-OutputArea-output').text
         kernel_pid = int(out.split('KERNEL_PID', 1)[1].split()[0]) if 'KERNEL_PID' in out else None
         lab['kernel_pid'] = kernel_pid
 
-        for panel in ('.qgnet-test-patches', '.qgnet-test-episodes'):
+        for panel in ('.qgnet-test-patches', '.qgnet-test-episodes', '.qgnet-test-paint'):
             lay = d.execute_script(_LAYOUT, panel)
             for natural, shown in lay['imgs']:
                 assert abs(natural - shown) <= 1 or (natural > lay['page'] and shown <= lay['page']), \
@@ -310,11 +365,11 @@ def test_widgets_render_and_react(browser, lab):
         assert v1[1] != v0[1], 'another episode, the same picture'
         assert not _errors(d), _errors(d)
         _screenshot(d, '.qgnet-test-episodes', shots/'widget_episode_explorer.png')
+        _check_paint(d, shots, times)
     finally:
         d.quit()
     times['total'] = time.perf_counter() - t0
     print('browser timings (s): ' + ', '.join(f'{k} {v:.1f}' for k, v in times.items()) + f'; screenshots in {shots}')
-    assert (shots / 'widget_patch_explorer.png').stat().st_size > 0 and (
-        shots / 'widget_episode_explorer.png'
-    ).stat().st_size > 0
+    for name in ('widget_patch_explorer.png', 'widget_episode_explorer.png', 'widget_paint.png'):
+        assert (shots / name).stat().st_size > 0, name
     lab['kernel_pid'] = kernel_pid                   # the fixture checks, once the server is stopped, that it ended
