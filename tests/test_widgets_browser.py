@@ -41,7 +41,11 @@ else:
 ee.add_class('qgnet-test-episodes'); ee"""
 PAINT = """\
 ckpt = os.environ.get('QGNET_EXPLORER_CKPT')
-if ckpt: pp = paint_panel(ckpt, max_side=240, panel=150)                      # the cwd is the repository (above)
+if ckpt:                                           # the cwd is the repository (above); queries that hold a disc
+    from qgnet_nb.demo_set import demo_root
+    val = demo_root() / 'val' / 'images'
+    pp = paint_panel(ckpt, images={n: val / f'{n}.jpg' for n in ('val_0000', 'val_0008', 'val_0017')}, max_side=240,
+                     panel=150)
 else:
     torch.manual_seed(0)
     pnet = make_model('qgnet', backbone='resnet18', weights=None, prior='random', bins=(1.0, 0.5, 0.25, 0.125))
@@ -248,7 +252,7 @@ def _check_paint(d, shots, times):
     status = lambda: d.find_elements(By.CSS_SELECTOR, '.qgnet-test-paint .widget-html')[-1].text
     assert 'paint the object' in status(), status()
     t0 = time.perf_counter()
-    _stroke(d, canvas, [(60, 60), (90, 75), (120, 90), (150, 100)])
+    _stroke(d, canvas, [(45, 95), (65, 105), (80, 115), (60, 125)])          # inside the disc of the support val_0000
     c1 = _wait(lambda: (h := _canvas(d, canvas)) != c0 and h, 10, 'the painted stroke on the canvas')
     p1 = _wait(lambda: (p := _png(d, img)) and p[1] != p0[1] and p, 60, 'the prediction picture to change')
     times['paint_react'] = time.perf_counter() - t0
