@@ -241,14 +241,15 @@ class IIR(FewShotBase):
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True, finetune_backbone: bool = False,
                  dim: int = 256, attn_dim: int = 128, heads: int = 4, blocks: int = 2, threshold: str = 'mean',
                  dropout_attention: bool = True, classes: int = 2, aux_weight: float = 1.0, channels_last: bool = False,
-                 bins=None, decoder: str = 'fem', fg_weight: float = 1.0, match_kernel: int = 3):
+                 bins=None, decoder: str = 'fem', fg_weight: float = 1.0, match_kernel: int = 3, match_maps=None):
         super().__init__()
         if threshold not in CAM_THRESHOLDS:
             raise ValueError(f"threshold={threshold!r}: expected one of {CAM_THRESHOLDS}")
-        if decoder != 'fem' or match_kernel != 3:     # 'fem' is the trainer's name for the paper's decoder: IIR's own
-            raise ValueError(f"decoder={decoder!r}{'' if match_kernel == 3 else f', match_kernel={match_kernel}'}: IIR "
+        if decoder != 'fem' or match_kernel != 3 or match_maps is not None:     # 'fem': the trainer's name for IIR's own
+            raise ValueError(f"decoder={decoder!r}{'' if match_kernel == 3 else f', match_kernel={match_kernel}'}"
+                             f"{'' if match_maps is None else f', match_maps={list(match_maps)}'}: IIR "
                              "and QGNet+IIR train their own attention decoder (directional dropout); leave decoder "
-                             "and match_kernel at their defaults for them")
+                             "and the match options at their defaults for them")
         self.fg_weight = float(fg_weight)
         name = 'qgnet+iir' if qgnet else 'iir'
         self.qgnet, self.finetune_backbone, self.threshold = qgnet, finetune_backbone, threshold

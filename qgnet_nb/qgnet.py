@@ -14,15 +14,17 @@ from .core import amp_dtype, freeze
 from .backbones import Backbone, make_backbone
 from .prior_extractor import load_prior_extractor
 from .region_maps import (PriorRegionMap, calibrated_cosine, category_guider, cosine_max, guided_region_map,
-                                  min_max_normalize, prototype_cosine, reduction, resize)
+                                  contrast_cosine, min_max_normalize, prototype_cosine, reduction, resize)
 from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_loss
 
 # %% auto #0
-__all__ = ['DECODERS', 'MATCH_MAPS', 'FewShotBase', 'QGNet', 'FeatureCache', 'feature_cache', 'fast_path']
+__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'FewShotBase', 'check_match_maps', 'QGNet', 'FeatureCache',
+           'feature_cache', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #a5f92e00
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
-MATCH_MAPS = 6                # the match decoder's similarity maps, before QGNet's prior map
+# the match decoder's similarity maps by default (before QGNet's prior map): KIND-LEVEL, or the guided map
+MATCH_MAPS = ('guided', 'prototype-mid', 'prototype-layer4', 'calibrated-mid', 'calibrated-layer4', 'cosmax-mid')
 
 def _bn_eval(module: nn.Module):
     for m in module.modules():
@@ -153,6 +155,27 @@ class FewShotBase(nn.Module):
         return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
                 'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
 
+# %% ../nbs/19_qgnet.ipynb #22e62fa0
+MATCH_KINDS, MATCH_LEVELS = ('prototype', 'calibrated', 'contrast', 'cosmax'), ('mid', 'layer3', 'layer4')
+
+def check_match_maps(names) -> tuple[str, ...]:
+    "The match decoder's map names as a tuple, or ValueError naming the first one that is not `guided` or KIND-LEVEL."
+    names = tuple(names)
+    ok = {'guided'} | {f'{k}-{l}' for k in MATCH_KINDS for l in MATCH_LEVELS}
+    bad = [n for n in names if n not in ok]
+    if bad or not names or len(set(names)) != len(names):
+        raise ValueError(f"match_maps={list(names)}: expected distinct names among guided or KIND-LEVEL, KIND one of "
+                         f"{', '.join(MATCH_KINDS)} and LEVEL one of {', '.join(MATCH_LEVELS)}")
+    return names
+
+def _match_map(kind, level, q, s, masks, size):
+    "One KIND-LEVEL map of query features q (B, C, h, w) against support features s (B, K, C, h', w') -> (B, 1, h, w)."
+    if kind != 'cosmax': return {'prototype': prototype_cosine, 'calibrated': calibrated_cosine,
+                                 'contrast': contrast_cosine}[kind](q, s, masks, size=size)
+    keys = s.flatten(0, 1) * resize(masks.flatten(0, 1)[:, None].to(s.dtype), s.shape[-2:])
+    cm = cosine_max(q.repeat_interleave(s.shape[1], 0), keys)                    # (B*K, h, w)
+    return resize(min_max_normalize(cm).unflatten(0, s.shape[:2]).mean(1, keepdim=True), size)
+
 # %% ../nbs/19_qgnet.ipynb #a5f92e01
 class QGNet(FewShotBase):
     "QGNet (`mode='qgnet'`) or its PFENet-style baseline without the prior region map (`mode='baseline'`)."
@@ -160,12 +183,15 @@ class QGNet(FewShotBase):
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True,
                  finetune_backbone: bool = False, bins=None, dim: int = 256, classes: int = 2,
                  aux_weight: float = 1.0, channels_last: bool = False, decoder: str = 'fem', fg_weight: float = 1.0,
-                 match_kernel: int = 3):
+                 match_kernel: int = 3, match_maps=None):
         super().__init__()
         if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
         if decoder not in DECODERS: raise ValueError(f"decoder={decoder!r}: expected one of {', '.join(DECODERS)}")
         if match_kernel != 3 and decoder != 'match':
             raise ValueError(f"match_kernel={match_kernel}: only the match decoder has it (decoder={decoder!r})")
+        if match_maps is not None and decoder != 'match':
+            raise ValueError(f"match_maps={list(match_maps)}: only the match decoder has them (decoder={decoder!r})")
+        self.match_maps = check_match_maps(match_maps or MATCH_MAPS) if decoder == 'match' else ()
         self.decoder, self.fg_weight = decoder, float(fg_weight)
         if decoder == 'match':
             self.support_layer4 = 'image'  # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
@@ -195,8 +221,8 @@ class QGNet(FewShotBase):
             self.fem = FEM(
                 in_dim=dim, proto_dim=dim, n_maps=2 if mode == 'qgnet' else 1, dim=dim, bins=bins, classes=classes
             )
-        else:  # guided; prototype-cosine and calibrated cosine of mid and layer4; cosine-max of mid (+ prior)
-            self.match = MatchDecoder(n_maps=MATCH_MAPS + (mode == 'qgnet'), dim=dim, classes=classes,
+        else:  # the named similarity maps (+ QGNet's prior map)
+            self.match = MatchDecoder(n_maps=len(self.match_maps) + (mode == 'qgnet'), dim=dim, classes=classes,
                                       kernel=match_kernel)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
         # the arguments that rebuild this architecture without any download (weights come from the checkpoint)
@@ -205,7 +231,8 @@ class QGNet(FewShotBase):
                            prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
                            finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
                            aux_weight=aux_weight, channels_last=channels_last, decoder=decoder, fg_weight=fg_weight,
-                           match_kernel=match_kernel)
+                           match_kernel=match_kernel,
+                           match_maps=None if self.match_maps in ((), MATCH_MAPS) else list(self.match_maps))
         if channels_last: self.to(memory_format=torch.channels_last)
 
     def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
@@ -241,17 +268,11 @@ class QGNet(FewShotBase):
         "The class-agnostic path: similarity maps only (all min-max per query) -> `MatchDecoder`."
         q_mid, q4, s_mid, s4 = feats
         size = q_mid.shape[-2:]
+        c3 = self.backbone.channels['layer3']                       # mid is concat(layer2, layer3): its tail is layer3
+        levels = {'mid': (q_mid, s_mid), 'layer3': (q_mid[:, -c3:], s_mid[:, :, -c3:]), 'layer4': (q4, s4)}
         with self._frozen():
-            maps = [
-                guided,
-                prototype_cosine(q_mid, s_mid, masks, size=size),
-                prototype_cosine(q4, s4, masks, size=size),
-                calibrated_cosine(q_mid, s_mid, masks, size=size),
-                calibrated_cosine(q4, s4, masks, size=size),
-            ]
-            keys = s_mid.flatten(0, 1) * resize(masks.flatten(0, 1)[:, None].to(s_mid.dtype), s_mid.shape[-2:])
-            cm = cosine_max(q_mid.repeat_interleave(s_mid.shape[1], 0), keys)            # (B*K, h, w)
-            maps.append(min_max_normalize(cm).unflatten(0, s_mid.shape[:2]).mean(1, keepdim=True))
+            maps = [guided if n == 'guided' else _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size)
+                    for n in self.match_maps]
         prior_map = None
         if self.mode == 'qgnet':
             prior_map = self.prior_region_map(q4, self._prior_features(query), size=size)

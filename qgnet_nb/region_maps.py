@@ -13,7 +13,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['EPS', 'PROTO_EPS', 'resize', 'min_max_normalize', 'no_autocast', 'unit_norm', 'cosine_max', 'PriorRegionMap',
            'guided_region_map', 'reduction', 'masked_average_pool', 'category_guider', 'prototype_cosine',
-           'calibrated_cosine']
+           'calibrated_cosine', 'contrast_cosine']
 
 # %% ../nbs/16_region_maps.ipynb #397287d1
 EPS = 1e-7        # eq. 12 (and the cosine's denominator)
@@ -171,4 +171,14 @@ def calibrated_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, sup
         cs = _cosine(s, proto, eps)                                           # the support against its own prototype
         mu_f, mu_b = masked_average_pool(cs, m), masked_average_pool(cs, 1 - m)
         return ((_cosine(q, proto, eps) - mu_b) / (mu_f - mu_b).clamp(min=min_gap)).clamp(-1, 2)
+    return _mean_over_shots(query_feat, support_feats, support_masks, size, shot)
+
+# %% ../nbs/16_region_maps.ipynb #1ea203d8
+def contrast_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
+                    size=None, eps: float = EPS) -> torch.Tensor:
+    """Cosine of query features to each shot's object prototype minus that to its background prototype, min-max per
+    query, mean over K -> (B, 1, h, w)."""
+    def shot(q, s, m):
+        fg, bg = masked_average_pool(s, m), masked_average_pool(s, 1 - m)
+        return min_max_normalize(_cosine(q, fg, eps) - _cosine(q, bg, eps), eps)
     return _mean_over_shots(query_feat, support_feats, support_masks, size, shot)
