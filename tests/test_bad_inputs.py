@@ -76,6 +76,15 @@ def work(tmp_path_factory):
     _png(p, a)
     nomask = camvid_like(d / 'no_mask')
     next((nomask / 'val' / 'labels').iterdir()).unlink()
+    # qgnet segment's inputs: a support image, its 0/255 mask, masks that are wrong in one way each, a query folder
+    sup = np.zeros((32, 32), np.uint8)
+    sup[8:24, 8:24] = 255
+    _png(d / 'seg' / 'sup.png', np.random.default_rng(1).integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    _png(d / 'seg' / 'sup_mask.png', sup)
+    _png(d / 'seg' / 'small_mask.png', sup[:10, :10])
+    _png(d / 'seg' / 'empty_mask.png', np.zeros((32, 32), np.uint8))
+    _png(d / 'seg' / 'classes_mask.png', (sup > 0).astype(np.uint8) * 7 + 1)
+    _png(d / 'seg' / 'queries' / 'q.png', np.zeros((20, 30, 3), np.uint8))
     # a finished run, to resume with changed settings or with a corrupt last.pt
     r = qgnet('train', *TINY, '--out', d/'run')
     assert r.returncode == 0, r.stderr[-3000:]
@@ -90,6 +99,13 @@ def cases(d):
     tr = ['train', *TINY]
     n = iter(range(1000))
     fresh = lambda: ['--out', d/'fresh'/f'run{next(n)}']      # one folder per case: cases run two at a time
+
+    def sg(ckpt=d / 'ok.pt', img=d / 'seg' / 'sup.png', mask=d / 'seg' / 'sup_mask.png', query=d / 'seg' / 'queries',
+           out=None):
+        "qgnet segment with one input changed; a fresh --out each time, which a refused run never creates."
+        return ['segment', '--ckpt', ckpt, '--support', img, mask, '--query', query, '--out',
+                out or d / 'fresh' / f'seg{next(n)}']
+
     return [
         # qgnet train
         ('train --lr nan', [*tr, '--lr', 'nan', *fresh()], '--lr'),
@@ -189,6 +205,24 @@ def cases(d):
             '--root',
         ),
         ('ablate unknown variant', ['ablate', '--study', 'losses', '--variants', 'slic', '--out', d / 'abl'], 'slic'),
+        # qgnet segment: all before the model runs
+        ('segment --support image missing', [*sg(img=d / 'missing.jpg')], 'missing.jpg'),
+        ('segment --support image unreadable', [*sg(img=d / 'unreadable' / '0.jpg')], 'cannot read image file'),
+        ('segment --support mask unreadable', [*sg(mask=d / 'unreadable' / '1.jpg')], ('--support', 'cannot read')),
+        ('segment mask size differs', [*sg(mask=d / 'seg' / 'small_mask.png')], ('--support', 'is 10x10')),
+        ('segment empty mask', [*sg(mask=d / 'seg' / 'empty_mask.png')], ('empty_mask.png', 'no object pixels')),
+        ('segment class-index mask without --class-id', [*sg(mask=d / 'seg' / 'classes_mask.png')], '--class-id'),
+        ('segment --class-id not in the mask', [*sg(), '--class-id', '5'], 'class_id=5'),
+        ('segment --class-id -1', [*sg(), '--class-id', '-1'], '--class-id'),
+        ('segment without --support', [*sg()[:3], *sg()[6:]], '--support'),
+        ('segment --query missing', [*sg(query=d / 'nowhere.jpg')], ('--query', 'nowhere.jpg')),
+        ('segment --query folder without images', [*sg(query=d / 'empty')], ('--query', 'no image files')),
+        ('segment --query unreadable', [*sg(query=d / 'unreadable')], ('--query', 'cannot read image file')),
+        ('segment --ckpt missing', [*sg(ckpt=d / 'missing.pt')], '--ckpt'),
+        ('segment --ckpt text file', [*sg(ckpt=d / 'text.pt')], '--ckpt'),
+        ('segment --ckpt NaN weights', [*sg(ckpt=d / 'nan.pt')], 'NaN'),
+        ('segment --out is a file', [*sg(out=d / 'a_file')], '--out'),
+        ('segment --out under a file', [*sg(out=d / 'a_file' / 'seg')], '--out'),
     ]
 
 
@@ -222,6 +256,7 @@ def test_bad_inputs_leave_no_output_behind(results, work):
     "Refused before compute: the fresh output folder of the train cases holds no checkpoint."
     assert not list((work/'fresh').rglob('*.pt')), 'a refused training wrote a checkpoint'
     assert not (work/'demo'/'pretrain').exists(), 'demo refused its input only after starting to pretrain'
+    assert not list((work / 'fresh').glob('seg*')), 'a refused qgnet segment wrote its output folder'
 
 
 def test_debug_shows_the_traceback(work):
