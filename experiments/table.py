@@ -271,6 +271,42 @@ def vgg_section(src: Path) -> str:
                     f"{probe['episodes']} episodes (seed {pc['seed']}), {pc['size']} px; start point: "
                     f"{probe['start_point']}, no training", f'from `{SHOWN_DIR}/vgg16/*.json`'], '\n'.join(body))
 
+# ---- (e) across domains ----
+
+def cross_domain_table(d: dict) -> str:
+    "`experiments/cross_domain.py`'s JSON: per checkpoint, the model through `segment` and the prototype baseline."
+    names = list(d['classes'])
+    out = ['| method | ' + ' | '.join(names) + " | mean IoU | mean of the episodes' IoU |",
+           '|---|' + '---|' * (len(names) + 2)]
+    for name, r in d['checkpoints'].items():
+        b = r['baseline']
+        out += [f'| {name}: the model, through `segment` | ' + ' | '.join(pct(r['per_class'][c]) for c in names) +
+                f" | {pct(r['miou'])} | {pct(r['episode_mean_iou'])} |",
+                f"| {name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f}) | " +
+                ' | '.join(pct(b['per_class'][c]) for c in names) + f" | {pct(b['miou'])} | |"]
+    return '\n'.join(out)
+
+def cross_domain_section(src: Path) -> str:
+    d = read_json(src/'cross_domain.json')
+    cks = d['checkpoints']
+    command = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in cks.items()),
+                     '--out runs/cross_domain.json'])
+    n = sum(d['episodes'].values())
+    notes = [f"conditions: FSS-1000 images (`{d['root']}`), classes " +
+             ', '.join(f'{c} ({k} images)' for c, k in d['classes'].items()) +
+             f"; every ordered pair of distinct images of a class is one {d['shot']}-shot episode (support, query), "
+             f"{n} episodes; IoU per class pooled over its episodes, mean IoU over the classes"]
+    start = lambda r: (r['start_point'] or {}).get('backbone')
+    kind = {'baseline': ' (QGNet without its prior map)'}
+    notes += [f"{name}: `{r['checkpoint']}`, the `{r['model']}` model{kind.get(r['model'], '')}, backbone {start(r)}, "
+              f"trained on the base classes of {r['trained_on']}; {r['size']} px input, {r['precision']}"
+              for name, r in cks.items()]
+    notes += ["the prototype baseline runs on the same checkpoint's frozen backbone; its one threshold is the best "
+              'over all episodes, chosen with the answers (an upper bound for that rule)',
+              f'from `{SHOWN_DIR}/cross_domain.json`']
+    return section('Across domains: CamVid-FSS checkpoints on FSS-1000 images, through `qgnet_nb.segment`', command,
+                   notes, cross_domain_table(d))
+
 # ---- RESULTS.md ----
 
 def results(src: Path) -> str:
@@ -279,7 +315,7 @@ def results(src: Path) -> str:
             'do not edit it by hand.\n\n`python experiments/table.py --check` tells when it is out of date. '
             'Numbers in %, except mean map values V.\n')
     parts = [demo_section(src), camvid_section(src), recall_section(src, 'recall-demo'),
-             recall_section(src, 'recall-camvid'), vgg_section(src)]
+             recall_section(src, 'recall-camvid'), vgg_section(src), cross_domain_section(src)]
     return '\n'.join([head, *parts])
 
 def write_atomic(path: Path, text: str):
