@@ -18,7 +18,7 @@ of the query's features to the support's masked-average prototype (`region_maps.
 every class: the best one (`start_point.ThresholdSweep`), chosen with the answers, so an upper bound for that rule.
 Prints a markdown table; --out writes the JSON that `experiments/table.py --results` renders into RESULTS.md.
 """
-import argparse, itertools, json, sys, time
+import argparse, itertools, sys, time
 from pathlib import Path
 import numpy as np
 import torch
