@@ -7,7 +7,9 @@ With the backbone frozen, the match decoder's input maps are a fixed function of
 computed once (`--train-episodes` training episodes of the base classes, `--val-episodes` validation episodes of
 the novel classes, drawn with `--val-seed`, not the test seed) and every decoder variant then trains in seconds on
 the same maps: kernel 3 (the dilated 3x3 stack) against kernel 1 (each position alone), object weight 2 (the CPU
-preset) against 1. Every variant gets the same steps, batches, optimiser (AdamW, poly decay) and seeds; the
+preset) against 1, the default six maps (mid-level and layer 4) against the six of layer 3 and layer 4, and those
+with the two object-against-background contrasts added. The maps of every variant are cached once, by name (a model
+whose `match_maps` is their union). Every variant gets the same steps, batches, optimiser (AdamW, poly decay) and seeds; the
 training episodes are the cached ones, without the per-epoch augmentation of `qgnet train`. Prints mean +- std of
 the validation mIoU per variant; --out writes every run.
 """
@@ -19,15 +21,25 @@ from qgnet_nb.data import make_dataset
 from qgnet_nb.fem import MatchDecoder, segmentation_ce
 from qgnet_nb.metrics import IoUMeter
 from qgnet_nb.models import make_model
+from qgnet_nb.qgnet import MATCH_MAPS
 from map_probe import match_inputs              # this script's folder is on sys.path
 
-VARIANTS = {'kernel 3, object weight 2 (the CPU preset)': (3, 2.0), 'kernel 3, object weight 1': (3, 1.0),
-            'kernel 1, object weight 2': (1, 2.0), 'kernel 1, object weight 1': (1, 1.0)}
+L34 = ('guided', 'prototype-layer3', 'prototype-layer4', 'calibrated-layer3', 'calibrated-layer4', 'cosmax-layer3')
+CONTRAST = L34 + ('contrast-layer3', 'contrast-layer4')          # the cpu-vgg16 preset's maps
+VARIANTS = {'kernel 3, object weight 2 (the CPU preset)': (MATCH_MAPS, 3, 2.0),
+            'kernel 3, object weight 1': (MATCH_MAPS, 3, 1.0), 'kernel 1, object weight 2': (MATCH_MAPS, 1, 2.0),
+            'kernel 1, object weight 1': (MATCH_MAPS, 1, 1.0),
+            'kernel 1, object weight 1, layer-3 and layer-4 maps': (L34, 1, 1.0),
+            'kernel 1, object weight 2, layer-3 and layer-4 maps': (L34, 1, 2.0),
+            'kernel 1, object weight 1, layer-3 and layer-4 maps + contrasts': (CONTRAST, 1, 1.0),
+            'kernel 1, object weight 2, layer-3 and layer-4 maps + contrasts': (CONTRAST, 1, 2.0)}
+NAMES = tuple(dict.fromkeys(n for maps, _, _ in VARIANTS.values() for n in maps))     # their union, in order
 
 
 def cache_maps(a) -> dict:
-    "The maps the match decoder reads, its targets, classes and sizes, for the training and validation episodes."
-    model = make_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=8).eval()
+    "The maps of every variant (`NAMES`), the targets, classes and sizes, for the training and validation episodes."
+    model = make_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=8,
+                       match_maps=NAMES).eval()
     def collect(ds):
         out = {'maps': [], 'target': [], 'class_id': [], 'size': []}
         for i in range(len(ds)):
@@ -42,13 +54,15 @@ def cache_maps(a) -> dict:
     va = make_dataset(a.data, a.root, split='val', fold=a.fold, shot=1, mode='test', size=a.size,
                       episodes=a.val_episodes, seed=a.val_seed)
     return {'train': collect(tr), 'val': collect(va), 'classes': list(va.classes),
-            'names': [va.class_names[c] for c in va.classes]}
+            'names': [va.class_names[c] for c in va.classes], 'maps': list(NAMES)}
 
 
-def train_and_score(D: dict, kernel: int, fg: float, seed: int, a) -> dict:
-    "One decoder trained on the cached training maps, scored on the validation maps (mIoU at the input's scale)."
+def train_and_score(D: dict, maps: tuple, kernel: int, fg: float, seed: int, a) -> dict:
+    """One decoder reading the cached `maps` (names), trained on the training episodes and scored on the validation
+    ones (mIoU at the input's scale)."""
     torch.manual_seed(seed)
-    X, Y = D['train']['maps'], D['train']['target'].long()
+    ch = [D['maps'].index(n) for n in maps]
+    X, Y = D['train']['maps'][:, ch], D['train']['target'].long()
     dec = MatchDecoder(X.shape[1], a.dim, kernel=kernel)
     opt = torch.optim.AdamW(dec.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     g = torch.Generator().manual_seed(seed)
@@ -65,7 +79,7 @@ def train_and_score(D: dict, kernel: int, fg: float, seed: int, a) -> dict:
     with torch.no_grad():
         for i in range(len(V['maps'])):
             h, w = V['size'][i]
-            lg = F.interpolate(dec(V['maps'][i:i + 1])[0], size=V['target'].shape[-2:], mode='bilinear',
+            lg = F.interpolate(dec(V['maps'][i:i + 1, ch])[0], size=V['target'].shape[-2:], mode='bilinear',
                                align_corners=False)[0]
             meter.update(lg[:, :h, :w].argmax(0), V['target'][i, :h, :w].long(), V['class_id'][i])
     per = dict(zip(D['names'], meter.per_class().values()))
@@ -94,16 +108,18 @@ def main(argv=None) -> int:
     p.add_argument('--out', default=None)
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    if a.cache is not None and a.cache.is_file(): D = torch.load(a.cache, weights_only=True)
-    else:
+    if a.cache is not None and a.cache.is_file():
+        D = torch.load(a.cache, weights_only=True)
+        D.setdefault('maps', list(MATCH_MAPS))                  # a cache written before maps were named
+    if a.cache is None or not a.cache.is_file() or set(NAMES) - set(D['maps']):
         D = cache_maps(a)
         if a.cache is not None: torch.save(D, a.cache)
     print(f"maps of {len(D['train']['maps'])} training and {len(D['val']['maps'])} validation episodes "
           f"({time.perf_counter() - t0:.0f} s)")
     runs = {}
     print('| decoder | mIoU, mean +- std | per seed |\n|---|---|---|')
-    for name, (kernel, fg) in VARIANTS.items():
-        runs[name] = [train_and_score(D, kernel, fg, s, a) for s in a.seeds]
+    for name, (maps, kernel, fg) in VARIANTS.items():
+        runs[name] = [dict(train_and_score(D, maps, kernel, fg, s, a), maps=list(maps)) for s in a.seeds]
         m = [100 * r['miou'] for r in runs[name]]
         print(f"| {name} | {statistics.mean(m):.1f} +- {statistics.stdev(m) if len(m) > 1 else 0:.1f} | "
               f"{' / '.join(f'{v:.1f}' for v in m)} |", flush=True)

@@ -242,7 +242,13 @@ def study_notes(d: dict) -> str:
     return (f"decoders trained on cached maps (`experiments/decoder_study.py`): {c['train_episodes']} base-class "
             f"training episodes (seed {c['seed']}), {c['steps']} steps of {c['batch_size']}, AdamW {c['lr']:g}, "
             f"width {c['dim']}; scored on {c['val_episodes']} {c['data']} val episodes of seed {c['val_seed']} "
-            f"(not the test seed); decoder seeds {', '.join(map(str, c['seeds']))}")
+            f"(not the test seed); decoder seeds {', '.join(map(str, c['seeds']))}" + study_maps(d))
+
+def study_maps(d: dict) -> str:
+    "The input maps of the study's variants, each distinct list once (a study from before maps were named: '')."
+    sets = {tuple(runs[0]['maps']) for runs in d['variants'].values() if 'maps' in runs[0]}
+    return '' if not sets else '; input maps: ' + ' against '.join(
+        f"({', '.join(m)})" for m in sorted(sets, key=lambda m: (len(m), m)))
 
 def vgg_section(src: Path) -> str:
     d = src/'vgg16'
