@@ -1,5 +1,5 @@
 "experiments/RESULTS.md is what experiments/table.py generates from experiments/results/, and follows its data."
-import ast, importlib.util, json, shutil, subprocess, sys
+import ast, json, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -36,7 +36,21 @@ def package_paper_recall():
                 return ast.literal_eval(node.value)
     pytest.skip('no PAPER_RECALL assignment in qgnet_nb/')
 
-def test_paper_rows_are_the_packages():
-    spec = importlib.util.spec_from_file_location('results_table', TABLE)
-    table = importlib.util.module_from_spec(spec); spec.loader.exec_module(table)
-    assert table.PAPER_RECALL == package_paper_recall(), "table.py's Table 7 rows differ from qgnet_nb's"
+def method_md_recall() -> dict:
+    "The paper's Table 7 numbers as METHOD.md §2.4 writes them in prose: a source typed apart from the package's."
+    text = re.sub(r'\s+', ' ', (ROOT/'METHOD.md').read_text())
+    m = re.search(r'numbers: guided ([\d., ]+) %; prior ([\d., ]+) %', text)
+    assert m, "METHOD.md no longer states Table 7's numbers in the form 'guided ... %; prior ... %'"
+    return {k: tuple(float(v) for v in g.split(',')) for k, g in zip(('guided', 'prior'), m.groups())}
+
+def test_paper_rows_match_method_md():
+    want = method_md_recall()
+    assert all(len(row) == 9 for row in want.values()), f'METHOD.md gives {want}, not 9 thresholds per map'
+    got = package_paper_recall()
+    assert got == want, f'qgnet_nb PAPER_RECALL {got} differs from METHOD.md {want}'
+    results_md = (ROOT/'experiments'/'RESULTS.md').read_text()
+    rows = re.findall(r'^\| (guided|prior) \(paper\) \|([^a-z]*?)\| \| \| \|$', results_md, re.M)
+    assert rows, 'RESULTS.md has no (paper) rows'
+    for k, cells in rows:
+        shown = tuple(float(c) for c in cells.split('|'))
+        assert shown == want[k], f"RESULTS.md's {k} (paper) row {shown} differs from METHOD.md {want[k]}"
