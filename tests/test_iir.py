@@ -15,11 +15,19 @@ def test_train_then_eval(tmp_path, model):
     ck = torch.load(tmp_path/'run'/'last.pt', map_location='cpu', weights_only=True)
     assert ck['name'] == model and ck['config']['name'] == model
     rec = json.loads((tmp_path/'run'/'metrics.jsonl').read_text().splitlines()[0])
-    assert rec['epoch'] == 1 and 0 <= rec['val_miou'] <= 1
+    assert rec['epoch'] == 1, rec
     r = run('eval', '--ckpt', 'run/last.pt', '--episodes', '2', '--workers', '0', '--out', 'e.json', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads((tmp_path/'e.json').read_text())
-    assert res['model'] == model and res['episodes'] == 2 and 0 <= res['miou'] <= 1
+    assert res['model'] == model and res['episodes'] == 2
+    per_class = list(res['per_class'].values())
+    assert res['miou'] == pytest.approx(sum(per_class) / len(per_class)), f"mIoU {res['miou']}, per class {per_class}"
+    # the training's validation is the same evaluation: the last checkpoint on the val split at the input's resolution
+    r = run('eval', '--ckpt', 'run/last.pt', '--episodes', '2', '--workers', '0', '--resolution', 'input',
+            '--out', 'v.json', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    val = json.loads((tmp_path/'v.json').read_text())['miou']
+    assert val == pytest.approx(rec['val_miou'], abs=1e-6), f"qgnet eval {val}, training's validation {rec['val_miou']}"
     assert res['label'] == model and res['tta'] is None  # no test-time augmentation by default
     r = run(
         'eval', '--ckpt', 'run/last.pt', '--episodes', '2', '--workers', '0', '--tta', '--out', 't.json', cwd=tmp_path
