@@ -11,7 +11,7 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 from .core import (IMG_EXTS, UsageError, amp_dtype, atomic_open, error_line, get_device, overlay_mask,
-                           progress_bar, read_image, read_mask)
+                           pil_to_rgb, progress_bar, read_image, read_mask)
 from .cli import Count, Index, Real, RunOptions, check_config, check_out_dir, config_flags, config_values
 from .superpixels_numpy import as_rgb
 from .patches import find_images
@@ -57,7 +57,7 @@ def as_image(img, name: str = 'image') -> np.ndarray:
     naming `name` when it cannot be read."""
     try:
         if isinstance(img, (str, os.PathLike)): return read_image(img)
-        if isinstance(img, Image.Image): img = img if img.mode in ('L', 'RGB', 'RGBA') else img.convert('RGB')
+        if isinstance(img, Image.Image): img = img if img.mode in ('L', 'RGB', 'RGBA') else pil_to_rgb(img, name)
         return as_rgb(img, name)
     except (ValueError, OSError) as e:
         msg = error_line(e)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from .core import read_image
+from .core import pil_to_rgb, read_image
 from .superpixels_numpy import FELZENSZWALB_DEFAULTS, SLIC_DEFAULTS, as_rgb
 from .superpixels import superpixels
 from .superpixel_quality import SKIMAGE_PHOTOS, draw_boundaries, fit_side, sample_images, superpixel_quality
@@ -60,7 +60,7 @@ def read_upload(files) -> tuple[str, np.ndarray]:
     import io
     from PIL import Image as _I
     f = files[0]
-    try: return f['name'], np.asarray(_I.open(io.BytesIO(bytes(f['content']))).convert('RGB'))
+    try: return f['name'], pil_to_rgb(_I.open(io.BytesIO(bytes(f['content']))), f['name'])
     except Exception as e: raise ValueError(f"cannot read {f['name']}: {e}") from e
 
 # %% ../nbs/27_widgets.ipynb #8d4a7001

@@ -85,6 +85,7 @@ def work(tmp_path_factory):
     _png(d / 'seg' / 'empty_mask.png', np.zeros((32, 32), np.uint8))
     _png(d / 'seg' / 'classes_mask.png', (sup > 0).astype(np.uint8) * 7 + 1)
     _png(d / 'seg' / 'queries' / 'q.png', np.zeros((20, 30, 3), np.uint8))
+    Image.fromarray(np.zeros((32, 32), np.float32)).save(d / 'seg' / 'float.tif')     # 32-bit float pixels
     # a finished run, to resume with changed settings or with a corrupt last.pt
     r = qgnet('train', *TINY, '--out', d/'run')
     assert r.returncode == 0, r.stderr[-3000:]
@@ -208,6 +209,8 @@ def cases(d):
         # qgnet segment: all before the model runs
         ('segment --support image missing', [*sg(img=d / 'missing.jpg')], 'missing.jpg'),
         ('segment --support image unreadable', [*sg(img=d / 'unreadable' / '0.jpg')], 'cannot read image file'),
+        ('segment --support image of float pixels', [*sg(img=d / 'seg' / 'float.tif')],
+         ('float.tif', 'floating-point pixels')),
         ('segment --support mask unreadable', [*sg(mask=d / 'unreadable' / '1.jpg')], ('--support', 'cannot read')),
         ('segment mask size differs', [*sg(mask=d / 'seg' / 'small_mask.png')], ('--support', 'is 10x10')),
         ('segment empty mask', [*sg(mask=d / 'seg' / 'empty_mask.png')], ('empty_mask.png', 'no object pixels')),
