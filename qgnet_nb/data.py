@@ -165,11 +165,11 @@ def _rank_world(rank, world_size):
     world_size = check_int('world_size', world_size, 1)
     return check_int('rank', rank, 0, world_size - 1), world_size
 
-def shard_episodes(n: int, rank: int | None = None, world_size: int | None = None) -> list[int]:
+def shard_episodes(n: int, rank: int | None = None, world_size: int | None = None) -> range:
     """Episode indices for `rank` of `world_size` (default: the torch.distributed group): rank, rank+W, ...; each
-    once overall."""
+    once overall, as a `range`."""
     rank, world_size = _rank_world(rank, world_size)
-    return list(range(rank, n, world_size))
+    return range(rank, n, world_size)                   # lazy: nothing held in proportion to n
 
 # %% ../nbs/14_data.ipynb #c5f42101
 class EpisodeShardSampler(torch.utils.data.Sampler):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_episodes.ipynb #c7f6f2ba
 from __future__ import annotations
-import contextlib, hashlib, json, os, re, torch, warnings
+import contextlib, hashlib, json, math, os, re, torch, warnings
 import numpy as np
 import torchvision.transforms.v2.functional as TF
 from PIL import Image
@@ -287,6 +287,20 @@ class FewShotDataset(torch.utils.data.Dataset):
         self._query_classes = {}
         for q, c in pairs: self._query_classes.setdefault(q, []).append(c)
         self._orders = {}
+        if self.episodes is not None and self.episodes > self.distinct_episodes(self.episodes):
+            raise ValueError(
+                f'{self.source}, fold {self.fold}, {self.mode}: episodes={self.episodes} is more than the '
+                f'{self.distinct_episodes()} distinct {self.shot}-shot episodes its {len(self._pairs)} (image, class) '
+                'pairs can give; ask for at most that many'
+            )
+
+    def distinct_episodes(self, enough: int | None = None) -> int:
+        "Distinct episodes (query, class, support set) the data can give; the count stops once it reaches `enough`."
+        n = 0
+        for q, c in self._pairs.tolist():
+            n += math.comb(len(self._candidates(q, c)), self.shot)
+            if enough is not None and n >= enough: break
+        return n
 
     def _drop(self, problems):
         if not problems: return
@@ -325,8 +339,8 @@ class FewShotDataset(torch.utils.data.Dataset):
         return len(self._pairs) if self.mode == 'test' else len(self._queries)
 
     def _order(self, cycle: int) -> np.ndarray:
-        if cycle not in self._orders:
-            self._orders[cycle] = np.random.default_rng([self.seed, 1, cycle]).permutation(len(self._pairs))
+        if cycle not in self._orders:         # one cycle's order kept: memory never grows with the episode count
+            self._orders = {cycle: np.random.default_rng([self.seed, 1, cycle]).permutation(len(self._pairs))}
         return self._orders[cycle]
 
     def _episode(self, index: int):

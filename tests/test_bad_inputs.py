@@ -142,6 +142,8 @@ def cases(d):
         ('eval --ckpt NaN weights', ['eval', '--ckpt', d / 'nan.pt'], 'NaN'),
         ('eval --size 0', [*ev, '--size', '0'], '--size'),
         ('eval --episodes 0', [*ev[:3], '--episodes', '0'], '--episodes'),
+        ('eval --episodes beyond the data', [*ev[:3], '--episodes', '100000000'],
+         ('--episodes 100000000', 'distinct 1-shot episodes')),
         ('eval --fold 9', [*ev, '--fold', '9'], '--fold 9'),
         ('eval --out is a folder', [*ev, '--out', d / 'a_dir'], '--out'),
         (
