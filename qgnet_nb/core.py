@@ -191,7 +191,7 @@ def read_mask(path) -> np.ndarray:
     "Read a class-index mask as an (H, W) uint8 array (palette indices, not colours)."
     im = _open(path, 'mask')
     if im.mode in ('P', 'L', '1'): return np.asarray(im if im.mode != '1' else im.convert('L')).astype(np.uint8)
-    if im.mode in ('I', 'I;16', 'I;16B', 'F'):
+    if im.mode in ('I', 'F') or im.mode.startswith('I;16'):             # 16-bit in any byte order, 32-bit, float
         a = np.asarray(im)
         if a.min() < 0 or a.max() > 255 or (a != np.round(a)).any():
             raise ImageReadError(
