@@ -5,9 +5,10 @@
     python experiments/map_probe.py ... --ckpt runs/vgg/match-base/last.pt     # a trained model's maps, and its output
 
 `qgnet probe` scores one cosine map per backbone layer; this scores each of the similarity maps the match decoder
-actually reads (guided, prototype and calibrated cosines of the mid-level and layer-4 features, cosine-max of the
-mid-level), at the resolution the decoder sees them, with the same rule: novel-class mIoU at the best single
-threshold over all episodes (chosen with the answers, so an upper bound for one map), beside all-foreground. With
+actually reads (by default guided, prototype and calibrated cosines of the mid-level and layer-4 features,
+cosine-max of the mid-level; with --ckpt, the maps its `match_maps` names), at the resolution the decoder sees
+them, with the same rule: novel-class mIoU at the best single threshold over all episodes (chosen with the
+answers, so an upper bound for one map), beside all-foreground. With
 --ckpt the trained model's own prediction is scored on the same episodes, so a decoder that loses signal shows as
 a prediction below its best input map. Prints a table; --out writes it as JSON.
 """
@@ -18,9 +19,6 @@ from qgnet_nb.data import make_dataset
 from qgnet_nb.metrics import IoUMeter
 from qgnet_nb.models import load_checked, make_model
 from qgnet_nb.start_point import ThresholdSweep
-
-MAPS = ('guided', 'prototype mid', 'prototype layer4', 'calibrated mid', 'calibrated layer4', 'cosine-max mid')
-
 
 @torch.no_grad()
 def match_inputs(model, e: dict) -> tuple[dict, torch.Tensor]:
@@ -52,7 +50,7 @@ def main(argv=None) -> int:
     else: model = make_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=32)
     if getattr(model, 'decoder', None) != 'match': raise SystemExit('--ckpt: expected a model with the match decoder')
     model.eval()
-    names = MAPS if model.mode == 'baseline' else ('prior',) + MAPS
+    names = model.match_maps if model.mode == 'baseline' else ('prior',) + model.match_maps
     sweeps = {n: ThresholdSweep(ds.classes, lo=-1, hi=2) for n in names}
     meter = IoUMeter(ds.classes)
     t0 = time.perf_counter()

@@ -219,7 +219,10 @@ def curve_notes(d: dict) -> str:
     c = d['config']
     rate = f"{c['optimizer']} {c['lr']:g}" + (' x10' if c.get('lr_x10') else '')
     done = '' if d['epochs_done'] == c['epochs'] else f", stopped after {d['epochs_done']} of {c['epochs']} epochs"
-    return (f"`{d['run']}`: {c['model']}, {c['backbone']} ({c['weights']}), {c['decoder']} decoder (width {c['dim']}), "
+    dec = f"{c['decoder']} decoder (width {c['dim']}" + (f", kernel {c.get('match_kernel', 3)}, maps "
+                                                        f"{' '.join(c.get('match_maps') or ['default'])}"
+                                                        if c['decoder'] == 'match' else '') + ')'
+    return (f"`{d['run']}`: {c['model']}, {c['backbone']} ({c['weights']}), {dec}, "
             f"{rate}, object weight {c['fg_weight']:g}, {c['epochs']} epochs of {c['train_episodes']} episodes in "
             f"batches of {c['batch_size']} at {c['size']} px, validation on {c['val_episodes']} {c['val_split']} "
             f"episodes{done}")
@@ -252,18 +255,21 @@ def study_maps(d: dict) -> str:
 
 def vgg_section(src: Path) -> str:
     d = src/'vgg16'
-    probe, maps = read_json(d/'probe-f0.json'), read_json(d/'maps-f0.json')
+    probe = read_json(d/'probe-f0.json')
     pc = probe['config']
     evals = sorted(d.glob('eval-*.json'))
     body = [probe_table(probe)]
     if evals:
-        rows = [json.loads(p.read_text()) for p in evals]
-        body += ['', f"**The trained decoder of the first run below, evaluated** (`qgnet eval`, {eval_conditions(rows)}"
-                 .split(', start point:')[0] + '):', '', table(rows)]
-    body += ['', '**Each input map of the match decoder** (`experiments/map_probe.py`, '
-            f"{maps['episodes']} {maps['split']} episodes, seed {maps['seed']}, its best single threshold per map, "
-            'chosen with the answers), and the trained decoder of the first run below on the same episodes:', '',
-            maps_table(maps)]
+        rows = [json.loads(p.read_text()) for p in evals]          # eval-RUN-f0-Kshot.json: labelled by their run
+        rows = [{**r, 'label': f"{r['model']}, `{p.stem[5:].rsplit('-f', 1)[0]}`"} for r, p in zip(rows, evals)]
+        body += ['', f"**The trained decoders of the first two runs below, evaluated** (`qgnet eval`, "
+                 f"{eval_conditions(rows)}".split(', start point:')[0] + '):', '', table(rows)]
+    for p in sorted(d.glob('maps-*.json')):
+        maps = read_json(p)
+        body += ['', '**Each input map of the match decoder** (`experiments/map_probe.py`, '
+                f"{maps['episodes']} {maps['split']} episodes, seed {maps['seed']}, its best single threshold per "
+                f"map, chosen with the answers), and the trained decoder of `{run_path(maps['ckpt'])}` on the same "
+                'episodes:', '', maps_table(maps)]
     if (d/'decoder-study.json').is_file():
         st = read_json(d/'decoder-study.json')
         body += ['', bullet(study_notes(st)).rstrip(), '', study_table(st)]

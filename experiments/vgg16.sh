@@ -12,17 +12,24 @@ COMMON="--data camvid --root $ROOT --fold 0 --model baseline $VGG --workers 0 --
 
 # 1. the probe of the start point, no training (about 2 min)
 qgnet probe --data camvid --root $ROOT --fold 0 $VGG --size 241 --episodes 100 --out $OUT/probe-f0.json
-# 2. decoders on cached maps: kernel 3 / 1, object weight 2 / 1, three seeds each (maps about 15 min, then seconds);
+# 2. decoders on cached maps: kernel 3 / 1, object weight 2 / 1, the default six maps against layer-3/layer-4 maps
+#    with and without the contrasts, three seeds each (maps about 20 min, then seconds);
 #    one thread, as recorded: two threads round differently (11.8 instead of 11.6 for one seed)
 OMP_NUM_THREADS=1 python experiments/decoder_study.py --root $ROOT --cache $OUT/maps.pt --out $OUT/decoder-study.json
-# 3. training curves, 4 epochs of 400 episodes at 241 px each (35-60 min each on 2 cores)
-qgnet train --preset cpu $COMMON --match-kernel 1 --fg-weight 1 --out $OUT/match-kernel1     # the one that learns
+# 3. training curves, 4 epochs of 400 episodes at 241 px each (35-80 min each on 2 cores)
+qgnet train --preset cpu-vgg16 $COMMON --out $OUT/match-maps8                                # the cpu-vgg16 preset
+qgnet train --preset cpu $COMMON --match-kernel 1 --fg-weight 1 --out $OUT/match-kernel1     # the default six maps
 qgnet train --preset cpu $COMMON --out $OUT/match-kernel3                                    # the CPU preset's decoder
 qgnet train $COMMON --size 241 --batch-size 8 --train-episodes 400 --epochs 8 --optimizer adamw --lr 1e-3 \
     --no-lr-x10 --fg-weight 2 --out $OUT/fem-adamw                                           # PFENet's FEM
-for r in match-kernel1 match-kernel3 fem-adamw; do python experiments/curve.py $OUT/$r --out $OUT/curve-$r.json; done
-# 4. the first one on 1000 test episodes at the original resolution, and its input maps beside its prediction
-qgnet eval --data camvid --root $ROOT --split val --fold 0 --shot 1 --size 241 --ckpt $OUT/match-kernel1/last.pt \
-    --episodes 1000 --workers 0 --out $OUT/eval-match-kernel1-f0-1shot.json
+for r in match-maps8 match-kernel1 match-kernel3 fem-adamw; do python experiments/curve.py $OUT/$r --out $OUT/curve-$r.json; done
+# 4. the first two on 1000 test episodes at the original resolution, 1-shot and 5-shot (the same 1-shot models),
+#    and the input maps of each beside its prediction
+for r in match-maps8 match-kernel1; do
+  for k in 1 5; do qgnet eval --data camvid --root $ROOT --split val --fold 0 --shot $k --size 241 \
+      --ckpt $OUT/$r/last.pt --episodes 1000 --workers 0 --out $OUT/eval-$r-f0-${k}shot.json; done
+done
 python experiments/map_probe.py --root $ROOT --fold 0 --ckpt $OUT/match-kernel1/last.pt --episodes 100 \
     --out $OUT/maps-f0.json
+python experiments/map_probe.py --root $ROOT --fold 0 --ckpt $OUT/match-maps8/last.pt --episodes 100 \
+    --out $OUT/maps-maps8-f0.json
