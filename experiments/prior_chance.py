@@ -1,0 +1,48 @@
+"""Does the prior extractor leave chance? Each contrastive pretraining run's final losses against log(negatives + 1).
+
+    python experiments/prior_chance.py NAME=RUN_DIR [NAME=RUN_DIR ...] --out runs/prior-chance.json
+
+RUN_DIR is a `qgnet pretrain --out` folder (checkpoint.pth.tar with its config and history). For the global and
+the local InfoNCE: the mean of the last 20 steps, that mean over chance log(K + 1) (the loss of an encoder that
+cannot tell its positive from the K negatives), and how many times the global queue was refilled. The target of
+the paper-recipe work is a global ratio of at most 0.7 after at least 5 refills. Prints a table; --out writes it.
+"""
+import argparse, math, sys
+from pathlib import Path
+import torch
+from qgnet_nb.core import save_json
+
+
+def chance(run: Path, last: int = 20) -> dict:
+    "One run's config, steps, refills and, per loss, its mean over the `last` steps and that mean over chance."
+    ck = torch.load(run/'checkpoint.pth.tar', map_location='cpu', weights_only=False)   # this project's own file
+    cfg, hist = ck['config'], ck['history']
+    tail, steps = hist[-last:], hist[-1]['step']
+    out = dict(config={k: v for k, v in cfg.items() if k != 'patch_params'}, steps=steps, images=ck.get('data'),
+               refills=steps * cfg['batch_size'] / cfg['queue'])
+    for key, k in (('global', cfg['queue']), ('local', cfg['local_queue'])):
+        v = sum(h[key] for h in tail) / len(tail)
+        out[key] = dict(mean=v, chance=math.log(k + 1), ratio=v / math.log(k + 1))
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('runs', nargs='+', help='NAME=RUN_DIR')
+    p.add_argument('--out', default=None)
+    a = p.parse_args(argv)
+    res = {}
+    for spec in a.runs:
+        name, _, path = spec.partition('=')
+        if not (Path(path)/'checkpoint.pth.tar').is_file(): raise SystemExit(f'{spec}: no checkpoint.pth.tar there')
+        res[name] = chance(Path(path))
+    print('| run | start | K | steps | refills | global / chance | local / chance |\n|---|---|---|---|---|---|---|')
+    for n, r in res.items():
+        c = r['config']
+        print(f"| {n} | {c['weights'] or 'random'} | {c['queue']} | {r['steps']} | {r['refills']:.1f} | "
+              f"{r['global']['ratio']:.2f} | {r['local']['ratio']:.2f} |")
+    if a.out: save_json(dict(runs=res), a.out)
+    return 0
+
+
+if __name__ == '__main__': sys.exit(main())
