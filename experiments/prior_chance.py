@@ -21,7 +21,9 @@ def chance(run: Path, last: int = 20) -> dict:
     out = dict(config={k: v for k, v in cfg.items() if k != 'patch_params'}, steps=steps, images=ck.get('data'),
                refills=steps * cfg['batch_size'] / cfg['queue'])
     for key, k in (('global', cfg['queue']), ('local', cfg['local_queue'])):
-        v = sum(h[key] for h in tail) / len(tail)
+        vals = [h[key] for h in tail if key in h]
+        if not vals: continue                                   # a run with one loss only (--losses global/local)
+        v = sum(vals) / len(vals)
         out[key] = dict(mean=v, chance=math.log(k + 1), ratio=v / math.log(k + 1))
     return out
 
@@ -40,7 +42,7 @@ def main(argv=None) -> int:
     for n, r in res.items():
         c = r['config']
         print(f"| {n} | {c['weights'] or 'random'} | {c['queue']} | {r['steps']} | {r['refills']:.1f} | "
-              f"{r['global']['ratio']:.2f} | {r['local']['ratio']:.2f} |")
+              f"{r['global']['ratio']:.2f} | {format(r['local']['ratio'], '.2f') if 'local' in r else '-'} |")
     if a.out: save_json(dict(runs=res), a.out)
     return 0
 

@@ -328,13 +328,14 @@ def prior_section(src: Path) -> str:
     path = src/'prior-chance.json'
     if not path.is_file(): return ''
     runs = read_json(path)['runs']
-    out = ['| run | images | start of both encoders | size | K (global) | M (local) | steps | queue refills | '
-           'global / chance | local / chance |', '|---|---|---|---|---|---|---|---|---|---|']
+    out = ['| run | images | start of both encoders | losses | size | K (global) | M (local) | steps | queue refills | '
+           'global / chance | local / chance |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for n, r in runs.items():
         c = r['config']
         start = 'random' if not c['weights'] else f"`{run_path(c['weights'])}`"
-        out.append(f"| {n} | {r['images']['images']} | {start} | {c['size']} | {c['queue']} | {c['local_queue']} | "
-                   f"{r['steps']} | {r['refills']:.1f} | {r['global']['ratio']:.2f} | {r['local']['ratio']:.2f} |")
+        local = f"{r['local']['ratio']:.2f}" if 'local' in r else '-'
+        out.append(f"| {n} | {r['images']['images']} | {start} | {c['losses']} | {c['size']} | {c['queue']} | "
+                   f"{c['local_queue']} | {r['steps']} | {r['refills']:.1f} | {r['global']['ratio']:.2f} | {local} |")
     c = next(iter(runs.values()))['config']
     notes = [f"conditions: `qgnet pretrain --arch {c['arch']}`, batch {c['batch_size']}, SGD {c['lr']:g}, key momentum "
              f"{c['m']}, temperature {c['tau']}, {c['method']} patches; each loss is the mean of the last 20 steps "
