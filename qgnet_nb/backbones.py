@@ -4,7 +4,8 @@
 
 # %% ../nbs/08_backbones.ipynb #ea06617f
 from __future__ import annotations
-import hashlib, html, io, os, pickle, re, tarfile, torch, torchvision, urllib.parse, urllib.request, warnings
+import contextlib, hashlib, html, io, os, pickle, re, tarfile, torch, torchvision, warnings
+import urllib.parse, urllib.request
 import numpy as np
 from pathlib import Path
 from torch import nn
@@ -56,7 +57,8 @@ def _torchvision_state(arch: str, weights: str) -> dict:
         raise ValueError(f"weights={weights!r}: expected None, 'imagenet', a file path, or one of "
                          f"{list(enum.__members__)} for {arch}")
     w = enum[name]
-    try: return w.get_state_dict(progress=False, check_hash=True)
+    try:   # torch.hub writes "Downloading: URL" even where it cannot download; a failure is reported below instead
+        with contextlib.redirect_stdout(io.StringIO()): return w.get_state_dict(progress=False, check_hash=True)
     except Exception as e:
         raise RuntimeError(f"ImageNet weights for {arch} ({w.url}) could not be obtained: {type(e).__name__}: {e}. "
                            f"Put the file at {Path(torch.hub.get_dir())/'checkpoints'/w.url.rsplit('/', 1)[-1]} "
