@@ -28,6 +28,7 @@ from qgnet_nb.episodes import test_transform
 from qgnet_nb.metrics import IoUMeter
 from qgnet_nb.region_maps import masked_average_pool
 from qgnet_nb.segment import as_image, as_mask, find_checkpoint, open_model, own_query, segment
+from table import cross_domain_table             # this script's folder is on sys.path: RESULTS.md's table
 from qgnet_nb.start_point import ThresholdSweep
 
 
@@ -93,22 +94,6 @@ def prototype_baseline(backbone, size: int, data: dict, layer: str, device) -> d
     return dict(layer=layer, threshold=th, per_class=dict(zip(names, per)), miou=miou)
 
 
-def table(res: dict) -> str:
-    "Markdown: one row per checkpoint and one per its baseline; IoU per class, mean over classes."
-    names = list(res['classes'])
-    out = ['| method | ' + ' | '.join(names) + ' | mean IoU | mean of the episodes\' IoU |',
-           '|---|' + '---|' * (len(names) + 2)]
-    for name, r in res['checkpoints'].items():
-        out.append(f'| {name}: the model, through `segment` | ' +
-                   ' | '.join(f"{100 * r['per_class'][c]:.1f}" for c in names) +
-                   f" | {100 * r['miou']:.1f} | {100 * r['episode_mean_iou']:.1f} |")
-        b = r['baseline']
-        out.append(f"| {name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f}, chosen with the "
-                   'answers) | ' + ' | '.join(f"{100 * b['per_class'][c]:.1f}" for c in names) +
-                   f" | {100 * b['miou']:.1f} | |")
-    return '\n'.join(out)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--ckpt', nargs='+', required=True, metavar='NAME=PATH',
@@ -150,7 +135,8 @@ def main(argv=None) -> int:
             trained_on=f"{tc.get('data')} fold {tc.get('fold')}" if tc else None, **r)
         print(f"{name}: mean IoU {100 * r['miou']:.1f} over {r['episodes']} episodes in {r['seconds']:.0f} s",
               file=sys.stderr)
-    print(table(res))
+    print(cross_domain_table(res))
+    print('each prototype threshold is chosen with the answers: an upper bound for that rule')
     if a.out: save_json(res, a.out)
     return 0
 
