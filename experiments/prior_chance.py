@@ -7,25 +7,19 @@ the local InfoNCE: the mean of the last 20 steps, that mean over chance log(K + 
 cannot tell its positive from the K negatives), and how many times the global queue was refilled. The target of
 the paper-recipe work is a global ratio of at most 0.7 after at least 5 refills. Prints a table; --out writes it.
 """
-import argparse, math, sys
+import argparse, sys, types
 from pathlib import Path
 import torch
 from qgnet_nb.core import save_json
+from qgnet_nb.prior_extractor import chance_ratios
 
 
 def chance(run: Path, last: int = 20) -> dict:
-    "One run's config, steps, refills and, per loss, its mean over the `last` steps and that mean over chance."
+    "One run's config and images, with `chance_ratios` of its history: steps, refills, each loss against chance."
     ck = torch.load(run/'checkpoint.pth.tar', map_location='cpu', weights_only=False)   # this project's own file
-    cfg, hist = ck['config'], ck['history']
-    tail, steps = hist[-last:], hist[-1]['step']
-    out = dict(config={k: v for k, v in cfg.items() if k != 'patch_params'}, steps=steps, images=ck.get('data'),
-               refills=steps * cfg['batch_size'] / cfg['queue'])
-    for key, k in (('global', cfg['queue']), ('local', cfg['local_queue'])):
-        vals = [h[key] for h in tail if key in h]
-        if not vals: continue                                   # a run with one loss only (--losses global/local)
-        v = sum(vals) / len(vals)
-        out[key] = dict(mean=v, chance=math.log(k + 1), ratio=v / math.log(k + 1))
-    return out
+    cfg = ck['config']
+    r = chance_ratios(ck['history'], types.SimpleNamespace(**cfg), last)
+    return dict(config={k: v for k, v in cfg.items() if k != 'patch_params'}, images=ck.get('data'), **r)
 
 
 def main(argv=None) -> int:

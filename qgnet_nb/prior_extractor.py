@@ -25,7 +25,7 @@ from .moco import MoCo, average_bn_buffers
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'FORMAT', 'load_prior_extractor', 'PretrainConfig', 'data_fingerprint', 'check_resume', 'start_encoders',
-           'plot_losses', 'pretrain', 'chance_report', 'pretrain_cli']
+           'plot_losses', 'pretrain', 'chance_ratios', 'chance_report', 'pretrain_cli']
 
 # %% ../nbs/10_prior_extractor.ipynb #6826fd3c
 def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) -> Backbone:
@@ -249,19 +249,26 @@ def _reduce(parts: dict, batch_size: int) -> dict:
     rec['loss'] = rec.get('global', 0.) + rec.get('local', 0.)
     return rec
 
+# %% ../nbs/10_prior_extractor.ipynb #2a778e4e
+def chance_ratios(history: list, cfg, last: int = 20) -> dict:
+    """Steps, global-queue refills and, per loss in `history`, its mean over the `last` steps, chance log(negatives +
+    1) and their ratio (`cfg` needs `queue`, `local_queue`, `batch_size`)."""
+    tail, steps = history[-last:], history[-1]['step']
+    out = dict(steps=steps, last=len(tail), refills=steps * cfg.batch_size / cfg.queue)
+    for key, k in (('global', cfg.queue), ('local', cfg.local_queue)):
+        vals = [h[key] for h in tail if key in h]
+        if vals: out[key] = dict(mean=sum(vals) / len(vals), chance=math.log(k + 1), k=k)
+        if vals: out[key]['ratio'] = out[key]['mean'] / out[key]['chance']
+    return out
+
 # %% ../nbs/10_prior_extractor.ipynb #5137c1a7
 def chance_report(history: list, cfg, last: int = 20) -> str:
     "Each loss's mean over the `last` steps against chance, log(negatives + 1), and how often its queue was refilled."
     if not history: return 'no steps yet'
-    tail, steps = history[-last:], history[-1]['step']
-    parts = []
-    for key, k in (('global', cfg.queue), ('local', cfg.local_queue)):
-        vals = [h[key] for h in tail if key in h]
-        if vals:
-            v, chance = sum(vals) / len(vals), math.log(k + 1)
-            parts.append(f"{key} {v:.3f} = {v / chance:.2f} x chance log({k}+1) = {chance:.2f}")
-    refills = steps * cfg.batch_size / cfg.queue
-    return f"{'; '.join(parts)} (mean of the last {len(tail)} steps; queue refilled {refills:.1f} times)"
+    r = chance_ratios(history, cfg, last)
+    parts = [f"{key} {v['mean']:.3f} = {v['ratio']:.2f} x chance log({v['k']}+1) = {v['chance']:.2f}"
+             for key in ('global', 'local') if (v := r.get(key))]
+    return f"{'; '.join(parts)} (mean of the last {r['last']} steps; queue refilled {r['refills']:.1f} times)"
 
 
 # %% ../nbs/10_prior_extractor.ipynb #ce208f96
