@@ -111,8 +111,8 @@ def _strip(k: str, prefix: str) -> str | None:
     return None
 
 def backbone_state_dict(ckpt: dict, encoder: str = 'encoder_k') -> dict:
-    """The trunk (no heads) of `encoder` from a MoCo-layout checkpoint, or a plain ResNet/Backbone state dict, with
-    torchvision keys."""
+    """The trunk (no heads) of `encoder` from a MoCo-layout checkpoint, or a plain ResNet/VGG/Backbone state dict,
+    with torchvision keys."""
     if not isinstance(ckpt, dict): raise ValueError(f"expected a checkpoint dict, got {type(ckpt).__name__}")
     sd = ckpt.get('state_dict', ckpt)
     if not isinstance(sd, dict) or not sd: raise ValueError("checkpoint has no state_dict")
@@ -123,7 +123,7 @@ def backbone_state_dict(ckpt: dict, encoder: str = 'encoder_k') -> dict:
                                      f"and module.encoder_k.*); first keys: {list(sd)[:4]}")
         sd = sub
     else: sd = {(k[7:] if k.startswith('module.') else k): v for k, v in sd.items()}
-    return {k: v for k, v in sd.items() if k.split('.', 1)[0] in ('conv1', 'bn1') + LAYERS}
+    return {k: v for k, v in sd.items() if k.split('.', 1)[0] in ('conv1', 'bn1', 'features') + LAYERS}
 
 # %% ../nbs/08_backbones.ipynb #8dec1802
 def load_strict(model: nn.Module, sd: dict, what: str):
@@ -138,6 +138,8 @@ def load_strict(model: nn.Module, sd: dict, what: str):
 
 # %% ../nbs/08_backbones.ipynb #8dec1803
 def infer_arch(sd: dict) -> str:
+    "The backbone a trunk state dict fits: VGG-16 (`_bn` when it has BatchNorm statistics), else a ResNet by depth."
+    if 'features.0.weight' in sd: return 'vgg16_bn' if 'features.1.running_mean' in sd else 'vgg16'
     if 'layer1.0.conv3.weight' not in sd: return 'resnet18'
     return 'resnet101' if any(k.startswith('layer3.22.') for k in sd) else 'resnet50'
 
@@ -251,14 +253,13 @@ class VGGBackbone(nn.Module):
     def layer4(self, x): return self._stage('layer4')(x)
 
     def load_weights(self, weights):
-        "Load `'imagenet'` (or a torchvision weight name) or a file of `features.N.*` tensors, strictly."
+        "Load `'imagenet'` (a torchvision weight name), a file of `features.N.*` tensors or a MoCo checkpoint, strictly."
         if _weight_name(weights):
             if self.batch_norm: sd, self.source = _torchvision_state('vgg16_bn', weights), 'torchvision'
             else: sd, self.source = _vgg16_imagenet(weights)
         else:
             if not Path(weights).is_file(): raise FileNotFoundError(f"VGG weights file not found: {weights}")
-            sd = torch.load(weights, map_location='cpu', weights_only=True)
-            sd = sd.get('state_dict', sd)
+            sd = backbone_state_dict(torch.load(weights, map_location='cpu', weights_only=True))   # plain or MoCo
         n = len(self.features)
         sd = {k: v for k, v in sd.items() if k.startswith('features.') and int(k.split('.')[1]) < n}
         load_strict(self, sd, f'weights={str(weights)!r}')

@@ -9,10 +9,11 @@ import torch.nn.functional as F
 from torch import nn
 from .run_state import all_gather_varlen, all_reduce_sum, dist_info
 from .contrastive import KeyQueue, info_nce, local_info_nce, momentum_update, pair_patches, pool_patches
-from .backbones import Backbone
+from .backbones import Backbone, VGGBackbone
 
 # %% auto #0
-__all__ = ['GroupBatchNorm2d', 'set_bn_groups', 'average_bn_buffers', 'mlp_head', 'ContrastiveEncoder', 'MoCo']
+__all__ = ['GroupBatchNorm2d', 'set_bn_groups', 'average_bn_buffers', 'mlp_head', 'ProjectionHeads', 'ContrastiveEncoder',
+           'VGGContrastiveEncoder', 'contrastive_encoder', 'MoCo']
 
 # %% ../nbs/09_moco.ipynb #09758700
 class GroupBatchNorm2d(nn.BatchNorm2d):
@@ -62,26 +63,46 @@ def mlp_head(d_in: int, d_hidden: int, d_out: int = 128) -> nn.Sequential:
     "MoCo v2's projection head: Linear, ReLU, Linear (keys `0.*` and `2.*`)."
     return nn.Sequential(nn.Linear(d_in, d_hidden), nn.ReLU(inplace=True), nn.Linear(d_hidden, d_out))
 
-# %% ../nbs/09_moco.ipynb #237f7501
-class ContrastiveEncoder(Backbone):
-    "A `Backbone` with a global (`fc`) and/or local (`local_fc`) projection head; returns L2-normalised embeddings."
-    def __init__(self, arch: str = 'resnet50', dilated: bool = True, dim: int = 128,
-                 global_head: bool = True, local_head: bool = True):
-        super().__init__(arch, dilated)
+# %% ../nbs/09_moco.ipynb #b65e87d8
+class ProjectionHeads:
+    "The global (`fc`) and local (`local_fc`) heads on a trunk's `layer4`; returns L2-normalised embeddings."
+    def add_heads(self, dim: int, global_head: bool, local_head: bool):
         c = self.channels['layer4']
         self.fc = mlp_head(c, c, dim) if global_head else None
         self.local_fc = mlp_head(c, c, dim) if local_head else None
 
-    def features(self, x): return self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+    def trunk(self, x): return self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
 
     def forward(self, x: torch.Tensor, ids: torch.Tensor | None = None):
         """`(g, l, present)`: global embeddings (B, dim), and the local ones (m, dim) of the patch ids `present` in
         `ids`."""
-        f = self.features(x)
+        f = self.trunk(x)
         g = F.normalize(self.fc(f.mean((2, 3))).float(), dim=1) if self.fc is not None else None
         if self.local_fc is None or ids is None: return g, None, None
         pooled, present = pool_patches(f, ids)
         return g, F.normalize(self.local_fc(pooled).float(), dim=1), present
+
+# %% ../nbs/09_moco.ipynb #c474831e
+class ContrastiveEncoder(ProjectionHeads, Backbone):
+    "A ResNet `Backbone` with the global and/or local projection head."
+    def __init__(self, arch: str = 'resnet50', dilated: bool = True, dim: int = 128,
+                 global_head: bool = True, local_head: bool = True):
+        super().__init__(arch, dilated)
+        self.add_heads(dim, global_head, local_head)
+
+# %% ../nbs/09_moco.ipynb #e0258875
+class VGGContrastiveEncoder(ProjectionHeads, VGGBackbone):
+    "VGG-16 (no BatchNorm) with the global and/or local projection head."
+    def __init__(self, dim: int = 128, global_head: bool = True, local_head: bool = True):
+        super().__init__()
+        self.add_heads(dim, global_head, local_head)
+
+# %% ../nbs/09_moco.ipynb #bd23187b
+def contrastive_encoder(arch: str = 'resnet50', dilated: bool = True, dim: int = 128, global_head: bool = True,
+                        local_head: bool = True) -> ProjectionHeads:
+    "The encoder of `arch`: a ResNet (`dilated` or not) or `vgg16`."
+    if arch == 'vgg16': return VGGContrastiveEncoder(dim, global_head, local_head)
+    return ContrastiveEncoder(arch, dilated, dim, global_head, local_head)
 
 # %% ../nbs/09_moco.ipynb #75dfa797
 class MoCo(nn.Module):
@@ -97,7 +118,7 @@ class MoCo(nn.Module):
             raise ValueError(f"bn_groups={bn_groups} must be a positive multiple of the number of processes ({world})")
         self.use_global, self.use_local = losses in ('both', 'global'), losses in ('both', 'local')
         self.m, self.tau, self.min_area, self.bn_groups = m, tau, min_area, bn_groups
-        self.encoder_q = ContrastiveEncoder(arch, dilated, dim, self.use_global, self.use_local)
+        self.encoder_q = contrastive_encoder(arch, dilated, dim, self.use_global, self.use_local)
         self.encoder_k = copy.deepcopy(self.encoder_q)
         for p in self.encoder_k.parameters(): p.requires_grad_(False)
         set_bn_groups(self, bn_groups // world)

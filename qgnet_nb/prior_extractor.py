@@ -20,7 +20,8 @@ from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, all_reduce_sum, config_
 from .superpixels_numpy import METHODS
 from .patches import PatchCache, find_images, given_superpixel_params, superpixel_flags
 from .contrastive import ContrastivePairs
-from .backbones import ARCHS, Backbone, backbone_state_dict, infer_arch, load_checkpoint_file, load_strict
+from .backbones import (ARCHS, Backbone, VGGBackbone, backbone_state_dict, infer_arch, load_checkpoint_file,
+                                load_strict, make_backbone)
 from .moco import MoCo, average_bn_buffers
 
 # %% auto #0
@@ -28,14 +29,14 @@ __all__ = ['CHECKPOINT', 'FORMAT', 'load_prior_extractor', 'PretrainConfig', 'da
            'plot_losses', 'pretrain', 'chance_ratios', 'chance_report', 'pretrain_cli']
 
 # %% ../nbs/10_prior_extractor.ipynb #6826fd3c
-def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) -> Backbone:
-    "The frozen key-encoder backbone of the MoCo-layout checkpoint at `path` (arch read from it when None)."
+def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) -> nn.Module:
+    "The frozen key-encoder trunk (ResNet or VGG-16) of the MoCo-layout checkpoint at `path` (arch read from it)."
     ckpt = load_checkpoint_file(path)
     sd = backbone_state_dict(ckpt, 'encoder_k')
     found = ckpt.get('arch') if isinstance(ckpt.get('arch'), str) else infer_arch(sd)
     if arch is not None and found != arch:
         raise ValueError(f"checkpoint {path} holds a {found} but arch={arch!r} was requested")
-    bb = Backbone(found, dilated=dilated)
+    bb = VGGBackbone(batch_norm=found == 'vgg16_bn') if found.startswith('vgg16') else Backbone(found, dilated=dilated)
     load_strict(bb, sd, f"checkpoint {path}")
     return freeze(bb)
 
@@ -43,10 +44,10 @@ def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) ->
 @dataclasses.dataclass
 class PretrainConfig:
     "What a pre-training run trains; MoCo v2's defaults."
-    CHOICES: ClassVar[dict] = {'arch': ARCHS, 'method': tuple(sorted(METHODS))}
-    arch: str = 'resnet50'          # the ResNet trained
+    CHOICES: ClassVar[dict] = {'arch': (*ARCHS, 'vgg16'), 'method': tuple(sorted(METHODS))}
+    arch: str = 'resnet50'          # the network trained: a ResNet, or vgg16 (to start from its ImageNet weights)
     weights: str | None = None      # start of both encoders' trunks: None (random, as MoCo), imagenet or a checkpoint
-    dilated: bool = True            # dilate layer3 and layer4 to output stride 8 (no: a plain ResNet, stride 32)
+    dilated: bool = True            # ResNets: dilate layer3 and layer4 to stride 8 (no: stride 32); VGG-16: 16
     size: Count = 224               # view side in pixels
     dim: Count = 128                # embedding dimension of both heads
     losses: Literal['both', 'global', 'local'] = 'both'   # L = L_local + L_global (eq. 3), or one of them: Table 6
@@ -114,7 +115,7 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint')
 def start_encoders(model: MoCo, weights) -> MoCo:
     "Load the backbone `weights` (imagenet or a checkpoint) into both encoders' trunks; the heads stay as they are."
     enc = model.encoder_q
-    sd = Backbone(enc.arch, dilated=enc.dilated, weights=weights).state_dict()
+    sd = make_backbone(enc.arch, weights, enc.dilated)[0].state_dict()
     missing, unexpected = enc.load_state_dict(sd, strict=False)
     heads = [k for k in missing if not k.startswith(('fc.', 'local_fc.'))]
     if heads or unexpected: raise ValueError(f"weights={weights!r} do not fit the {enc.arch} encoders: {heads[:3]}")
@@ -319,7 +320,7 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         cache = _patch_cache(root, a.patch_cache, a.method, params, log) if a.losses != 'global' else None
         _, world, device = init_distributed(a.device)
         log(
-            f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated else ''}, "
+            f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated and cfg.arch != 'vgg16' else ''}, "
             f"losses={cfg.losses}, patches={cfg.method}{' (cached)' if cache else ''}, batch {cfg.batch_size} "
             f"on {world} process(es), {device}, lr {cfg.lr:g}"
         )
