@@ -6,6 +6,7 @@
 from __future__ import annotations
 import os, time, torch, warnings
 import numpy as np
+from fastcore.basics import patch
 from pathlib import Path
 from .core import get_device, overlay_heatmap, overlay_mask, to_image, SUPPORT_COLOR
 from .superpixels_numpy import as_rgb
@@ -22,22 +23,23 @@ from .widgets import panel_grid, png_bytes, resize_image, watch_own_image
 __all__ = ['open_run', 'class_episodes', 'run_episode', 'recall_at', 'episode_box', 'episode_picture', 'threshold_picture',
            'episode_explorer']
 
-# %% ../nbs/28_explorer.ipynb #cbdc7b9d
-def open_run(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, size: int | None = None,
-             device='cpu') -> tuple[torch.nn.Module, dict]:
-    """(model in eval mode on `device`, the episode settings): data, root, fold and size from the checkpoint's
-    training run unless given."""
+# %% ../nbs/28_explorer.ipynb #26ee1dcf
+def _open_model(ckpt_or_model) -> tuple[torch.nn.Module, dict, str]:
+    "(the model, its checkpoint's training record or {}, where it came from) of a checkpoint, a run folder or a model."
     if isinstance(ckpt_or_model, torch.nn.Module):
-        model, tc, source = ckpt_or_model, {}, f'a {type(ckpt_or_model).__name__} object'
-    elif isinstance(ckpt_or_model, (str, os.PathLike)):
+        return ckpt_or_model, {}, f'a {type(ckpt_or_model).__name__} object'
+    if isinstance(ckpt_or_model, (str, os.PathLike)):
         path = find_checkpoint(ckpt_or_model)
         import_model_modules()
         model, extra = load_model(path, map_location='cpu', return_extra=True)
-        tc, source = extra.get('train_config') or {}, str(path)
-    else:
-        raise ValueError(
-            f"ckpt_or_model: expected a checkpoint path, a run folder or a model, got {type(ckpt_or_model).__name__}"
-        )
+        return model, extra.get('train_config') or {}, str(path)
+    raise ValueError(
+        f"ckpt_or_model: expected a checkpoint path, a run folder or a model, got {type(ckpt_or_model).__name__}"
+    )
+
+# %% ../nbs/28_explorer.ipynb #c469c5cc
+def _data_root(tc: dict, data: str | None, root) -> tuple[str, object]:
+    "(data set, its folder) from the arguments, else from the training record `tc`; a ValueError naming the argument."
     data = data if data is not None else tc.get('data', 'demo')
     if data not in DATASETS: raise ValueError(f"data={data!r}: expected one of {', '.join(DATASETS)}")
     if root is None and data == tc.get('data'): root = tc.get('root')
@@ -51,6 +53,15 @@ def open_run(ckpt_or_model, data: str | None = None, root=None, fold: int | None
                 else ''
             )
         )
+    return data, root
+
+# %% ../nbs/28_explorer.ipynb #b314ef3c
+def open_run(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, size: int | None = None,
+             device='cpu') -> tuple[torch.nn.Module, dict]:
+    """(model in eval mode on `device`, the episode settings): data, root, fold and size from the checkpoint's
+    training run unless given."""
+    model, tc, source = _open_model(ckpt_or_model)
+    data, root = _data_root(tc, data, root)
     fold = fold if fold is not None else int(tc.get('fold', 0))
     size = size if size is not None else int(tc.get('size', 473))
     why = (
@@ -72,13 +83,30 @@ def class_episodes(ds) -> dict[int, list[int]]:
     for i in range(len(ds)): out[ds.episode(i)[1]].append(i)
     return out
 
-# %% ../nbs/28_explorer.ipynb #cf35149e
+# %% ../nbs/28_explorer.ipynb #200736ce
 def _unpadded(mask: np.ndarray) -> tuple[slice, slice]:
     "The rows and columns of a padded test mask that hold the image (padding is 255 on the right and at the bottom)."
     rows, cols = np.nonzero((mask != 255).any(1))[0], np.nonzero((mask != 255).any(0))[0]
     if not len(rows): return slice(None), slice(None)
     return slice(0, rows[-1] + 1), slice(0, cols[-1] + 1)
 
+def _crop_supports(batch: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    "The (image, mask) arrays of a one-episode batch's supports, cut to the unpadded image."
+    supports = []
+    for s, sm in zip(batch['support_imgs'][0], batch['support_masks'][0]):
+        sm = sm.numpy().astype(np.uint8)
+        r, c = _unpadded(sm)
+        supports.append((to_image(s)[r, c], sm[r, c]))
+    return supports
+
+# %% ../nbs/28_explorer.ipynb #ae427327
+def _episode_iou(pred: np.ndarray, gt: np.ndarray) -> float:
+    "Foreground IoU of `pred` (0/1) against `gt` (0/1, 255 ignored)."
+    valid = gt != 255
+    p, g = (pred == 1) & valid, gt == 1
+    return float((p & g).sum() / max((p | g).sum(), 1))
+
+# %% ../nbs/28_explorer.ipynb #a2190367
 @torch.no_grad()
 def run_episode(model, item: dict, device='cpu') -> dict:
     """One test episode through `model` -> numpy arrays: query, supports + masks, ground truth (None for your own
@@ -99,18 +127,9 @@ def run_episode(model, item: dict, device='cpu') -> dict:
     gt = label.numpy().astype(np.uint8)
     has_gt = bool((gt == 1).any() or (gt == 0).any())
     pred = preds[0].numpy().astype(np.uint8)
-    iou = None
-    if has_gt:
-        valid = gt != 255
-        p, g = (pred == 1) & valid, gt == 1
-        iou = float((p & g).sum() / max((p | g).sum(), 1))
-    supports = []
-    for s, sm in zip(batch['support_imgs'][0], batch['support_masks'][0]):
-        sm = sm.numpy().astype(np.uint8)
-        r, c = _unpadded(sm)
-        supports.append((to_image(s)[r, c], sm[r, c]))
-    return dict(query=to_image(batch['query_img'][0])[:h, :w], supports=supports, gt=gt if has_gt else None, pred=pred,
-                guided=at(out['guided_map']), prior=at(out.get('prior_map')), iou=iou, seconds=seconds)
+    return dict(query=to_image(batch['query_img'][0])[:h, :w], supports=_crop_supports(batch),
+                gt=gt if has_gt else None, pred=pred, guided=at(out['guided_map']), prior=at(out.get('prior_map')),
+                iou=_episode_iou(pred, gt) if has_gt else None, seconds=seconds)
 
 # %% ../nbs/28_explorer.ipynb #7d666693
 def recall_at(v, gt, alpha: float) -> float | None:
@@ -143,19 +162,24 @@ def episode_picture(res: dict, panel: int = 240, names: dict | None = None) -> n
          'ground truth' if res['gt'] is not None else 'ground truth: none (your image)', 'prediction' + iou,
          'prior map V' if res['prior'] is not None else 'prior map: none (baseline)', 'guided map'], cols=3, box=box)
 
-# %% ../nbs/28_explorer.ipynb #2331b404
+# %% ../nbs/28_explorer.ipynb #f904bb38
+def _outline(gt: np.ndarray | None, box) -> np.ndarray | None:
+    "The object's (label 1) outline in a picture of shape `box`, two pixels wide; None without ground truth."
+    if gt is None: return None
+    b = boundaries(resize_image((gt == 1).astype(np.uint8), box, nearest=True))
+    outline = b.copy()
+    outline[1:] |= b[:-1]
+    outline[:, 1:] |= b[:, :-1]
+    return outline
+
+# %% ../nbs/28_explorer.ipynb #8751e523
 def threshold_picture(res: dict, alpha: float, panel: int = 240) -> tuple[np.ndarray, dict]:
     """Table 7 live: prior V > alpha, prior 1 - V > alpha, guided V > alpha over the query with the object outlined
     -> (picture, recalls)."""
     box = episode_box(res, panel)
     q = resize_image(res['query'], box)
     gt = res['gt']
-    outline = None
-    if gt is not None:  # the object's outline, two pixels wide
-        b = boundaries(resize_image((gt == 1).astype(np.uint8), box, nearest=True))
-        outline = b.copy()
-        outline[1:] |= b[:-1]
-        outline[:, 1:] |= b[:, :-1]
+    outline = _outline(gt, box)
     maps = {
         'prior': res['prior'],
         'prior (1 - V)': None if res['prior'] is None else 1 - res['prior'],
@@ -180,20 +204,19 @@ def threshold_picture(res: dict, alpha: float, panel: int = 240) -> tuple[np.nda
         )
     return panel_grid(panels, caps, cols=3, box=box), recalls
 
-# %% ../nbs/28_explorer.ipynb #455d9892
+# %% ../nbs/28_explorer.ipynb #397da8b2
 _EPISODE_QUERY = "the episode's query"
 
-def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, split: str = 'val',
-                     size: int | None = None, shot: int = 1, max_shot: int = 5, seed: int = 321, panel: int = 240,
-                     alpha: float = 0.5, device='auto'):
-    """An ipywidgets panel over the test episodes of a checkpoint's data (or a model's): returns the widget
-    (`.controls`, `.state`, `.update()`)."""
-    import ipywidgets as W
+def _check_explorer_args(shot: int, max_shot: int, alpha: float, panel: int):
+    "One ValueError naming the argument, before anything is loaded."
     if not 1 <= shot <= max_shot: raise ValueError(f"shot={shot!r}: expected 1..max_shot={max_shot}")
     if not 0.05 <= alpha <= 0.95: raise ValueError(f"alpha={alpha!r}: expected a threshold in 0.05..0.95")
     if not isinstance(panel, int) or panel < 32:
         raise ValueError(f"panel={panel!r}: expected a panel size in pixels >= 32")
-    model, run = open_run(ckpt_or_model, data, root, fold, size, device)
+
+# %% ../nbs/28_explorer.ipynb #fdd96e29
+def _episode_sets(run: dict, split: str, seed: int):
+    "shot -> (the test episodes, `class_episodes` of them, the build's warnings), each shot built once."
     sets = {}
     def episodes(k):
         if k not in sets:
@@ -203,11 +226,19 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
                                   size=run['size'], episodes=None, seed=seed, rare='drop')
             sets[k] = (ds, class_episodes(ds), [str(w.message) for w in caught])
         return sets[k]
-    ds, eps, notes = episodes(shot)
-    names = lambda d: [(f'{d.class_names[c]} ({c})', c) for c in d.classes]
+    return episodes
+
+def _notes_html(notes) -> str: return '<br>'.join(f'<b>note:</b> {n}' for n in notes)
+
+# %% ../nbs/28_explorer.ipynb #4a26d45d
+def _class_options(ds) -> list[tuple[str, int]]: return [(f'{ds.class_names[c]} ({c})', c) for c in ds.classes]
+
+def _explorer_controls(ds, eps: dict, shot: int, max_shot: int, alpha: float) -> dict:
+    "The explorer's controls, by name, opened on the first episode of `ds`'s first class."
+    import ipywidgets as W
     wide = dict(description_width='70px')
-    c = dict(
-        cls=W.Dropdown(options=names(ds), description='class', style=wide),
+    return dict(
+        cls=W.Dropdown(options=_class_options(ds), description='class', style=wide),
         episode=W.IntSlider(
             0, 0, len(eps[ds.classes[0]]) - 1, description='episode', continuous_update=False, style=wide
         ),
@@ -223,112 +254,17 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
         ),
         upload=W.FileUpload(accept='image/*', multiple=False, description='upload'),
     )
-    view, study, info, recall, status = W.Image(format='png'), W.Image(format='png'), W.HTML(), W.HTML(), W.HTML()
-    own, st = {}, {'res': None, 'busy': False}
-    rng = np.random.default_rng(seed)
-    def show(img_widget, arr):
-        img_widget.value = png_bytes(arr)
-        img_widget.layout.width = f'{arr.shape[1]}px'                    # the picture's own size: never stretched
 
-    def redraw(*_):
-        res = st['res']
-        if res is None: return
-        t0 = time.perf_counter()
-        pic, r = threshold_picture(res, c['alpha'].value, panel)
-        show(study, pic)
-        fmt = lambda k: '-' if k not in r else 'no ground truth' if r[k] is None else f'{100 * r[k]:.1f}%'
-        recall.value = (f"<b>alpha = {c['alpha'].value:.2f}</b>: recall of prior V &gt; alpha {fmt('prior')}, "
-                        f"prior 1 - V &gt; alpha {fmt('prior (1 - V)')}, guided V &gt; alpha {fmt('guided')} "
-                        "(the fraction of the query's object pixels inside the region)")
-        panel_.state.update(alpha=c['alpha'].value, recall=r, redraw_ms=1000 * (time.perf_counter() - t0))
+# %% ../nbs/28_explorer.ipynb #793e3608
+def _show(img_widget, arr: np.ndarray):
+    "Show `arr` as a PNG in the ipywidgets `Image` at its own size."
+    img_widget.value = png_bytes(arr)
+    img_widget.layout.width = f'{arr.shape[1]}px'                    # the picture's own size: never stretched
 
-    def update(*_):
-        if st['busy']: return
-        ds, eps, _ = episodes(c['shot'].value)
-        cid = c['cls'].value
-        j = c['episode'].value
-        i = eps[cid][j]
-        item = ds[i]
-        qname, _, snames = ds.episode(i)
-        src = c['query'].value
-        if src != _EPISODE_QUERY: item = {**item, **own_query(own[src], run['size'])}
-        res = run_episode(model, item, device)
-        st['res'] = panel_.result = res
-        show(
-            view,
-            episode_picture(
-                res, panel, dict(support=snames[0], query=qname if src == _EPISODE_QUERY else Path(src).name)
-            ),
-        )
-        iou = '' if res['iou'] is None else f", IoU of the prediction {100 * res['iou']:.1f}%"
-        info.value = (f"{run['data']} {split}, fold {run['fold']}, {ds.shot}-shot, input {run['size']} px "
-                      f"(data from {run['chosen_by']}; model {run['source']})<br>"
-                      f"<b>{ds.class_names[cid]}</b>, episode {j + 1} of {len(eps[cid])} (#{i}): query "
-                      f"{qname if src == _EPISODE_QUERY else f'{src} (yours; the episode had {qname})'}, "
-                      f"support {', '.join(snames)}{iou}; model {1000 * res['seconds']:.0f} ms")
-        panel_.state = dict(class_id=cid, class_name=ds.class_names[cid], episode=j, index=i, shot=ds.shot, query=src,
-                            query_name=qname, supports=snames, iou=res['iou'], model_ms=1000 * res['seconds'])
-        redraw()
-
-    def hold(fn):                                                   # several control changes, one model run
-        st['busy'] = True
-        try: fn()
-        finally: st['busy'] = False
-        update()
-
-    def on_class(_):
-        if st['busy']: return
-        _, eps, _ = episodes(c['shot'].value)
-
-        def f():
-            c['episode'].value = 0
-            c['episode'].max = len(eps[c['cls'].value]) - 1
-        hold(f)
-
-    def on_shot(change):
-        if st['busy']: return
-        try: ds, eps, notes = episodes(change['new'])
-        except ValueError as e:
-            status.value = f"<b>{change['new']}-shot is not possible here:</b> {e}"
-            st['busy'] = True
-            c['shot'].value = change['old']
-            st['busy'] = False
-            return
-        status.value = '<br>'.join(f'<b>note:</b> {n}' for n in notes)
-        def f():
-            cid = c['cls'].value if c['cls'].value in ds.classes else ds.classes[0]
-            c['cls'].options = names(ds)
-            c['cls'].value = cid
-            c['episode'].value = min(c['episode'].value, len(eps[cid]) - 1)
-            c['episode'].max = len(eps[cid]) - 1
-        hold(f)
-
-    def on_random(_):
-        n = c['episode'].max + 1
-        if n > 1: c['episode'].value = int((c['episode'].value + 1 + rng.integers(n - 1)) % n)   # always another one
-
-    def add_query(name, img):
-        try:
-            img = as_rgb(img, name)
-        except ValueError as e:
-            status.value = f'<b>cannot use {name}:</b> {e}'
-            return
-        own[name] = img
-        status.value = ''
-
-        def f():
-            c['query'].options = [_EPISODE_QUERY, *own]
-            c['query'].value = name
-        hold(f)
-
-    c['cls'].observe(on_class, 'value')
-    c['shot'].observe(on_shot, 'value')
-    c['random'].on_click(on_random)
-    c['episode'].observe(update, 'value')
-    c['query'].observe(update, 'value')
-    c['alpha'].observe(redraw, 'value')
-    watch_own_image(c['path'], c['upload'], status, add_query)
-    panel_ = W.VBox(
+def _explorer_layout(c: dict, view, study, recall, info, status):
+    "The explorer's panel: controls, the episode picture, the threshold study, the captions."
+    import ipywidgets as W
+    return W.VBox(
         [
             W.HBox([c['cls'], c['episode'], c['random'], c['shot']]),
             W.HBox([c['query'], c['path'], c['upload']]),
@@ -341,14 +277,163 @@ def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: in
             status,
         ]
     )
-    panel_.controls, panel_.update, panel_.state, panel_.model, panel_.run, panel_.result = (
-        c,
-        update,
-        {},
-        model,
-        run,
-        None,
-    )
-    status.value = '<br>'.join(f'<b>note:</b> {n}' for n in notes)
-    update()
-    return panel_
+
+# %% ../nbs/28_explorer.ipynb #587ff2ea
+def _recall_html(alpha: float, r: dict) -> str:
+    "The recalls `r` of `threshold_picture` at `alpha`, as the study's caption ('-': a baseline has no prior map)."
+    fmt = lambda k: '-' if k not in r else 'no ground truth' if r[k] is None else f'{100 * r[k]:.1f}%'
+    return (f"<b>alpha = {alpha:.2f}</b>: recall of prior V &gt; alpha {fmt('prior')}, "
+            f"prior 1 - V &gt; alpha {fmt('prior (1 - V)')}, guided V &gt; alpha {fmt('guided')} "
+            "(the fraction of the query's object pixels inside the region)")
+
+# %% ../nbs/28_explorer.ipynb #d46b94df
+def _info_html(run: dict, split: str, s: dict, n: int) -> str:
+    "The caption under the pictures: the data and model of `run`, then the episode of state `s` (one of `n`)."
+    q = s['query_name'] if s['query'] == _EPISODE_QUERY else f"{s['query']} (yours; the episode had {s['query_name']})"
+    iou = '' if s['iou'] is None else f", IoU of the prediction {100 * s['iou']:.1f}%"
+    return (f"{run['data']} {split}, fold {run['fold']}, {s['shot']}-shot, input {run['size']} px "
+            f"(data from {run['chosen_by']}; model {run['source']})<br>"
+            f"<b>{s['class_name']}</b>, episode {s['episode'] + 1} of {n} (#{s['index']}): query {q}, "
+            f"support {', '.join(s['supports'])}{iou}; model {s['model_ms']:.0f} ms")
+
+# %% ../nbs/28_explorer.ipynb #a8469e33
+class _Explorer:
+    "The episode explorer's state: model and run, episode sets, controls, pictures, your own queries, the panel."
+    def __init__(self, model, run: dict, split: str = 'val', shot: int = 1, max_shot: int = 5, seed: int = 321,
+                 panel: int = 240, alpha: float = 0.5, device='auto'):
+        import ipywidgets as W
+        self.model, self.run, self.split, self.panel, self.device = model, run, split, panel, device
+        self.episodes = _episode_sets(run, split, seed)
+        ds, eps, self.notes = self.episodes(shot)
+        self.c = _explorer_controls(ds, eps, shot, max_shot, alpha)
+        self.view, self.study, self.info, self.recall, self.status = (
+            W.Image(format='png'), W.Image(format='png'), W.HTML(), W.HTML(), W.HTML()
+        )
+        self.own, self.res, self.busy = {}, None, False
+        self.rng = np.random.default_rng(seed)
+        self.box = _explorer_layout(self.c, self.view, self.study, self.recall, self.info, self.status)
+        self.box.controls, self.box.state, self.box.model, self.box.run, self.box.result = self.c, {}, model, run, None
+
+# %% ../nbs/28_explorer.ipynb #2d0d2b77
+@patch
+def redraw(self: _Explorer, *_):
+    "The threshold picture and recalls at the slider's alpha, from the last run's maps (nothing before a run)."
+    if self.res is None: return
+    t0 = time.perf_counter()
+    alpha = self.c['alpha'].value
+    pic, r = threshold_picture(self.res, alpha, self.panel)
+    _show(self.study, pic)
+    self.recall.value = _recall_html(alpha, r)
+    self.box.state.update(alpha=alpha, recall=r, redraw_ms=1000 * (time.perf_counter() - t0))
+
+# %% ../nbs/28_explorer.ipynb #3d3a064c
+@patch
+def update(self: _Explorer, *_):
+    "Run the model on the chosen episode (or your query with its supports) and draw the pictures and captions."
+    if self.busy: return
+    c = self.c
+    ds, eps, _ = self.episodes(c['shot'].value)
+    cid, j = c['cls'].value, c['episode'].value
+    i = eps[cid][j]
+    item = ds[i]
+    qname, _, snames = ds.episode(i)
+    src = c['query'].value
+    if src != _EPISODE_QUERY: item = {**item, **own_query(self.own[src], self.run['size'])}
+    res = self.res = self.box.result = run_episode(self.model, item, self.device)
+    names = dict(support=snames[0], query=qname if src == _EPISODE_QUERY else Path(src).name)
+    _show(self.view, episode_picture(res, self.panel, names))
+    self.box.state = dict(class_id=cid, class_name=ds.class_names[cid], episode=j, index=i, shot=ds.shot, query=src,
+                          query_name=qname, supports=snames, iou=res['iou'], model_ms=1000 * res['seconds'])
+    self.info.value = _info_html(self.run, self.split, self.box.state, len(eps[cid]))
+    self.redraw()
+
+# %% ../nbs/28_explorer.ipynb #350137e5
+@patch
+def hold(self: _Explorer, fn):
+    "Call `fn`, which sets several controls, with the handlers silent; then one model run."
+    self.busy = True
+    try: fn()
+    finally: self.busy = False
+    self.update()
+
+@patch
+def on_class(self: _Explorer, _):
+    "Another class: its first episode, the slider over its episodes."
+    if self.busy: return
+    _, eps, _ = self.episodes(self.c['shot'].value)
+    def f():
+        self.c['episode'].value = 0
+        self.c['episode'].max = len(eps[self.c['cls'].value]) - 1
+    self.hold(f)
+
+# %% ../nbs/28_explorer.ipynb #f2966e38
+@patch
+def on_shot(self: _Explorer, change):
+    "Another shot: its episodes, the same class and episode where they exist; an impossible shot is undone."
+    if self.busy: return
+    c = self.c
+    try: ds, eps, notes = self.episodes(change['new'])
+    except ValueError as e:
+        self.status.value = f"<b>{change['new']}-shot is not possible here:</b> {e}"
+        self.busy = True
+        c['shot'].value = change['old']
+        self.busy = False
+        return
+    self.status.value = _notes_html(notes)
+    def f():
+        cid = c['cls'].value if c['cls'].value in ds.classes else ds.classes[0]
+        c['cls'].options = _class_options(ds)
+        c['cls'].value = cid
+        c['episode'].value = min(c['episode'].value, len(eps[cid]) - 1)
+        c['episode'].max = len(eps[cid]) - 1
+    self.hold(f)
+
+# %% ../nbs/28_explorer.ipynb #140460a2
+@patch
+def on_random(self: _Explorer, _):
+    "Another episode of the class, at random."
+    n = self.c['episode'].max + 1
+    if n > 1: self.c['episode'].value = int((self.c['episode'].value + 1 + self.rng.integers(n - 1)) % n)
+
+@patch
+def add_query(self: _Explorer, name: str, img):
+    "Your image `img` joins the query list as `name` and is run with the episode's supports."
+    try:
+        img = as_rgb(img, name)
+    except ValueError as e:
+        self.status.value = f'<b>cannot use {name}:</b> {e}'
+        return
+    self.own[name] = img
+    self.status.value = ''
+    def f():
+        self.c['query'].options = [_EPISODE_QUERY, *self.own]
+        self.c['query'].value = name
+    self.hold(f)
+
+# %% ../nbs/28_explorer.ipynb #fcb9a7bf
+@patch
+def wire(self: _Explorer):
+    "Connect the controls to the handlers; the panel gets `.update`."
+    c = self.c
+    c['cls'].observe(self.on_class, 'value')
+    c['shot'].observe(self.on_shot, 'value')
+    c['random'].on_click(self.on_random)
+    c['episode'].observe(self.update, 'value')
+    c['query'].observe(self.update, 'value')
+    c['alpha'].observe(self.redraw, 'value')
+    watch_own_image(c['path'], c['upload'], self.status, self.add_query)
+    self.box.update = self.update
+
+# %% ../nbs/28_explorer.ipynb #9c62a320
+def episode_explorer(ckpt_or_model, data: str | None = None, root=None, fold: int | None = None, split: str = 'val',
+                     size: int | None = None, shot: int = 1, max_shot: int = 5, seed: int = 321, panel: int = 240,
+                     alpha: float = 0.5, device='auto'):
+    """An ipywidgets panel over the test episodes of a checkpoint's data (or a model's): returns the widget
+    (`.controls`, `.state`, `.update()`)."""
+    _check_explorer_args(shot, max_shot, alpha, panel)
+    model, run = open_run(ckpt_or_model, data, root, fold, size, device)
+    x = _Explorer(model, run, split, shot, max_shot, seed, panel, alpha, device)
+    x.wire()
+    x.status.value = _notes_html(x.notes)
+    x.update()
+    return x.box
