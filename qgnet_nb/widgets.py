@@ -6,6 +6,7 @@
 from __future__ import annotations
 import time
 import numpy as np
+from fastcore.basics import patch
 from PIL import Image, ImageDraw, ImageFont
 from .core import pil_to_rgb, read_image
 from .superpixels_numpy import FELZENSZWALB_DEFAULTS, SLIC_DEFAULTS, as_rgb
@@ -89,18 +90,12 @@ def watch_own_image(path, upload, status, add) -> None:
     path.observe(from_path, 'value')
     upload.observe(from_upload, 'value')
 
-# %% ../nbs/27_widgets.ipynb #8d4a7002
-def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bool = True):
-    """An ipywidgets panel comparing SLIC and Felzenszwalb on a chosen image; returns the widget (`.update()`,
-    `.state`, `.controls`)."""
+# %% ../nbs/27_widgets.ipynb #d3b36f93
+def _patch_controls(samples: dict) -> dict:
+    "The patch explorer's controls, by name: the image list over `samples`, your image and mask, the five sliders."
     import ipywidgets as W
-
-    samples = {
-        s['name']: s
-        for s in sample_images(photos, voc=4 if shared else 0, camvid=2 if shared else 0, max_side=max_side)
-    }
     wide = dict(description_width='100px')                    # room for the longest label, 'compactness'
-    c = dict(
+    return dict(
         image=W.Dropdown(options=list(samples), description='image'),
         path=W.Text(placeholder='or a path to your own image', description='file', continuous_update=False),
         upload=W.FileUpload(accept='image/*', multiple=False, description='upload'),
@@ -120,73 +115,127 @@ def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bo
             FELZENSZWALB_DEFAULTS['min_size'], 0, 1000, description='min_size', continuous_update=False, style=wide
         ),
     )
-    view, info, status = W.Image(format='png'), W.HTML(), W.HTML()
-    st = {'img': None, 'gt': None, 'ignore': (255,), 'source': None, 'busy': False}
 
-    def _set_image(img, gt=None, ignore=(255,), source=''):
-        img, gt = fit_side(as_rgb(img), gt, max_side)
-        st.update(img=img, gt=gt, ignore=ignore, source=source)
+def _slider_params(c: dict) -> tuple:
+    "((algorithm, its parameters at the sliders' values), ...) for SLIC then Felzenszwalb."
+    return (
+        ('slic', dict(n_segments=c['n_segments'].value, compactness=c['compactness'].value)),
+        ('felzenszwalb', dict(scale=c['scale'].value, sigma=c['sigma'].value, min_size=c['min_size'].value)),
+    )
 
-    def update(*_):
-        img = st['img']
-        res = {}
-        gt = st['gt']
-        if c['mask'].value:
-            try:
-                from qgnet_nb.core import read_mask
-                m = read_mask(c['mask'].value)
-                gt = fit_side(np.zeros((*m.shape, 3), np.uint8), m, max_side)[1]
-                if gt.shape != img.shape[:2]: raise ValueError(f"mask is {m.shape}, the image {img.shape[:2]}")
-            except (OSError, ValueError) as e:
-                status.value = f'<b>mask not used:</b> {e}'
-                gt = None
-        panels = []
-        for m, p in (
-            ('slic', dict(n_segments=c['n_segments'].value, compactness=c['compactness'].value)),
-            ('felzenszwalb', dict(scale=c['scale'].value, sigma=c['sigma'].value, min_size=c['min_size'].value)),
-        ):
-            t0 = time.perf_counter()
-            l = superpixels(img, m, **p)
-            ms = 1000 * (time.perf_counter() - t0)
-            res[m] = dict(superpixel_quality(l, gt, None, st['ignore']), ms=ms)
-            panels.append(draw_boundaries(img, l))
-        pic = np.concatenate([panels[0], np.full((img.shape[0], 6, 3), 255, np.uint8), panels[1]], 1)
-        view.value = png_bytes(pic)
-        view.layout.width = f'{pic.shape[1]}px'  # shown at its own size, not stretched to the page
-        cells = lambda m: ' '.join(
-            [f"<b>{m}</b>: {res[m]['segments']} segments, {res[m]['ms']:.0f} ms"]
-            + ([f"BR {res[m]['br']:.3f}, USE {res[m]['use']:.3f}, ASA {res[m]['asa']:.3f}"] if 'br' in res[m] else [])
-        )
-        info.value = '<br>'.join(
-            [f"{st['source']} ({img.shape[1]}x{img.shape[0]})", cells('slic'), cells('felzenszwalb')]
-        )
-        panel.state = res
+# %% ../nbs/27_widgets.ipynb #b1278771
+def _patch_layout(c: dict, view, info, status):
+    "The patch explorer's panel: image row, mask, each algorithm's sliders under its name, picture, captions."
+    import ipywidgets as W
+    return W.VBox([W.HBox([c['image'], c['path'], c['upload']]), c['mask'],
+                   W.HBox([W.VBox([W.HTML('<b>SLIC</b>'), c['n_segments'], c['compactness']]),
+                           W.VBox([W.HTML('<b>Felzenszwalb</b>'), c['scale'], c['sigma'], c['min_size']])]),
+                   view, info, status])
 
-    def pick(*_):
-        if st['busy']: return
-        s = samples[c['image'].value]
-        _set_image(s['img'], s['gt'], s['ignore'], s['name'])
-        status.value = ''
-        update()
+# %% ../nbs/27_widgets.ipynb #dc286f43
+def _fitted_mask(path, img: np.ndarray, max_side: int):
+    "(the class-index mask at `path` shrunk as its image was, None) or (None, why it cannot be used with `img`)."
+    from qgnet_nb.core import read_mask
+    try:
+        m = read_mask(path)
+        gt = fit_side(np.zeros((*m.shape, 3), np.uint8), m, max_side)[1]
+        if gt.shape != img.shape[:2]: raise ValueError(f"mask is {m.shape}, the image {img.shape[:2]}")
+        return gt, None
+    except (OSError, ValueError) as e: return None, e
 
-    def add_own(name, img):
-        """Your image joins the list and is selected: the list names what is shown, and picking another entry works
-        again."""
-        samples[name] = dict(name=name, img=as_rgb(img, name), gt=None, ignore=(255,))
-        st['busy'] = True
-        try:
-            c['image'].options = list(samples)
-            c['image'].value = name
-        finally: st['busy'] = False
-        pick()
+# %% ../nbs/27_widgets.ipynb #235d758a
+def _compare(img: np.ndarray, gt, ignore, params) -> tuple[dict, np.ndarray]:
+    "({algorithm: quality measures + ms}, the two boundary pictures side by side) for `_slider_params`' `params`."
+    res, panels = {}, []
+    for m, p in params:
+        t0 = time.perf_counter()
+        l = superpixels(img, m, **p)
+        ms = 1000 * (time.perf_counter() - t0)
+        res[m] = dict(superpixel_quality(l, gt, None, ignore), ms=ms)
+        panels.append(draw_boundaries(img, l))
+    return res, np.concatenate([panels[0], np.full((img.shape[0], 6, 3), 255, np.uint8), panels[1]], 1)
 
-    c['image'].observe(pick, 'value')
-    watch_own_image(c['path'], c['upload'], status, add_own)
-    for k in ('mask', 'n_segments', 'compactness', 'scale', 'sigma', 'min_size'): c[k].observe(update, 'value')
-    panel = W.VBox([W.HBox([c['image'], c['path'], c['upload']]), c['mask'],
-                    W.HBox([W.VBox([W.HTML('<b>SLIC</b>'), c['n_segments'], c['compactness']]),
-                            W.VBox([W.HTML('<b>Felzenszwalb</b>'), c['scale'], c['sigma'], c['min_size']])]),
-                    view, info, status])
-    panel.controls, panel.update, panel.state = c, update, {}
-    pick()
-    return panel
+def _patch_info(source: str, img: np.ndarray, res: dict) -> str:
+    "The caption: the image and its size, then each algorithm's segments, time and (with a mask) quality."
+    cells = lambda m: ' '.join(
+        [f"<b>{m}</b>: {res[m]['segments']} segments, {res[m]['ms']:.0f} ms"]
+        + ([f"BR {res[m]['br']:.3f}, USE {res[m]['use']:.3f}, ASA {res[m]['asa']:.3f}"] if 'br' in res[m] else [])
+    )
+    return '<br>'.join([f"{source} ({img.shape[1]}x{img.shape[0]})", cells('slic'), cells('felzenszwalb')])
+
+# %% ../nbs/27_widgets.ipynb #3d544620
+class _PatchExplorer:
+    "The patch explorer's state: the image list, the image shown (its mask, ignored labels, name), controls, panel."
+    def __init__(self, samples: dict, max_side: int):
+        import ipywidgets as W
+        self.samples, self.max_side = samples, max_side
+        self.c = _patch_controls(samples)
+        self.view, self.info, self.status = W.Image(format='png'), W.HTML(), W.HTML()
+        self.img, self.gt, self.ignore, self.source, self.busy = None, None, (255,), None, False
+        self.box = _patch_layout(self.c, self.view, self.info, self.status)
+        self.box.controls, self.box.state = self.c, {}
+
+@patch
+def set_image(self: _PatchExplorer, img, gt=None, ignore=(255,), source=''):
+    "Show `img` (and its mask `gt`) from now on, shrunk to `max_side`."
+    self.img, self.gt = fit_side(as_rgb(img), gt, self.max_side)
+    self.ignore, self.source = ignore, source
+
+# %% ../nbs/27_widgets.ipynb #570b6c53
+@patch
+def update(self: _PatchExplorer, *_):
+    "Both algorithms at the sliders' values on the image shown: picture, caption and `.state`."
+    gt = self.gt
+    if self.c['mask'].value:
+        gt, err = _fitted_mask(self.c['mask'].value, self.img, self.max_side)
+        if err is not None: self.status.value = f'<b>mask not used:</b> {err}'
+    res, pic = _compare(self.img, gt, self.ignore, _slider_params(self.c))
+    self.view.value = png_bytes(pic)
+    self.view.layout.width = f'{pic.shape[1]}px'  # shown at its own size, not stretched to the page
+    self.info.value = _patch_info(self.source, self.img, res)
+    self.box.state = res
+
+# %% ../nbs/27_widgets.ipynb #5d1a85a0
+@patch
+def pick(self: _PatchExplorer, *_):
+    "Show the image chosen in the list."
+    if self.busy: return
+    s = self.samples[self.c['image'].value]
+    self.set_image(s['img'], s['gt'], s['ignore'], s['name'])
+    self.status.value = ''
+    self.update()
+
+@patch
+def add_own(self: _PatchExplorer, name, img):
+    """Your image joins the list and is selected: the list names what is shown, and picking another entry works
+    again."""
+    self.samples[name] = dict(name=name, img=as_rgb(img, name), gt=None, ignore=(255,))
+    self.busy = True
+    try:
+        self.c['image'].options = list(self.samples)
+        self.c['image'].value = name
+    finally: self.busy = False
+    self.pick()
+
+# %% ../nbs/27_widgets.ipynb #3f7276ed
+@patch
+def wire(self: _PatchExplorer):
+    "Connect the controls to the handlers; the panel gets `.update`."
+    self.c['image'].observe(self.pick, 'value')
+    watch_own_image(self.c['path'], self.c['upload'], self.status, self.add_own)
+    for k in ('mask', 'n_segments', 'compactness', 'scale', 'sigma', 'min_size'):
+        self.c[k].observe(self.update, 'value')
+    self.box.update = self.update
+
+# %% ../nbs/27_widgets.ipynb #c2178438
+def patch_explorer(photos=tuple(SKIMAGE_PHOTOS), max_side: int = 320, shared: bool = True):
+    """An ipywidgets panel comparing SLIC and Felzenszwalb on a chosen image; returns the widget (`.update()`,
+    `.state`, `.controls`)."""
+    samples = {
+        s['name']: s
+        for s in sample_images(photos, voc=4 if shared else 0, camvid=2 if shared else 0, max_side=max_side)
+    }
+    x = _PatchExplorer(samples, max_side)
+    x.wire()
+    x.pick()
+    return x.box
