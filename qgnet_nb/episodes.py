@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, hashlib, json, math, os, re, torch, warnings
 import numpy as np
+from fastcore.basics import patch
 import torchvision.transforms.v2.functional as TF
 from PIL import Image
 from dataclasses import dataclass, field
@@ -209,7 +210,7 @@ def binary_mask(label: np.ndarray, class_id: int, ignore_index: int = 255) -> np
     label = np.asarray(label)
     return np.where(label == class_id, 1, np.where(label == ignore_index, ignore_index, 0)).astype(np.uint8)
 
-# %% ../nbs/11_episodes.ipynb #a31e7b86
+# %% ../nbs/11_episodes.ipynb #87347184
 class FewShotDataset(torch.utils.data.Dataset):
     "Shared episode base: K-shot train/test episodes over a subclass's records, by the protocol of METHOD.md §3-4."
     benchmark = 'few-shot dataset'
@@ -242,160 +243,196 @@ class FewShotDataset(torch.utils.data.Dataset):
     def load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         "Record `i` as an (H, W, 3) uint8 image and an (H, W) uint8 class-index label, 255 = ignore."
         raise NotImplementedError
-    def fold_classes(self, fold: int) -> tuple[list[int], list[int]]:
-        "(base classes, novel classes) of `fold`."
-        novel = sorted(self.folds[fold])
-        return [c for c in self.all_classes if c not in novel], novel
-    def _sequence_frame(self, rec: Record) -> tuple[str, int]:
-        "(sequence, frame number) of a record, for the `min_gap` rule: NAME = SEQUENCE_FRAME."
-        seq, _, frame = rec.name.rpartition('_')
-        digits = re.sub(r'\D', '', frame)
-        if not seq or not digits:
-            raise ValueError(
-                f"{self.source}: min_gap needs image names SEQUENCE_FRAME (e.g. 0016E5_07959), got {rec.name!r}"
-            )
-        return seq, int(digits)
 
-    # --- the protocol -------------------------------------------------------------------------
-    def _setup(self):
-        self.classes, self.dropped_classes = list(self.novel if self.mode == 'test' else self.base), []
-        cls_imgs = {c: [] for c in self.classes}
-        for i, r in enumerate(self.records):
-            for c in r.classes:
-                if c in cls_imgs: cls_imgs[c].append(i)
-        self._class_images = {c: np.array(v, dtype=np.int64) for c, v in cls_imgs.items()}
-        if self.min_gap is not None:
-            sf = [self._sequence_frame(r) for r in self.records]
-            seqs = {s: k for k, s in enumerate(sorted({s for s, _ in sf}))}
-            self._seq = np.array([seqs[s] for s, _ in sf], np.int64)
-            self._frame = np.array([f for _, f in sf], np.int64)
-        need = self.shot + 1
-        self._drop([(c, f'{len(v)} image(s) that count, but a {self.shot}-shot episode needs {need} (query + supports)')
-                    for c, v in self._class_images.items() if len(v) < need])
-        pairs, lonely = [], {c: 0 for c in self.classes}
-        for c in self.classes:
-            for q in self._class_images[c]:
-                if self.min_gap is None or len(self._candidates(q, c)) >= self.shot: pairs.append((int(q), c))
-                else: lonely[c] += 1
-        have = {c for _, c in pairs}
-        self._drop([(c, f'no query with {self.shot} support(s) at least min_gap={self.min_gap} frames away '
-                        f'(or in another sequence)') for c in self.classes if c not in have])
-        pairs = sorted(p for p in pairs if p[1] in self.classes)
-        self.skipped_queries = {c: n for c, n in lonely.items() if n and c in self.classes}
-        self._pairs = np.array(pairs, np.int64).reshape(-1, 2)
-        self._queries = sorted({q for q, _ in pairs})
-        self._query_classes = {}
-        for q, c in pairs: self._query_classes.setdefault(q, []).append(c)
-        self._orders = {}
-        if self.episodes is not None and self.episodes > self.distinct_episodes(self.episodes):
-            raise ValueError(
-                f'{self.source}, fold {self.fold}, {self.mode}: episodes={self.episodes} is more than the '
-                f'{self.distinct_episodes()} distinct {self.shot}-shot episodes its {len(self._pairs)} (image, class) '
-                'pairs can give; ask for at most that many'
-            )
+# %% ../nbs/11_episodes.ipynb #5e879f94
+@patch
+def fold_classes(self: FewShotDataset, fold: int) -> tuple[list[int], list[int]]:
+    "(base classes, novel classes) of `fold`."
+    novel = sorted(self.folds[fold])
+    return [c for c in self.all_classes if c not in novel], novel
 
-    def distinct_episodes(self, enough: int | None = None) -> int:
-        "Distinct episodes (query, class, support set) the data can give; the count stops once it reaches `enough`."
-        n = 0
-        for q, c in self._pairs.tolist():
-            n += math.comb(len(self._candidates(q, c)), self.shot)
-            if enough is not None and n >= enough: break
-        return n
-
-    def _drop(self, problems):
-        if not problems: return
-        what = '; '.join(f'class {c} ({self.class_names[c]}): {why}' for c, why in problems[:6])
-        if len(problems) > 6: what += f'; and {len(problems) - 6} more classes ({[c for c, _ in problems[6:]]})'
-        msg = f'{self.source}, fold {self.fold}, {self.mode}: {what}.'
-        if self.rare == 'error' or len(problems) == len(self.classes):
-            raise ValueError(
-                msg
-                + " Use a smaller shot, more data"
-                + (
-                    ", or rare='drop' (the flag --rare drop) to leave such classes out."
-                    if self.rare == 'error'
-                    else '; no class is left.'
-                )
-            )
-        warnings.warn(msg + ' Left out (rare=drop).')
-        gone = {c for c, _ in problems}
-        self.classes = [c for c in self.classes if c not in gone]
-        self.dropped_classes += sorted(gone)
-
-    def _candidates(self, q: int, c: int) -> np.ndarray:
-        "Records that may support query `q` for class `c`: they count `c`, are not `q`, and respect `min_gap`."
-        cand = self._class_images[c]
-        ok = cand != q
-        if self.min_gap is not None:
-            ok &= (self._seq[cand] != self._seq[q]) | (np.abs(self._frame[cand] - self._frame[q]) >= self.min_gap)
-        return cand[ok]
-
-    def set_epoch(self, epoch: int):
-        "Change the training episodes' draw (call before each epoch; not seen by persistent DataLoader workers)."
-        self.epoch = check_int('epoch', epoch, 0)
-
-    def __len__(self):
-        if self.episodes is not None: return self.episodes
-        return len(self._pairs) if self.mode == 'test' else len(self._queries)
-
-    def _order(self, cycle: int) -> np.ndarray:
-        if cycle not in self._orders:         # one cycle's order kept: memory never grows with the episode count
-            self._orders = {cycle: np.random.default_rng([self.seed, 1, cycle]).permutation(len(self._pairs))}
-        return self._orders[cycle]
-
-    def _episode(self, index: int):
-        if not 0 <= index < len(self): raise IndexError(f'episode {index} out of range 0..{len(self) - 1}')
-        if self.mode == 'test':
-            rng = np.random.default_rng([self.seed, 0, index])
-            cycle, j = divmod(index, len(self._pairs))
-            q, c = (int(v) for v in self._pairs[self._order(cycle)[j]])
-        else:
-            rng = np.random.default_rng([self.seed, 2, self.epoch, index])
-            q = self._queries[index % len(self._queries)]
-            cs = self._query_classes[q]
-            c = cs[int(rng.integers(len(cs)))]
-        sup = rng.choice(self._candidates(q, c), self.shot, replace=False).tolist()
-        return q, c, sup, rng
-
-    def episode(self, index: int) -> tuple[str, int, list[str]]:
-        "(query name, class id, support names) of episode `index`."
-        q, c, sup, _ = self._episode(index)
-        return self.records[q].name, c, [self.records[s].name for s in sup]
-
-    def _load_binary(self, i: int, c: int):
-        img, lab = self.load(i)
-        if lab.shape != img.shape[:2]:
-            r = self.records[i]
-            raise ValueError(f'mask {r.label} is {lab.shape[0]}x{lab.shape[1]} but its image {r.image} is '
-                             f'{img.shape[0]}x{img.shape[1]}; expected the same size')
-        return img, binary_mask(lab, c, self.ignore_index)
-
-    def __getitem__(self, index: int) -> dict:
-        q, c, sup, rng = self._episode(index)
-        img, m = self._load_binary(q, c)
-        if self.mode == 'train':
-            sc = (
-                (lambda im, mk: to_test_scale(im, mk, self.size))
-                if self.train_scale == 'test'
-                else (lambda im, mk: (im, mk))
-            )
-            tf = lambda im, mk: train_transform(*sc(im, mk), self.size, rng)
-            qx, qm = tf(img, m)
-        else:
-            tf = lambda im, mk: test_transform(im, mk, self.size)[:2]
-            qx, qm, hw = test_transform(img, m, self.size)
-        sx, sm = zip(*(tf(*self._load_binary(s, c)) for s in sup))
-        item = dict(query_img=qx, query_mask=qm, support_imgs=torch.stack(sx), support_masks=torch.stack(sm),
-                    class_id=int(c), query_name=self.records[q].name, support_names=[self.records[s].name for s in sup])
-        if self.mode == 'test':
-            item['query_label'] = torch.from_numpy(m).long()
-            item['query_size'] = torch.tensor(hw)
-            item['others'] = sum(k != c for k in self.records[q].classes)   # other classes in the query: distractors
-        return item
-
-    def __repr__(self):
-        return (
-            f'{type(self).__name__}({self.source}; fold {self.fold}, {self.mode}, {self.shot}-shot, size {self.size}; '
-            f'classes {self.classes}; {len(self.records)} images, {len(self._pairs)} (image, class) pairs, '
-            f'{len(self)} episodes)'
+@patch
+def _sequence_frame(self: FewShotDataset, rec: Record) -> tuple[str, int]:
+    "(sequence, frame number) of a record, for the `min_gap` rule: NAME = SEQUENCE_FRAME."
+    seq, _, frame = rec.name.rpartition('_')
+    digits = re.sub(r'\D', '', frame)
+    if not seq or not digits:
+        raise ValueError(
+            f"{self.source}: min_gap needs image names SEQUENCE_FRAME (e.g. 0016E5_07959), got {rec.name!r}"
         )
+    return seq, int(digits)
+
+# %% ../nbs/11_episodes.ipynb #397f32bf
+@patch
+def _candidates(self: FewShotDataset, q: int, c: int) -> np.ndarray:
+    "Records that may support query `q` for class `c`: they count `c`, are not `q`, and respect `min_gap`."
+    cand = self._class_images[c]
+    ok = cand != q
+    if self.min_gap is not None:
+        ok &= (self._seq[cand] != self._seq[q]) | (np.abs(self._frame[cand] - self._frame[q]) >= self.min_gap)
+    return cand[ok]
+
+@patch
+def distinct_episodes(self: FewShotDataset, enough: int | None = None) -> int:
+    "Distinct episodes (query, class, support set) the data can give; the count stops once it reaches `enough`."
+    n = 0
+    for q, c in self._pairs.tolist():
+        n += math.comb(len(self._candidates(q, c)), self.shot)
+        if enough is not None and n >= enough: break
+    return n
+
+# %% ../nbs/11_episodes.ipynb #b008df13
+@patch
+def _drop(self: FewShotDataset, problems):
+    if not problems: return
+    what = '; '.join(f'class {c} ({self.class_names[c]}): {why}' for c, why in problems[:6])
+    if len(problems) > 6: what += f'; and {len(problems) - 6} more classes ({[c for c, _ in problems[6:]]})'
+    msg = f'{self.source}, fold {self.fold}, {self.mode}: {what}.'
+    if self.rare == 'error' or len(problems) == len(self.classes):
+        raise ValueError(
+            msg
+            + " Use a smaller shot, more data"
+            + (
+                ", or rare='drop' (the flag --rare drop) to leave such classes out."
+                if self.rare == 'error'
+                else '; no class is left.'
+            )
+        )
+    warnings.warn(msg + ' Left out (rare=drop).')
+    gone = {c for c, _ in problems}
+    self.classes = [c for c in self.classes if c not in gone]
+    self.dropped_classes += sorted(gone)
+
+# %% ../nbs/11_episodes.ipynb #0ed905b6
+@patch
+def _index_records(self: FewShotDataset):
+    "The records that count each episode class; with `min_gap`, each record's sequence and frame number."
+    cls_imgs = {c: [] for c in self.classes}
+    for i, r in enumerate(self.records):
+        for c in r.classes:
+            if c in cls_imgs: cls_imgs[c].append(i)
+    self._class_images = {c: np.array(v, dtype=np.int64) for c, v in cls_imgs.items()}
+    if self.min_gap is not None:
+        sf = [self._sequence_frame(r) for r in self.records]
+        seqs = {s: k for k, s in enumerate(sorted({s for s, _ in sf}))}
+        self._seq = np.array([seqs[s] for s, _ in sf], np.int64)
+        self._frame = np.array([f for _, f in sf], np.int64)
+
+# %% ../nbs/11_episodes.ipynb #cb03df62
+@patch
+def _pair_queries(self: FewShotDataset):
+    "The (query, class) pairs that have `shot` supports; a class with none is dropped (`rare`)."
+    pairs, lonely = [], {c: 0 for c in self.classes}
+    for c in self.classes:
+        for q in self._class_images[c]:
+            if self.min_gap is None or len(self._candidates(q, c)) >= self.shot: pairs.append((int(q), c))
+            else: lonely[c] += 1
+    have = {c for _, c in pairs}
+    self._drop([(c, f'no query with {self.shot} support(s) at least min_gap={self.min_gap} frames away '
+                    f'(or in another sequence)') for c in self.classes if c not in have])
+    pairs = sorted(p for p in pairs if p[1] in self.classes)
+    self.skipped_queries = {c: n for c, n in lonely.items() if n and c in self.classes}
+    self._pairs = np.array(pairs, np.int64).reshape(-1, 2)
+    self._queries = sorted({q for q, _ in pairs})
+    self._query_classes = {}
+    for q, c in pairs: self._query_classes.setdefault(q, []).append(c)
+
+# %% ../nbs/11_episodes.ipynb #177a68c3
+@patch
+def _setup(self: FewShotDataset):
+    self.classes, self.dropped_classes = list(self.novel if self.mode == 'test' else self.base), []
+    self._index_records()
+    need = self.shot + 1
+    self._drop([(c, f'{len(v)} image(s) that count, but a {self.shot}-shot episode needs {need} (query + supports)')
+                for c, v in self._class_images.items() if len(v) < need])
+    self._pair_queries()
+    self._orders = {}
+    if self.episodes is not None and self.episodes > self.distinct_episodes(self.episodes):
+        raise ValueError(
+            f'{self.source}, fold {self.fold}, {self.mode}: episodes={self.episodes} is more than the '
+            f'{self.distinct_episodes()} distinct {self.shot}-shot episodes its {len(self._pairs)} (image, class) '
+            'pairs can give; ask for at most that many'
+        )
+
+# %% ../nbs/11_episodes.ipynb #a759add5
+@patch
+def set_epoch(self: FewShotDataset, epoch: int):
+    "Change the training episodes' draw (call before each epoch; not seen by persistent DataLoader workers)."
+    self.epoch = check_int('epoch', epoch, 0)
+
+@patch
+def __len__(self: FewShotDataset):
+    if self.episodes is not None: return self.episodes
+    return len(self._pairs) if self.mode == 'test' else len(self._queries)
+
+@patch
+def _order(self: FewShotDataset, cycle: int) -> np.ndarray:
+    if cycle not in self._orders:         # one cycle's order kept: memory never grows with the episode count
+        self._orders = {cycle: np.random.default_rng([self.seed, 1, cycle]).permutation(len(self._pairs))}
+    return self._orders[cycle]
+
+# %% ../nbs/11_episodes.ipynb #960ad244
+@patch
+def _episode(self: FewShotDataset, index: int):
+    if not 0 <= index < len(self): raise IndexError(f'episode {index} out of range 0..{len(self) - 1}')
+    if self.mode == 'test':
+        rng = np.random.default_rng([self.seed, 0, index])
+        cycle, j = divmod(index, len(self._pairs))
+        q, c = (int(v) for v in self._pairs[self._order(cycle)[j]])
+    else:
+        rng = np.random.default_rng([self.seed, 2, self.epoch, index])
+        q = self._queries[index % len(self._queries)]
+        cs = self._query_classes[q]
+        c = cs[int(rng.integers(len(cs)))]
+    sup = rng.choice(self._candidates(q, c), self.shot, replace=False).tolist()
+    return q, c, sup, rng
+
+@patch
+def episode(self: FewShotDataset, index: int) -> tuple[str, int, list[str]]:
+    "(query name, class id, support names) of episode `index`."
+    q, c, sup, _ = self._episode(index)
+    return self.records[q].name, c, [self.records[s].name for s in sup]
+
+# %% ../nbs/11_episodes.ipynb #49a4251a
+@patch
+def _load_binary(self: FewShotDataset, i: int, c: int):
+    img, lab = self.load(i)
+    if lab.shape != img.shape[:2]:
+        r = self.records[i]
+        raise ValueError(f'mask {r.label} is {lab.shape[0]}x{lab.shape[1]} but its image {r.image} is '
+                         f'{img.shape[0]}x{img.shape[1]}; expected the same size')
+    return img, binary_mask(lab, c, self.ignore_index)
+
+# %% ../nbs/11_episodes.ipynb #7262a870
+@patch
+def __getitem__(self: FewShotDataset, index: int) -> dict:
+    q, c, sup, rng = self._episode(index)
+    img, m = self._load_binary(q, c)
+    if self.mode == 'train':
+        sc = (
+            (lambda im, mk: to_test_scale(im, mk, self.size))
+            if self.train_scale == 'test'
+            else (lambda im, mk: (im, mk))
+        )
+        tf = lambda im, mk: train_transform(*sc(im, mk), self.size, rng)
+        qx, qm = tf(img, m)
+    else:
+        tf = lambda im, mk: test_transform(im, mk, self.size)[:2]
+        qx, qm, hw = test_transform(img, m, self.size)
+    sx, sm = zip(*(tf(*self._load_binary(s, c)) for s in sup))
+    item = dict(query_img=qx, query_mask=qm, support_imgs=torch.stack(sx), support_masks=torch.stack(sm),
+                class_id=int(c), query_name=self.records[q].name, support_names=[self.records[s].name for s in sup])
+    if self.mode == 'test':
+        item['query_label'] = torch.from_numpy(m).long()
+        item['query_size'] = torch.tensor(hw)
+        item['others'] = sum(k != c for k in self.records[q].classes)   # other classes in the query: distractors
+    return item
+
+# %% ../nbs/11_episodes.ipynb #bc18d980
+@patch
+def __repr__(self: FewShotDataset):
+    return (
+        f'{type(self).__name__}({self.source}; fold {self.fold}, {self.mode}, {self.shot}-shot, size {self.size}; '
+        f'classes {self.classes}; {len(self.records)} images, {len(self._pairs)} (image, class) pairs, '
+        f'{len(self)} episodes)'
+    )
