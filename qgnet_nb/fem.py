@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch, warnings
 import torch.nn.functional as F
 from torch import nn
+from fastcore.basics import patch
 from .region_maps import resize
 
 # %% auto #0
@@ -38,7 +39,7 @@ def bin_size(b, h: int, w: int) -> tuple[int, int]:
                       "suit inputs other than 473 px", stacklevel=3)
     return b, b
 
-# %% ../nbs/17_fem.ipynb #76159fab
+# %% ../nbs/17_fem.ipynb #02d7f713
 def _conv3(i: int, o: int) -> nn.Conv2d: return nn.Conv2d(i, o, 3, padding=1, bias=False)
 def _conv1(i: int, o: int) -> nn.Conv2d: return nn.Conv2d(i, o, 1, bias=False)
 
@@ -48,6 +49,7 @@ def _classifier(dim: int, classes: int, dropout: float) -> nn.Sequential:
 def _double_conv(dim: int) -> nn.Sequential:
     return nn.Sequential(_conv3(dim, dim), nn.ReLU(inplace=True), _conv3(dim, dim), nn.ReLU(inplace=True))
 
+# %% ../nbs/17_fem.ipynb #b28e0aa5
 class FEM(nn.Module):
     "PFENet's feature enrichment module over `bins`, fed with query features, a prototype and `n_maps` region maps."
     def __init__(self, in_dim: int = 256, proto_dim: int = 256, n_maps: int = 2, dim: int = 256,
@@ -67,40 +69,44 @@ class FEM(nn.Module):
         self.res2 = _double_conv(dim)
         self.cls = _classifier(dim, classes, dropout)
 
-    def _check(self, query_feat, proto, maps):
-        B, C, h, w = query_feat.shape
-        if C != self.in_dim:
-            raise ValueError(f"query_feat has {C} channels, the FEM was built for in_dim={self.in_dim}")
-        if proto.shape != (B, self.proto_dim, 1, 1):
-            raise ValueError(
-                f"proto must be (B, {self.proto_dim}, 1, 1) = {(B, self.proto_dim, 1, 1)}, got {tuple(proto.shape)}"
-            )
-        if maps.shape != (B, self.n_maps, h, w):
-            raise ValueError(
-                f"maps must be (B, n_maps={self.n_maps}, h, w) = {(B, self.n_maps, h, w)}, got {tuple(maps.shape)}"
-            )
+# %% ../nbs/17_fem.ipynb #6144433c
+@patch
+def _check(self: FEM, query_feat, proto, maps):
+    B, C, h, w = query_feat.shape
+    if C != self.in_dim:
+        raise ValueError(f"query_feat has {C} channels, the FEM was built for in_dim={self.in_dim}")
+    if proto.shape != (B, self.proto_dim, 1, 1):
+        raise ValueError(
+            f"proto must be (B, {self.proto_dim}, 1, 1) = {(B, self.proto_dim, 1, 1)}, got {tuple(proto.shape)}"
+        )
+    if maps.shape != (B, self.n_maps, h, w):
+        raise ValueError(
+            f"maps must be (B, n_maps={self.n_maps}, h, w) = {(B, self.n_maps, h, w)}, got {tuple(maps.shape)}"
+        )
 
-    def forward(self, query_feat: torch.Tensor, proto: torch.Tensor, maps: torch.Tensor):
-        """query_feat (B, in_dim, h, w), proto (B, proto_dim, 1, 1), maps (B, n_maps, h, w) -> (logits (B, classes,
-        h, w), [aux logits per bin])."""
-        self._check(query_feat, proto, maps)
-        h, w = query_feat.shape[-2:]
-        pyramid, aux = [], []
-        for i, b in enumerate(self.bins):
-            size = bin_size(b, h, w)
-            x = torch.cat([F.adaptive_avg_pool2d(query_feat, size),          # bridge features, pooled to the bin
-                           proto.expand(-1, -1, *size),                      # category guider, expanded
-                           resize(maps, size)], 1)                           # region maps, resized
-            x = self.init_merge[i](x)
-            if i > 0:                                                        # fine -> coarse: the previous bin's output
-                prev = resize(pyramid[-1], size)
-                x = self.alpha_conv[i - 1](torch.cat([x, prev], 1)) + x
-            x = self.beta_conv[i](x) + x
-            aux.append(self.inner_cls[i](x))
-            pyramid.append(resize(x, (h, w)))
-        x = self.res1(torch.cat(pyramid, 1))
-        x = self.res2(x) + x
-        return self.cls(x), aux
+# %% ../nbs/17_fem.ipynb #cb049fff
+@patch
+def forward(self: FEM, query_feat: torch.Tensor, proto: torch.Tensor, maps: torch.Tensor):
+    """query_feat (B, in_dim, h, w), proto (B, proto_dim, 1, 1), maps (B, n_maps, h, w) -> (logits (B, classes,
+    h, w), [aux logits per bin])."""
+    self._check(query_feat, proto, maps)
+    h, w = query_feat.shape[-2:]
+    pyramid, aux = [], []
+    for i, b in enumerate(self.bins):
+        size = bin_size(b, h, w)
+        x = torch.cat([F.adaptive_avg_pool2d(query_feat, size),          # bridge features, pooled to the bin
+                       proto.expand(-1, -1, *size),                      # category guider, expanded
+                       resize(maps, size)], 1)                           # region maps, resized
+        x = self.init_merge[i](x)
+        if i > 0:                                                        # fine -> coarse: the previous bin's output
+            prev = resize(pyramid[-1], size)
+            x = self.alpha_conv[i - 1](torch.cat([x, prev], 1)) + x
+        x = self.beta_conv[i](x) + x
+        aux.append(self.inner_cls[i](x))
+        pyramid.append(resize(x, (h, w)))
+    x = self.res1(torch.cat(pyramid, 1))
+    x = self.res2(x) + x
+    return self.cls(x), aux
 
 # %% ../nbs/17_fem.ipynb #ee42b900
 def segmentation_ce(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255, weight=None) -> torch.Tensor:
