@@ -6,6 +6,7 @@
 from __future__ import annotations
 import torch
 import numpy as np
+from fastcore.basics import patch
 from torch.nn import functional as F
 from typing import Sequence
 from .run_state import all_reduce_sum
@@ -13,7 +14,7 @@ from .run_state import all_reduce_sum
 # %% auto #0
 __all__ = ['THRESHOLDS', 'PAPER_RECALL', 'MAPS', 'IoUMeter', 'recall_counts', 'map_at_label', 'RecallMeter']
 
-# %% ../nbs/15_metrics.ipynb #211d4bd6
+# %% ../nbs/15_metrics.ipynb #b084ae8b
 class IoUMeter:
     """Per-class foreground intersection/union summed over episodes; `miou()` over `class_ids`, `fbiou()`;
     ignore_index skipped."""
@@ -29,67 +30,82 @@ class IoUMeter:
         self.episodes = torch.zeros(len(self.class_ids), dtype=torch.long)
         self.fb_inter, self.fb_union = torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
 
-    def update(self, pred, target, class_id):
-        """Add episodes: `pred` {0, 1} and `target` {0, 1, ignore} of shape (H, W) or (B, H, W); `class_id` an int
-        or B ints."""
-        pred, target = torch.as_tensor(pred), torch.as_tensor(target)
-        if pred.shape != target.shape:
-            raise ValueError(f'pred shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}')
-        if pred.ndim == 2: pred, target = pred[None], target[None]
-        if pred.ndim != 3: raise ValueError(f'expected (H, W) or (B, H, W) masks, got shape {tuple(pred.shape)}')
-        if ((pred != 0) & (pred != 1)).any():
-            raise ValueError('pred holds values other than 0 and 1: pass argmax labels, not logits')
-        cids = (
-            [int(class_id)] * len(pred)
-            if isinstance(class_id, (int, np.integer))
-            else [int(c) for c in torch.as_tensor(class_id).flatten()]
-        )
-        if len(cids) != len(pred): raise ValueError(f'{len(cids)} class ids for {len(pred)} episodes')
-        unknown = sorted(set(cids) - set(self._idx))
-        if unknown: raise ValueError(f'class ids {unknown} are not among the meter classes {self.class_ids}')
-        valid = target != self.ignore_index
-        p, t = (pred == 1) & valid, (target == 1) & valid
-        pb, tb = (pred == 0) & valid, (target == 0) & valid
-        s = lambda a: a.flatten(1).sum(1)
-        stats = torch.stack([s(p & t), s(p | t), s(pb & tb), s(pb | tb)]).double().cpu()   # (4, B)
-        idx = torch.tensor([self._idx[c] for c in cids])
-        self.inter.index_add_(0, idx, stats[0])
-        self.union.index_add_(0, idx, stats[1])
-        self.episodes.index_add_(0, idx, torch.ones(len(idx), dtype=torch.long))
-        self.fb_inter += torch.stack([stats[2].sum(), stats[0].sum()])
-        self.fb_union += torch.stack([stats[3].sum(), stats[1].sum()])
+# %% ../nbs/15_metrics.ipynb #022adc08
+@patch
+def update(self: IoUMeter, pred, target, class_id):
+    """Add episodes: `pred` {0, 1} and `target` {0, 1, ignore} of shape (H, W) or (B, H, W); `class_id` an int
+    or B ints."""
+    pred, target = torch.as_tensor(pred), torch.as_tensor(target)
+    if pred.shape != target.shape:
+        raise ValueError(f'pred shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}')
+    if pred.ndim == 2: pred, target = pred[None], target[None]
+    if pred.ndim != 3: raise ValueError(f'expected (H, W) or (B, H, W) masks, got shape {tuple(pred.shape)}')
+    if ((pred != 0) & (pred != 1)).any():
+        raise ValueError('pred holds values other than 0 and 1: pass argmax labels, not logits')
+    cids = (
+        [int(class_id)] * len(pred)
+        if isinstance(class_id, (int, np.integer))
+        else [int(c) for c in torch.as_tensor(class_id).flatten()]
+    )
+    if len(cids) != len(pred): raise ValueError(f'{len(cids)} class ids for {len(pred)} episodes')
+    unknown = sorted(set(cids) - set(self._idx))
+    if unknown: raise ValueError(f'class ids {unknown} are not among the meter classes {self.class_ids}')
+    valid = target != self.ignore_index
+    p, t = (pred == 1) & valid, (target == 1) & valid
+    pb, tb = (pred == 0) & valid, (target == 0) & valid
+    s = lambda a: a.flatten(1).sum(1)
+    stats = torch.stack([s(p & t), s(p | t), s(pb & tb), s(pb | tb)]).double().cpu()   # (4, B)
+    idx = torch.tensor([self._idx[c] for c in cids])
+    self.inter.index_add_(0, idx, stats[0])
+    self.union.index_add_(0, idx, stats[1])
+    self.episodes.index_add_(0, idx, torch.ones(len(idx), dtype=torch.long))
+    self.fb_inter += torch.stack([stats[2].sum(), stats[0].sum()])
+    self.fb_union += torch.stack([stats[3].sum(), stats[1].sum()])
 
-    def _iou(self, i, u): return torch.where(u > 0, i / u.clamp(min=1), torch.zeros_like(u))
-    def per_class(self) -> dict[int, float]:
-        "IoU of each class: I / U summed over its episodes (0 when U = 0)."
-        return dict(zip(self.class_ids, self._iou(self.inter, self.union).tolist()))
-    def miou(self) -> float:
-        "Mean of the per-class IoUs over all the meter's classes."
-        return float(self._iou(self.inter, self.union).mean())
-    def fbiou(self) -> float:
-        "Mean of background and foreground IoU, each pooled over all episodes."
-        return float(self._iou(self.fb_inter, self.fb_union).mean())
+# %% ../nbs/15_metrics.ipynb #544cc6ec
+@patch
+def _iou(self: IoUMeter, i, u): return torch.where(u > 0, i / u.clamp(min=1), torch.zeros_like(u))
 
-    def merge(self, other: 'IoUMeter') -> 'IoUMeter':
-        "Add another meter's sums (same classes) into this one."
-        if other.class_ids != self.class_ids:
-            raise ValueError(f'cannot merge meters of classes {other.class_ids} and {self.class_ids}')
-        for a in ('inter', 'union', 'episodes', 'fb_inter', 'fb_union'): getattr(self, a).add_(getattr(other, a))
-        return self
+@patch
+def per_class(self: IoUMeter) -> dict[int, float]:
+    "IoU of each class: I / U summed over its episodes (0 when U = 0)."
+    return dict(zip(self.class_ids, self._iou(self.inter, self.union).tolist()))
 
-    def all_reduce(self) -> 'IoUMeter':
-        "Sum the accumulators over all torch.distributed ranks, on the group's device (no-op without a process group)."
-        buf = all_reduce_sum(torch.cat([self.inter, self.union, self.episodes.double(), self.fb_inter, self.fb_union]))
-        n = len(self.class_ids)
-        self.inter, self.union, self.episodes = buf[:n].clone(), buf[n:2*n].clone(), buf[2*n:3*n].round().long()
-        self.fb_inter, self.fb_union = buf[3*n:3*n+2].clone(), buf[3*n+2:].clone()
-        return self
+@patch
+def miou(self: IoUMeter) -> float:
+    "Mean of the per-class IoUs over all the meter's classes."
+    return float(self._iou(self.inter, self.union).mean())
 
-    def summary(self, class_names: dict | None = None) -> dict:
-        "`miou`, `fbiou`, `per_class` (name or id -> IoU) and `episodes` per class, as plain Python values."
-        name = lambda c: (class_names or {}).get(c, c)
-        return dict(miou=self.miou(), fbiou=self.fbiou(), per_class={name(c): v for c, v in self.per_class().items()},
-                    episodes={name(c): int(n) for c, n in zip(self.class_ids, self.episodes)})
+@patch
+def fbiou(self: IoUMeter) -> float:
+    "Mean of background and foreground IoU, each pooled over all episodes."
+    return float(self._iou(self.fb_inter, self.fb_union).mean())
+
+# %% ../nbs/15_metrics.ipynb #d1a12e91
+@patch
+def merge(self: IoUMeter, other: IoUMeter) -> IoUMeter:
+    "Add another meter's sums (same classes) into this one."
+    if other.class_ids != self.class_ids:
+        raise ValueError(f'cannot merge meters of classes {other.class_ids} and {self.class_ids}')
+    for a in ('inter', 'union', 'episodes', 'fb_inter', 'fb_union'): getattr(self, a).add_(getattr(other, a))
+    return self
+
+@patch
+def all_reduce(self: IoUMeter) -> IoUMeter:
+    "Sum the accumulators over all torch.distributed ranks, on the group's device (no-op without a process group)."
+    buf = all_reduce_sum(torch.cat([self.inter, self.union, self.episodes.double(), self.fb_inter, self.fb_union]))
+    n = len(self.class_ids)
+    self.inter, self.union, self.episodes = buf[:n].clone(), buf[n:2*n].clone(), buf[2*n:3*n].round().long()
+    self.fb_inter, self.fb_union = buf[3*n:3*n+2].clone(), buf[3*n+2:].clone()
+    return self
+
+# %% ../nbs/15_metrics.ipynb #84d9e1b3
+@patch
+def summary(self: IoUMeter, class_names: dict | None = None) -> dict:
+    "`miou`, `fbiou`, `per_class` (name or id -> IoU) and `episodes` per class, as plain Python values."
+    name = lambda c: (class_names or {}).get(c, c)
+    return dict(miou=self.miou(), fbiou=self.fbiou(), per_class={name(c): v for c, v in self.per_class().items()},
+                episodes={name(c): int(n) for c, n in zip(self.class_ids, self.episodes)})
 
 # %% ../nbs/15_metrics.ipynb #f7c041fe
 THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))      # alpha = 0.1 ... 0.9
