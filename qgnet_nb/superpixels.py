@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, torch
 import numpy as np
+from fastcore.basics import patch
 import torch.nn.functional as F
 from .superpixels_numpy import (D65, NEIGHBOURS_3X3, RGB2XYZ, SRGB_LINEAR, as_rgb, felzenszwalb_numpy,
                                         relabel_sequential, slic_grid, slic_numpy, superpixel_params)
@@ -107,7 +108,7 @@ def connectivity_torch(
     rank = is_first.view(B, -1).cumsum(1).view(-1) - 1                # first-appearance order, per image
     return _take(rank, _take(first, node)).view(B, H, W)
 
-# %% ../nbs/04_superpixels.ipynb #1c977882
+# %% ../nbs/04_superpixels.ipynb #b2670a6e
 _CORNER = [(0, 0), (0, 1), (1, 0), (1, 1)]
 
 def _blocks(t, nby, sy, nbx, sx):
@@ -119,6 +120,95 @@ def _dist_mat(c):
     "Candidate centres (..., 4, k) -> (..., 4, k+2) rows [-2c, 1, |c|^2], so that row . [f, |f|^2, 1] = |f - c|^2."
     return torch.cat([-2 * c, torch.ones_like(c[..., :1]), c.square().sum(-1, keepdim=True)], -1)
 
+# %% ../nbs/04_superpixels.ipynb #cea440cd
+def _slic_features(lab, nby, sy, nbx, sx, hy, hx):
+    """Per block: (Lab, |Lab|^2, 1) (B, nby, nbx, 5, P), (yx, |yx|^2, 1) (1, nby, nbx, 4, P) and
+    (Lab, yx, 1) x valid (B, nby, nbx, P, 6)."""
+    dev = lab.device
+    B, _, H, W = lab.shape
+    Hp, Wp = nby * sy, nbx * sx
+    yy, xx = torch.meshgrid(torch.arange(Hp, dtype=torch.float32, device=dev) - hy,
+                            torch.arange(Wp, dtype=torch.float32, device=dev) - hx, indexing='ij')
+    pos = torch.stack([yy, xx])[None]  # image coordinates of padded pixels
+    valid = torch.zeros(1, 1, Hp, Wp, device=dev)
+    valid[..., hy : hy + H, hx : hx + W] = 1
+    labp = F.pad(lab, (hx, Wp - W - hx, hy, Hp - H - hy), mode='replicate')
+    one = torch.ones_like(labp[:, :1])
+    blk = lambda t: _blocks(t, nby, sy, nbx, sx)
+    f_lab = blk(torch.cat([labp, labp.square().sum(1, keepdim=True), one], 1))                 # (B, nby, nbx, 5, P)
+    f_xy = blk(torch.cat([pos, pos.square().sum(1, keepdim=True), one[:1]], 1))               # (1, nby, nbx, 4, P)
+    f_sum = blk(torch.cat([labp, pos.expand(B, -1, -1, -1), one], 1) * valid).transpose(-1, -2).contiguous()
+    return f_lab, f_xy, f_sum
+
+# %% ../nbs/04_superpixels.ipynb #a7f7437a
+def _slic_seeds(lab, ny, nx, sy, sx):
+    "Initial centres (B, ny, nx, 5) = (Lab, y, x): cell centres moved to the lowest gradient of their 3x3."
+    dev = lab.device
+    B, _, H, W = lab.shape
+    cy = torch.tensor([(i * sy + min((i + 1) * sy, H) - 1) // 2 for i in range(ny)], device=dev)
+    cx = torch.tensor([(j * sx + min((j + 1) * sx, W) - 1) // 2 for j in range(nx)], device=dev)
+    p = F.pad(lab, (1, 1, 1, 1), mode='replicate')
+    G = (p[:, :, 1:-1, 2:] - p[:, :, 1:-1, :-2]).square().sum(1) + (
+        p[:, :, 2:, 1:-1] - p[:, :, :-2, 1:-1]
+    ).square().sum(1)
+    G = F.pad(G, (1, 1, 1, 1), value=float('inf'))
+    off = torch.tensor(NEIGHBOURS_3X3, device=dev)
+    g = torch.stack([G[:, cy[:, None] + 1 + dy, cx[None, :] + 1 + dx] for dy, dx in NEIGHBOURS_3X3], 1)
+    k = g.argmin(1)                                                             # (B, ny, nx)
+    ys, xs = cy[None, :, None] + off[k, 0], cx[None, None, :] + off[k, 1]
+    bi = torch.arange(B, device=dev)[:, None, None]
+    return torch.cat([lab.permute(0, 2, 3, 1)[bi, ys, xs], torch.stack([ys, xs], -1).float()], -1)   # (B, ny, nx, 5)
+
+# %% ../nbs/04_superpixels.ipynb #fe5c7a32
+def _slic_labels(arg, ny, nx, sy, sx, hy, hx, H, W):
+    "(B, H, W) cluster ids from the winning candidate `arg` (B, nby, nbx, P) of each pixel's block."
+    B, nby, nbx = arg.shape[:3]
+    dev = arg.device
+    arg = arg.long()
+    by, bx = torch.arange(nby, device=dev).view(1, nby, 1, 1), torch.arange(nbx, device=dev).view(1, 1, nbx, 1)
+    lab_idx = ((by - 1 + arg // 2) * nx + (bx - 1 + arg % 2)).view(B, nby, nbx, sy, sx)
+    return lab_idx.permute(0, 1, 3, 2, 4).reshape(B, nby * sy, nbx * sx)[:, hy:hy + H, hx:hx + W]
+
+# %% ../nbs/04_superpixels.ipynb #aea05d6a
+def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor, tol, enforce):
+    dev = x.device
+    x = x.permute(0, 3, 1, 2)
+    B, _, H, W = x.shape
+    lab = rgb_to_lab_torch(x)
+    if sigma > 0: lab = _gaussian_blur(lab, sigma)
+    ny, nx, sy, sx, S = slic_grid(H, W, n_segments)
+    hy, hx, nby, nbx = sy // 2, sx // 2, ny + 1, nx + 1
+    f_lab, f_xy, f_sum = _slic_features(lab, nby, sy, nbx, sx, hy, hx)
+    C = _slic_seeds(lab, ny, nx, sy, sx)
+    ratio, four = compactness / S, torch.arange(4, dtype=torch.uint8, device=dev).view(4, 1)
+    done = torch.zeros(B, dtype=torch.bool, device=dev)
+    for it in range(1, max_num_iter + 1):
+        Cp = F.pad(C.permute(0, 3, 1, 2), (1, 1, 1, 1), value=1e4).permute(0, 2, 3, 1)   # missing cells: far away
+        cand = torch.stack([Cp[:, a:a + nby, b:b + nbx] for a, b in _CORNER], -2)        # (B, nby, nbx, 4, 5)
+        D = torch.matmul(_dist_mat(cand[..., :3]), f_lab).clamp_min_(0).sqrt_()          # eq. 5, (B, nby, nbx, 4, P)
+        D.add_(torch.matmul(_dist_mat(cand[..., 3:]), f_xy).clamp_min_(0).sqrt_(), alpha=ratio)   # eqs. 6 and 4
+        m01, m23 = D[..., 1, :] < D[..., 0, :], D[..., 3, :] < D[..., 2, :]               # argmin of 4, as a tournament
+        low = torch.minimum(D[..., 2, :], D[..., 3, :]) < torch.minimum(D[..., 0, :], D[..., 1, :])
+        arg = torch.where(low, 2 + m23.to(torch.uint8), m01.to(torch.uint8))
+        part = torch.matmul((arg.unsqueeze(-2) == four).float(), f_sum)  # (B, nby, nbx, 4, 6) partial sums
+        tot = sum(part[:, 1 - a:1 - a + ny, 1 - b:1 - b + nx, t] for t, (a, b) in enumerate(_CORNER))
+        new = torch.where(tot[..., 5:] > 0, tot[..., :5] / tot[..., 5:].clamp_min(1e-9), C)
+        done |= (new[..., 3:] - C[..., 3:]).abs().sum(-1).mean((1, 2)) <= tol  # residual E, per image
+        C = torch.where(done.view(B, 1, 1, 1), C, new)  # a converged image keeps its centres, so its labels stay put
+        if done.all(): break
+    lab_idx = _slic_labels(arg, ny, nx, sy, sx, hy, hx, H, W)
+    if enforce: lab_idx = connectivity_torch(lab_idx, int(min_size_factor * H * W / (ny * nx)))
+    return lab_idx, it
+
+def _gaussian_blur(x, sigma):
+    r = max(int(4 * sigma + 0.5), 1)
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2) / (2 * sigma**2))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+# %% ../nbs/04_superpixels.ipynb #d40d8550
 def slic_torch(imgs, n_segments: int = 100, compactness: float = 10., max_num_iter: int = 10, sigma: float = 0.,
                min_size_factor: float = 0.5, tol: float = 0.25, device=None, chunk: int | None = None,
                enforce: bool = True, return_iters: bool = False) -> torch.Tensor:
@@ -139,71 +229,6 @@ def slic_torch(imgs, n_segments: int = 100, compactness: float = 10., max_num_it
     parts = [_slic_batch(x[i:i + chunk], **kw) for i in range(0, len(x), chunk)]
     labels = torch.cat([p[0] for p in parts])
     return (labels, max(p[1] for p in parts)) if return_iters else labels
-
-def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor, tol, enforce):
-    dev = x.device
-    x = x.permute(0, 3, 1, 2)
-    B, _, H, W = x.shape
-    lab = rgb_to_lab_torch(x)
-    if sigma > 0: lab = _gaussian_blur(lab, sigma)
-    ny, nx, sy, sx, S = slic_grid(H, W, n_segments)
-    hy, hx, nby, nbx = sy // 2, sx // 2, ny + 1, nx + 1
-    Hp, Wp = nby * sy, nbx * sx
-    yy, xx = torch.meshgrid(torch.arange(Hp, dtype=torch.float32, device=dev) - hy,
-                            torch.arange(Wp, dtype=torch.float32, device=dev) - hx, indexing='ij')
-    pos = torch.stack([yy, xx])[None]  # image coordinates of padded pixels
-    valid = torch.zeros(1, 1, Hp, Wp, device=dev)
-    valid[..., hy : hy + H, hx : hx + W] = 1
-    labp = F.pad(lab, (hx, Wp - W - hx, hy, Hp - H - hy), mode='replicate')
-    one = torch.ones_like(labp[:, :1])
-    blk = lambda t: _blocks(t, nby, sy, nbx, sx)
-    f_lab = blk(torch.cat([labp, labp.square().sum(1, keepdim=True), one], 1))                 # (B, nby, nbx, 5, P)
-    f_xy = blk(torch.cat([pos, pos.square().sum(1, keepdim=True), one[:1]], 1))               # (1, nby, nbx, 4, P)
-    f_sum = blk(torch.cat([labp, pos.expand(B, -1, -1, -1), one], 1) * valid).transpose(-1, -2).contiguous()
-    # seeds: cell centres moved to the lowest gradient in their 3x3 neighbourhood (eq. 7)
-    cy = torch.tensor([(i * sy + min((i + 1) * sy, H) - 1) // 2 for i in range(ny)], device=dev)
-    cx = torch.tensor([(j * sx + min((j + 1) * sx, W) - 1) // 2 for j in range(nx)], device=dev)
-    p = F.pad(lab, (1, 1, 1, 1), mode='replicate')
-    G = (p[:, :, 1:-1, 2:] - p[:, :, 1:-1, :-2]).square().sum(1) + (
-        p[:, :, 2:, 1:-1] - p[:, :, :-2, 1:-1]
-    ).square().sum(1)
-    G = F.pad(G, (1, 1, 1, 1), value=float('inf'))
-    off = torch.tensor(NEIGHBOURS_3X3, device=dev)
-    g = torch.stack([G[:, cy[:, None] + 1 + dy, cx[None, :] + 1 + dx] for dy, dx in NEIGHBOURS_3X3], 1)
-    k = g.argmin(1)                                                             # (B, ny, nx)
-    ys, xs = cy[None, :, None] + off[k, 0], cx[None, None, :] + off[k, 1]
-    bi = torch.arange(B, device=dev)[:, None, None]
-    C = torch.cat([lab.permute(0, 2, 3, 1)[bi, ys, xs], torch.stack([ys, xs], -1).float()], -1)   # (B, ny, nx, 5)
-    ratio, four = compactness / S, torch.arange(4, dtype=torch.uint8, device=dev).view(4, 1)
-    done = torch.zeros(B, dtype=torch.bool, device=dev)
-    for it in range(1, max_num_iter + 1):
-        Cp = F.pad(C.permute(0, 3, 1, 2), (1, 1, 1, 1), value=1e4).permute(0, 2, 3, 1)   # missing cells: far away
-        cand = torch.stack([Cp[:, a:a + nby, b:b + nbx] for a, b in _CORNER], -2)        # (B, nby, nbx, 4, 5)
-        D = torch.matmul(_dist_mat(cand[..., :3]), f_lab).clamp_min_(0).sqrt_()          # eq. 5, (B, nby, nbx, 4, P)
-        D.add_(torch.matmul(_dist_mat(cand[..., 3:]), f_xy).clamp_min_(0).sqrt_(), alpha=ratio)   # eqs. 6 and 4
-        m01, m23 = D[..., 1, :] < D[..., 0, :], D[..., 3, :] < D[..., 2, :]               # argmin of 4, as a tournament
-        low = torch.minimum(D[..., 2, :], D[..., 3, :]) < torch.minimum(D[..., 0, :], D[..., 1, :])
-        arg = torch.where(low, 2 + m23.to(torch.uint8), m01.to(torch.uint8))
-        part = torch.matmul((arg.unsqueeze(-2) == four).float(), f_sum)  # (B, nby, nbx, 4, 6) partial sums
-        tot = sum(part[:, 1 - a:1 - a + ny, 1 - b:1 - b + nx, t] for t, (a, b) in enumerate(_CORNER))
-        new = torch.where(tot[..., 5:] > 0, tot[..., :5] / tot[..., 5:].clamp_min(1e-9), C)
-        done |= (new[..., 3:] - C[..., 3:]).abs().sum(-1).mean((1, 2)) <= tol  # residual E, per image
-        C = torch.where(done.view(B, 1, 1, 1), C, new)  # a converged image keeps its centres, so its labels stay put
-        if done.all(): break
-    arg = arg.long()
-    by, bx = torch.arange(nby, device=dev).view(1, nby, 1, 1), torch.arange(nbx, device=dev).view(1, 1, nbx, 1)
-    lab_idx = ((by - 1 + arg // 2) * nx + (bx - 1 + arg % 2)).view(B, nby, nbx, sy, sx)
-    lab_idx = lab_idx.permute(0, 1, 3, 2, 4).reshape(B, Hp, Wp)[:, hy:hy + H, hx:hx + W]
-    if enforce: lab_idx = connectivity_torch(lab_idx, int(min_size_factor * H * W / (ny * nx)))
-    return lab_idx, it
-
-def _gaussian_blur(x, sigma):
-    r = max(int(4 * sigma + 0.5), 1)
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2) / (2 * sigma**2))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 # %% ../nbs/04_superpixels.ipynb #2ea25800
 MAX_PIXELS = 8192 * 8192
