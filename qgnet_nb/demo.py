@@ -42,7 +42,7 @@ class DemoConfig(DataConfig):
     pretrain_batch: Count = 32          # images per contrastive pretraining step
     base_steps: Count = 150             # steps of supervised base-class pretraining (no novel label is read)
     base_batch: Count = 16              # images per base-class pretraining step
-    decoder: Literal['fem', 'match'] = 'match'  # fem (the paper) or match (class-agnostic); iir keeps its own
+    decoder: Literal['fem', 'match'] = 'match'  # fem (the paper; IIR's own attention decoder) or match
     dim: Count = 32                     # decoder width
     optimizer: Literal['sgd', 'adamw'] = 'adamw'  # the decoders' optimizer
     fg_weight: Rate = 2.0               # cross-entropy weight of object pixels
@@ -118,12 +118,11 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
     results, runs = [], {}
     for name in cfg.models:
-        own = getattr(MODELS[name], 'own_decoder', False)        # IIR's models bring their own decoder
         tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
                            weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
                            batch_size=cfg.batch_size, train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10,
                            val_every=0, seed=cfg.seed,
-                           decoder='fem' if own else cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
+                           decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
                            weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight,
                            probe_episodes=50 if name == cfg.models[0] else 0)
         t0 = time.perf_counter()

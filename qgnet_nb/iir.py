@@ -7,17 +7,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from fastcore.basics import patch
 from .core import freeze
 from .backbones import make_backbone
-from .region_maps import EPS, PriorRegionMap, masked_average_pool, no_autocast, reduction, resize, unit_norm
-from .fem import segmentation_ce
-from .qgnet import FewShotBase
+from .region_maps import (EPS, PriorRegionMap, guided_region_map, masked_average_pool, min_max_normalize,
+                                  no_autocast, reduction, resize, unit_norm)
+from .fem import MatchDecoder, fem_loss, segmentation_ce
+from .qgnet import DECODERS, MATCH_MAPS, FewShotBase, _match_map, check_match_maps
 from .models import register_eval_wrapper, register_model
 
 # %% auto #0
 __all__ = ['CAM_THRESHOLDS', 'TTA_SCALES', 'cosine_map', 'activation_map', 'otsu_threshold', 'cam_threshold', 'dual_prototypes',
            'region_min_max', 'inter_image_prior', 'inter_image_refinement', 'directional_dropout', 'Attention',
-           'IIRBlock', 'IIRDecoder', 'IIR', 'MultiScaleTTA', 'tta_label']
+           'IIRBlock', 'IIRDecoder', 'IIR', 'similarity_maps', 'MultiScaleTTA', 'tta_label']
 
 # %% ../nbs/26_iir.ipynb #e9c3c300
 def cosine_map(feat: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Tensor:
@@ -232,90 +234,136 @@ class IIRDecoder(nn.Module):
         x = self.norm(t).transpose(1, 2).reshape(B, -1, h, w)
         return self.cls(x), aux
 
-# %% ../nbs/26_iir.ipynb #08df797a
+# %% ../nbs/26_iir.ipynb #ad0e1cb6
+def _check_decoder(threshold, decoder, match_kernel, match_maps):
+    "Refuse (ValueError naming the option) what IIR cannot honour."
+    if threshold not in CAM_THRESHOLDS: raise ValueError(f"threshold={threshold!r}: expected one of {CAM_THRESHOLDS}")
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder={decoder!r}: expected fem (IIR's own attention decoder) or match")
+    if decoder == 'fem' and (match_kernel != 3 or match_maps is not None):
+        opt = f'match_kernel={match_kernel}' if match_kernel != 3 else f'match_maps={list(match_maps)}'
+        raise ValueError(f"{opt}: an option of decoder='match'; IIR's own attention decoder has no such option")
+
+# %% ../nbs/26_iir.ipynb #e03e587f
 class IIR(FewShotBase):
-    "IIR (`qgnet=False`) or IIR with QGNet's prior region map as one more decoder input (`qgnet=True`)."
+    """IIR (`qgnet=False`) or IIR with QGNet's prior region map as one more decoder input (`qgnet=True`); IIR's own
+    attention decoder (`decoder='fem'`, the trainer's default name) or the class-agnostic match decoder."""
     def __init__(self, qgnet: bool = False, backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True, finetune_backbone: bool = False,
                  dim: int = 256, attn_dim: int = 128, heads: int = 4, blocks: int = 2, threshold: str = 'mean',
                  dropout_attention: bool = True, classes: int = 2, aux_weight: float = 1.0, channels_last: bool = False,
                  bins=None, decoder: str = 'fem', fg_weight: float = 1.0, match_kernel: int = 3, match_maps=None):
         super().__init__()
-        if threshold not in CAM_THRESHOLDS:
-            raise ValueError(f"threshold={threshold!r}: expected one of {CAM_THRESHOLDS}")
-        if decoder != 'fem' or match_kernel != 3 or match_maps is not None:     # 'fem': the trainer's name for IIR's own
-            raise ValueError(f"decoder={decoder!r}{'' if match_kernel == 3 else f', match_kernel={match_kernel}'}"
-                             f"{'' if match_maps is None else f', match_maps={list(match_maps)}'}: IIR "
-                             "and QGNet+IIR train their own attention decoder (directional dropout); leave decoder "
-                             "and the match options at their defaults for them")
-        self.fg_weight = float(fg_weight)
-        name = 'qgnet+iir' if qgnet else 'iir'
+        _check_decoder(threshold, decoder, match_kernel, match_maps)
+        own, self.fg_weight, name = decoder == 'fem', float(fg_weight), 'qgnet+iir' if qgnet else 'iir'
         self.qgnet, self.finetune_backbone, self.threshold = qgnet, finetune_backbone, threshold
         self.dropout_attention, self.aux_weight, self.channels_last = dropout_attention, aux_weight, channels_last
         self.backbone, bb_note = make_backbone(backbone, weights, allow_random=allow_random)
         if not finetune_backbone: freeze(self.backbone)
         ch = self.backbone.channels
-        mid = ch['layer2'] + ch['layer3']
-        self.bridge, self.down_supp = reduction(mid, dim), reduction(mid, dim)
+        if own: self.bridge, self.down_supp = (reduction(ch['layer2'] + ch['layer3'], dim) for _ in range(2))
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if qgnet:
             self.prior_extractor, prior_note = self._make_prior(prior, prior_arch, backbone, prior_dilated)
-            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'], dim)
-        self.decoder = IIRDecoder(dim, 2 if qgnet else 1, attn_dim, heads, blocks, classes)
+            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
+                                                   dim if own else 64, dropout=0.5 if own else 0.0)
+        self.decoder = IIRDecoder(dim, 2 if qgnet else 1, attn_dim, heads, blocks, classes) if own else None
+        if not own:
+            self.match_maps = check_match_maps(MATCH_MAPS if match_maps is None else match_maps)
+            self.match = MatchDecoder(len(self.match_maps) + 2 + qgnet, dim, classes, kernel=match_kernel)
         self.start_point = {'backbone': f'{backbone}: {bb_note}', 'prior_extractor': prior_note}
         self.config = dict(name=name, qgnet=qgnet, backbone=backbone, weights=None, prior='random' if qgnet else None,
                            prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
                            finetune_backbone=finetune_backbone, dim=dim, attn_dim=attn_dim, heads=heads, blocks=blocks,
                            threshold=threshold, dropout_attention=dropout_attention, classes=classes,
                            aux_weight=aux_weight, channels_last=channels_last, fg_weight=fg_weight)
+        if not own: self.config.update(decoder=decoder, match_kernel=match_kernel, match_maps=list(self.match_maps))
         if channels_last: self.to(memory_format=torch.channels_last)
-
-    @torch.no_grad()
-    def cams(self, query, support_imgs, support_masks) -> dict:
-        "The inter-image refinement's maps for inspection: CAMs, their fg regions, thresholds, prior (no gradients)."
-        B, K = support_imgs.shape[:2]
-        query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
-        q_dec, s_dec = self.bridge(q_mid), self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K))
-        return inter_image_refinement(q_mid, s_mid, q4, s4, q_dec, s_dec, masks, self.threshold)
 
     @staticmethod
     def _labels(labels: torch.Tensor, size) -> torch.Tensor:
         "Labels (N, H, W) in {0, 1, 255} -> nearest-neighbour at `size`, flattened (N, h*w)."
         return F.interpolate(labels[:, None].float(), size=tuple(size), mode='nearest').long().flatten(1)
 
-    def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
-                target: torch.Tensor | None = None) -> dict:
-        """K-shot forward -> {'logits' (B, 2, H, W), 'guided_map' (IIR's prior), 'prior_map' (QGNet's or None), +
-        losses}."""
-        self._check(query, support_imgs, support_masks, target)
-        B, K = support_imgs.shape[:2]
-        query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
-        q_dec = self.bridge(q_mid)                                             # query features (256)
-        s_dec = self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K))  # support features (256)
-        inter = inter_image_refinement(
-            q_mid, s_mid, q4, s4, q_dec, s_dec, masks, self.threshold
-        )  # CAMs, prototypes, prior
-        maps = inter['prior'].to(q_dec.dtype)
-        prior_map = None
-        if self.qgnet:
-            p4 = self._prior_features(query)                                       # frozen F_p (eq. 8)
-            prior_map = self.prior_region_map(q4, p4, size=q_dec.shape[-2:])       # QGNet's eqs. 9-12
-            maps = torch.cat([prior_map.to(q_dec.dtype), maps], 1)
-        s_size = s_dec.shape[-2:]
-        s_lab = q_lab = None
-        if target is not None and self.training and self.dropout_attention:       # directional dropout's labels
-            s_lab = self._labels(support_masks.flatten(0, 1), s_size).view(B, K * s_size.numel())
-            q_lab = self._labels(target, q_dec.shape[-2:])
-        s_mask = resize(masks.flatten(0, 1)[:, None], s_size).unflatten(0, (B, K)).to(s_dec.dtype)
-        logits, aux = self.decoder(q_dec, inter['whole_proto'].to(q_dec.dtype), inter['region_proto'], maps,
-                                   s_dec, s_mask, s_lab, q_lab)
-        out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': inter['prior'], 'prior_map': prior_map}
-        if target is not None:
-            w = None if self.fg_weight == 1.0 else [1.0, self.fg_weight]          # the trainer's --fg-weight
-            main, aux_loss = segmentation_ce(out['logits'], target, weight=w), segmentation_ce(aux, target, weight=w)
-            out.update(loss=main + self.aux_weight * aux_loss, main_loss=main, aux_loss=aux_loss)
-        return out
+# %% ../nbs/26_iir.ipynb #1d786cc0
+@patch
+def _dec_features(self: IIR, q_mid, s_mid):
+    "The decoder-level features: the learned reductions (IIR's own decoder), or the frozen mid-level ones (match)."
+    if self.decoder is None: return q_mid, s_mid
+    return self.bridge(q_mid), self.down_supp(s_mid.flatten(0, 1)).unflatten(0, s_mid.shape[:2])
 
+@patch
+@torch.no_grad()
+def cams(self: IIR, query, support_imgs, support_masks) -> dict:
+    "The inter-image refinement's maps for inspection: CAMs, their fg regions, thresholds, prior (no gradients)."
+    query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
+    return inter_image_refinement(q_mid, s_mid, q4, s4, *self._dec_features(q_mid, s_mid), masks, self.threshold)
+
+# %% ../nbs/26_iir.ipynb #0a0f6cab
+@patch
+def forward(self: IIR, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
+            target: torch.Tensor | None = None) -> dict:
+    """K-shot forward -> {'logits' (B, 2, H, W), 'guided_map' (IIR's prior), 'prior_map' (QGNet's or None), +
+    losses}."""
+    self._check(query, support_imgs, support_masks, target)
+    B, K = support_imgs.shape[:2]
+    query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
+    if self.decoder is None: return self._match_forward(query, masks, (q_mid, q4, s_mid, s4), target)
+    q_dec, s_dec = self._dec_features(q_mid, s_mid)                            # query and support features (256)
+    inter = inter_image_refinement(q_mid, s_mid, q4, s4, q_dec, s_dec, masks, self.threshold)   # CAMs, prototypes
+    maps = inter['prior'].to(q_dec.dtype)
+    prior_map = None
+    if self.qgnet:
+        p4 = self._prior_features(query)                                       # frozen F_p (eq. 8)
+        prior_map = self.prior_region_map(q4, p4, size=q_dec.shape[-2:])       # QGNet's eqs. 9-12
+        maps = torch.cat([prior_map.to(q_dec.dtype), maps], 1)
+    s_size = s_dec.shape[-2:]
+    s_lab = q_lab = None
+    if target is not None and self.training and self.dropout_attention:       # directional dropout's labels
+        s_lab = self._labels(support_masks.flatten(0, 1), s_size).view(B, K * s_size.numel())
+        q_lab = self._labels(target, q_dec.shape[-2:])
+    s_mask = resize(masks.flatten(0, 1)[:, None], s_size).unflatten(0, (B, K)).to(s_dec.dtype)
+    logits, aux = self.decoder(q_dec, inter['whole_proto'].to(q_dec.dtype), inter['region_proto'], maps,
+                               s_dec, s_mask, s_lab, q_lab)
+    out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': inter['prior'], 'prior_map': prior_map}
+    if target is not None:
+        w = None if self.fg_weight == 1.0 else [1.0, self.fg_weight]          # the trainer's --fg-weight
+        main, aux_loss = segmentation_ce(out['logits'], target, weight=w), segmentation_ce(aux, target, weight=w)
+        out.update(loss=main + self.aux_weight * aux_loss, main_loss=main, aux_loss=aux_loss)
+    return out
+
+# %% ../nbs/26_iir.ipynb #9d556170
+def similarity_maps(backbone, names, feats, masks, size) -> list:
+    "The named maps (`guided` or KIND-LEVEL, as QGNet's match decoder reads them) of frozen `feats` -> [(B, 1, h, w)]."
+    q_mid, q4, s_mid, s4 = feats
+    c3 = backbone.channels['layer3']                            # mid is concat(layer2, layer3): its tail is layer3
+    levels = {'mid': (q_mid, s_mid), 'layer3': (q_mid[:, -c3:], s_mid[:, :, -c3:]), 'layer4': (q4, s4)}
+    return [guided_region_map(q4, s4, masks, size=size) if n == 'guided' else
+            _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size) for n in names]
+
+# %% ../nbs/26_iir.ipynb #2c4656f9
+@patch
+def _match_forward(self: IIR, query, masks, feats, target):
+    """The class-agnostic path: IIR's inter-image prior (core and local prototypes) and its region-prototype cosine,
+    beside the named similarity maps (+ QGNet's prior map) -> `MatchDecoder`."""
+    q_mid, q4, s_mid, s4 = feats
+    size = q_mid.shape[-2:]
+    with self._frozen():
+        inter = inter_image_refinement(q_mid, s_mid, q4, s4, q_mid, s_mid, masks, self.threshold)
+        region = min_max_normalize(F.cosine_similarity(q_mid.float(), inter['region_proto'].float(), dim=1))[:, None]
+        maps = [inter['prior'], region] + similarity_maps(self.backbone, self.match_maps, feats, masks, size)
+    prior_map = None
+    if self.qgnet:
+        prior_map = self.prior_region_map(q4, self._prior_features(query), size=size)
+        maps.insert(0, prior_map)
+    logits, aux = self.match(torch.cat(maps, 1).float())
+    out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': inter['prior'], 'prior_map': prior_map}
+    if target is not None:
+        w = None if self.fg_weight == 1.0 else [1.0, self.fg_weight]
+        out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=w))
+    return out
+
+# %% ../nbs/26_iir.ipynb #f8abc6dc
 def _iir(qgnet):
     def build(**kw):
         if not qgnet:
@@ -323,7 +371,6 @@ def _iir(qgnet):
             kw.pop('prior_arch', None)
         kw.pop('qgnet', None)
         return IIR(qgnet=qgnet, **kw)
-    build.own_decoder = True           # trains its own attention decoder whatever --decoder the caller prefers
     return build
 
 register_model('iir', _iir(False))

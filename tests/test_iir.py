@@ -43,27 +43,31 @@ def test_unknown_model_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize('model', ['iir', 'qgnet+iir'])
 def test_cpu_recipe_options(tmp_path, model):
-    "The options of the CPU recipe that learns (AdamW, object weight, decoder width) reach IIR's builders."
+    "The options of the CPU recipe that learns (match decoder, AdamW, object weight, width) reach IIR's builders."
     r = run('train', '--model', model, '--backbone', 'resnet18', '--weights', 'none', '--prior', 'random',
+            '--decoder', 'match', '--match-kernel', '1',
             '--optimizer', 'adamw', '--lr', '1e-3', '--fg-weight', '2', '--dim', '32', '--size', '64', '--epochs', '1',
             '--train-episodes', '4', '--batch-size', '2', '--val-every', '0', '--probe-episodes', '0',
             '--workers', '0', '--out', 'run', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     ck = torch.load(tmp_path/'run'/'last.pt', map_location='cpu', weights_only=True)
-    assert ck['config']['fg_weight'] == 2.0 and ck['config']['dim'] == 32
+    c = ck['config']
+    assert (c['fg_weight'], c['dim'], c['decoder'], c['match_kernel']) == (2.0, 32, 'match', 1), c
 
-def test_match_decoder_is_refused_in_one_line(tmp_path):
-    r = run('train', '--model', 'iir', '--decoder', 'match', '--backbone', 'resnet18', '--weights', 'none',
+def test_match_option_without_the_match_decoder_is_refused_in_one_line(tmp_path):
+    r = run('train', '--model', 'iir', '--match-kernel', '1', '--backbone', 'resnet18', '--weights', 'none',
             '--size', '64', '--epochs', '1', '--train-episodes', '4', '--val-every', '0', '--workers', '0',
             '--out', 'run', cwd=tmp_path)
     assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
-    assert len(r.stderr.strip().splitlines()) == 1 and '--decoder' in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and '--match-kernel 1' in r.stderr, r.stderr
 
 def test_demo_trains_iir_models(tmp_path):
-    "`qgnet demo --models iir qgnet+iir`, at toy size: both train with their own decoder and are evaluated."
+    "`qgnet demo --models iir qgnet+iir`, at toy size: both train with the demo's match decoder and are evaluated."
     r = run('demo', '--models', 'iir', 'qgnet+iir', '--size', '64', '--pretrain-size', '32', '--pretrain-epochs', '1',
             '--base-steps', '2', '--base-batch', '2', '--epochs', '1', '--train-episodes', '4', '--batch-size', '2',
             '--episodes', '2', '--workers', '0', '--out', 'demo', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads((tmp_path/'demo'/'results.json').read_text())
     assert [row['model'] for row in res['results']] == ['iir', 'qgnet+iir']
+    for m in ('iir', 'qgnet+iir'):
+        assert torch.load(tmp_path/'demo'/m/'last.pt', map_location='cpu', weights_only=True)['config']['decoder'] == 'match'
