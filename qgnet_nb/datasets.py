@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, hashlib, io
 import numpy as np
+from fastcore.basics import patch
 from pathlib import Path
 from typing import Sequence
 from .core import IMG_EXTS, read_image, read_mask
@@ -140,31 +141,12 @@ class CamVidFSS(MaskFolder):
                          min_pixels=2048, min_pixels_ref=(360, 480), class_names=CAMVID_CLASSES, fold=fold, mode=mode,
                          min_gap=min_gap, rare=rare, **kw)
 
-# %% ../nbs/13_datasets.ipynb #e213ebde
-VOC_CLASSES = (
-    'background',
-    'aeroplane',
-    'bicycle',
-    'bird',
-    'boat',
-    'bottle',
-    'bus',
-    'car',
-    'cat',
-    'chair',
-    'cow',
-    'diningtable',
-    'dog',
-    'horse',
-    'motorbike',
-    'person',
-    'pottedplant',
-    'sheep',
-    'sofa',
-    'train',
-    'tvmonitor',
-)
+# %% ../nbs/13_datasets.ipynb #df28df7f
+VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
+               'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
+               'tvmonitor')
 
+# %% ../nbs/13_datasets.ipynb #01b356ea
 def _read_ids(path) -> list[str]:
     path = Path(path)
     if not path.is_file():
@@ -180,6 +162,7 @@ def _voc_dir(root) -> Path:
     raise FileNotFoundError(f'no VOC2012 layout under {root}: expected JPEGImages/ and SegmentationClassAug/ in it, '
                             'in VOC2012/ or in VOCdevkit/VOC2012/')
 
+# %% ../nbs/13_datasets.ipynb #a134ac96
 class Pascal5i(ClassMaskDataset):
     "PASCAL-5i: VOC 2012 images with SBD-augmented masks, 4 folds of 5 classes, 2048-pixel rule."
     benchmark = 'PASCAL-5i'
@@ -194,27 +177,30 @@ class Pascal5i(ClassMaskDataset):
         super().__init__(num_classes=21, background=0, ignore=(255,), folds=4, min_pixels=2*32*32,
                          class_names=VOC_CLASSES, fold=fold, mode=mode, **kw)
 
-    def image_ids(self) -> list[str]:
-        "The ids of the split's list (see above)."
-        seg, s = self.dir/'ImageSets'/'Segmentation', self.split
-        if s not in ('train', 'val'): return _read_ids(s)
-        if s == 'val': return _read_ids(seg/'val.txt')
-        aug = self.dir/'ImageSets'/'SegmentationAug'/'train_aug.txt'
-        if aug.is_file(): return _read_ids(aug)
-        ids = _read_ids(seg/'train.txt')
-        if self.sbd_root is not None:
-            ids += _read_ids(Path(self.sbd_root) / 'train.txt') + _read_ids(Path(self.sbd_root) / 'val.txt')
-        val = set(_read_ids(seg/'val.txt')) if (seg/'val.txt').is_file() else set()
-        return sorted(set(ids) - val)
+# %% ../nbs/13_datasets.ipynb #1e4721c4
+@patch
+def image_ids(self: Pascal5i) -> list[str]:
+    "The ids of the split's list (see above)."
+    seg, s = self.dir/'ImageSets'/'Segmentation', self.split
+    if s not in ('train', 'val'): return _read_ids(s)
+    if s == 'val': return _read_ids(seg/'val.txt')
+    aug = self.dir/'ImageSets'/'SegmentationAug'/'train_aug.txt'
+    if aug.is_file(): return _read_ids(aug)
+    ids = _read_ids(seg/'train.txt')
+    if self.sbd_root is not None:
+        ids += _read_ids(Path(self.sbd_root) / 'train.txt') + _read_ids(Path(self.sbd_root) / 'val.txt')
+    val = set(_read_ids(seg/'val.txt')) if (seg/'val.txt').is_file() else set()
+    return sorted(set(ids) - val)
 
-    def _pairs_list(self):
-        out = []
-        for i in dict.fromkeys(self.image_ids()):
-            img, m = self.dir/'JPEGImages'/f'{i}.jpg', self.mask_dir/f'{i}.png'
-            if not img.exists(): raise FileNotFoundError(f'image {img} of the {self.split!r} list not found')
-            if not m.exists(): raise FileNotFoundError(f'image {img} has no mask: expected {m}')
-            out.append((i, img, m))
-        return out
+@patch
+def _pairs_list(self: Pascal5i):
+    out = []
+    for i in dict.fromkeys(self.image_ids()):
+        img, m = self.dir/'JPEGImages'/f'{i}.jpg', self.mask_dir/f'{i}.png'
+        if not img.exists(): raise FileNotFoundError(f'image {img} of the {self.split!r} list not found')
+        if not m.exists(): raise FileNotFoundError(f'image {img} has no mask: expected {m}')
+        out.append((i, img, m))
+    return out
 
 # %% ../nbs/13_datasets.ipynb #93331a00
 def coco_folds(split_type: str = 'interleaved') -> list[list[int]]:
@@ -223,23 +209,13 @@ def coco_folds(split_type: str = 'interleaved') -> list[list[int]]:
     if split_type == 'consecutive': return [list(range(20*i + 1, 20*i + 21)) for i in range(4)]
     raise ValueError(f"split_type={split_type!r}: expected 'interleaved' or 'consecutive'")
 
-# %% ../nbs/13_datasets.ipynb #93331a01
+# %% ../nbs/13_datasets.ipynb #263ff83c
 class Coco20i(FewShotDataset):
     "COCO-20i from instance annotations (pycocotools), interleaved or consecutive folds, 2048-pixel rule."
     benchmark = 'COCO-20i'
 
-    def __init__(
-        self,
-        root,
-        split: str | None = None,
-        fold: int = 0,
-        mode: str = 'train',
-        split_type: str = 'interleaved',
-        ann_file=None,
-        image_dir=None,
-        min_pixels: int = 2048,
-        **kw,
-    ):
+    def __init__(self, root, split: str | None = None, fold: int = 0, mode: str = 'train',
+                 split_type: str = 'interleaved', ann_file=None, image_dir=None, min_pixels: int = 2048, **kw):
         if root is None: raise ValueError('root=None: expected the COCO folder (annotations/ and train2014/, val2014/)')
         split = split or ('train' if mode == 'train' else 'val')
         name = {'train': 'train2014', 'val': 'val2014'}.get(split, split)
@@ -250,45 +226,50 @@ class Coco20i(FewShotDataset):
         self._split_folds = coco_folds(split_type)
         super().__init__(fold=fold, mode=mode, **kw)
 
-    def _build(self):
-        from pycocotools.coco import COCO
-        if not self.ann_file.is_file(): raise FileNotFoundError(f'COCO annotation file not found: {self.ann_file} '
-                                                                '(expected an instances_*.json; see ann_file=)')
-        if not self.image_dir.is_dir(): raise FileNotFoundError(f'COCO image folder not found: {self.image_dir}')
-        with contextlib.redirect_stdout(io.StringIO()): self.coco = COCO(str(self.ann_file))
-        cats = sorted(self.coco.getCatIds())
-        if len(cats) != 80:
-            raise ValueError(f'{self.ann_file} has {len(cats)} categories; COCO-20i expects the 80 COCO categories')
-        self._cls = {cid: k + 1 for k, cid in enumerate(cats)}
-        names = {k + 1: self.coco.cats[cid]['name'] for k, cid in enumerate(cats)}
-        ids = [i for i in sorted(self.coco.imgs) if self.coco.imgToAnns.get(i)]
-        def compute():
-            return [{str(k): int(v) for k, v in enumerate(np.bincount(self._paint(i).ravel(), minlength=81)) if v}
-                    for i in long_progress(ids, len(ids))]
-        key = files_fingerprint([self.ann_file]) + str(ids[:1] + ids[-1:])
-        counts = cached_json('Coco20i', hashlib.sha1(key.encode()).hexdigest(), compute)
-        records = []
-        for i, cnt in zip(ids, counts):
-            cnt = {int(k): v for k, v in cnt.items()}
-            info = self.coco.imgs[i]
-            records.append(Record(Path(info['file_name']).stem, self.image_dir/info['file_name'], i,
-                                  tuple(c for c in sorted(cnt) if c and cnt[c] >= self.min_pixels), cnt))
-        return records, names, self._split_folds, self.source
+# %% ../nbs/13_datasets.ipynb #03515698
+@patch
+def _build(self: Coco20i):
+    from pycocotools.coco import COCO
+    if not self.ann_file.is_file(): raise FileNotFoundError(f'COCO annotation file not found: {self.ann_file} '
+                                                            '(expected an instances_*.json; see ann_file=)')
+    if not self.image_dir.is_dir(): raise FileNotFoundError(f'COCO image folder not found: {self.image_dir}')
+    with contextlib.redirect_stdout(io.StringIO()): self.coco = COCO(str(self.ann_file))
+    cats = sorted(self.coco.getCatIds())
+    if len(cats) != 80:
+        raise ValueError(f'{self.ann_file} has {len(cats)} categories; COCO-20i expects the 80 COCO categories')
+    self._cls = {cid: k + 1 for k, cid in enumerate(cats)}
+    names = {k + 1: self.coco.cats[cid]['name'] for k, cid in enumerate(cats)}
+    ids = [i for i in sorted(self.coco.imgs) if self.coco.imgToAnns.get(i)]
+    def compute():
+        return [{str(k): int(v) for k, v in enumerate(np.bincount(self._paint(i).ravel(), minlength=81)) if v}
+                for i in long_progress(ids, len(ids))]
+    key = files_fingerprint([self.ann_file]) + str(ids[:1] + ids[-1:])
+    counts = cached_json('Coco20i', hashlib.sha1(key.encode()).hexdigest(), compute)
+    records = []
+    for i, cnt in zip(ids, counts):
+        cnt = {int(k): v for k, v in cnt.items()}
+        info = self.coco.imgs[i]
+        records.append(Record(Path(info['file_name']).stem, self.image_dir/info['file_name'], i,
+                              tuple(c for c in sorted(cnt) if c and cnt[c] >= self.min_pixels), cnt))
+    return records, names, self._split_folds, self.source
 
-    def _paint(self, img_id: int) -> np.ndarray:
-        info = self.coco.imgs[img_id]
-        lab = np.zeros((info['height'], info['width']), np.uint8)
-        for a in self.coco.imgToAnns[img_id]: lab[self.coco.annToMask(a) > 0] = self._cls[a['category_id']]
-        return lab
+# %% ../nbs/13_datasets.ipynb #fd8934c6
+@patch
+def _paint(self: Coco20i, img_id: int) -> np.ndarray:
+    info = self.coco.imgs[img_id]
+    lab = np.zeros((info['height'], info['width']), np.uint8)
+    for a in self.coco.imgToAnns[img_id]: lab[self.coco.annToMask(a) > 0] = self._cls[a['category_id']]
+    return lab
 
-    def load(self, i):
-        r = self.records[i]
-        img = read_image(r.image)
-        lab = self._paint(r.label)
-        if img.shape[:2] != lab.shape:
-            raise ValueError(f'image {r.image} is {img.shape[0]}x{img.shape[1]} but {self.ann_file} gives it '
-                             f'{lab.shape[0]}x{lab.shape[1]}; expected the annotated size')
-        return img, lab
+@patch
+def load(self: Coco20i, i):
+    r = self.records[i]
+    img = read_image(r.image)
+    lab = self._paint(r.label)
+    if img.shape[:2] != lab.shape:
+        raise ValueError(f'image {r.image} is {img.shape[0]}x{img.shape[1]} but {self.ann_file} gives it '
+                         f'{lab.shape[0]}x{lab.shape[1]}; expected the annotated size')
+    return img, lab
 
 # %% ../nbs/13_datasets.ipynb #71733116
 class FSS1000(FewShotDataset):
