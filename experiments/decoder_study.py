@@ -57,33 +57,45 @@ def cache_maps(a) -> dict:
             'names': [va.class_names[c] for c in va.classes], 'maps': list(NAMES)}
 
 
+def fit(net, inputs, D: dict, fg: float, seed: int, a):
+    """Train `net` (inputs -> (logits, aux)) on the cached training episodes: AdamW with poly decay, random batches
+    drawn with `seed`; `inputs(split, index)` gives its input for those episodes. Returns the last loss."""
+    Y = D['train']['target'].long()
+    opt = torch.optim.AdamW([q for q in net.parameters() if q.requires_grad], lr=a.lr, weight_decay=a.weight_decay)
+    g = torch.Generator().manual_seed(seed)
+    for step in range(a.steps):
+        for group in opt.param_groups: group['lr'] = a.lr * (1 - step / a.steps) ** 0.9
+        idx = torch.randint(len(Y), (a.batch_size,), generator=g)
+        logits = F.interpolate(net(inputs('train', idx))[0], size=Y.shape[-2:], mode='bilinear', align_corners=False)
+        loss = segmentation_ce(logits, Y[idx], weight=[1.0, fg])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss.item()
+
+
+@torch.no_grad()
+def score(net, inputs, D: dict) -> dict:
+    "`net`'s novel-class mIoU (and per class) on the cached validation episodes, at the input's scale."
+    net.eval()
+    V, meter = D['val'], IoUMeter(D['classes'])
+    for i in range(len(V['target'])):
+        h, w = V['size'][i]
+        lg = F.interpolate(net(inputs('val', slice(i, i + 1)))[0], size=V['target'].shape[-2:], mode='bilinear',
+                           align_corners=False)[0]
+        meter.update(lg[:, :h, :w].argmax(0), V['target'][i, :h, :w].long(), V['class_id'][i])
+    return dict(miou=meter.miou(), per_class=dict(zip(D['names'], meter.per_class().values())))
+
+
 def train_and_score(D: dict, maps: tuple, kernel: int, fg: float, seed: int, a) -> dict:
     """One decoder reading the cached `maps` (names), trained on the training episodes and scored on the validation
     ones (mIoU at the input's scale)."""
     torch.manual_seed(seed)
     ch = [D['maps'].index(n) for n in maps]
-    X, Y = D['train']['maps'][:, ch], D['train']['target'].long()
-    dec = MatchDecoder(X.shape[1], a.dim, kernel=kernel)
-    opt = torch.optim.AdamW(dec.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    g = torch.Generator().manual_seed(seed)
-    for step in range(a.steps):
-        for group in opt.param_groups: group['lr'] = a.lr * (1 - step / a.steps) ** 0.9
-        idx = torch.randint(len(X), (a.batch_size,), generator=g)
-        logits = F.interpolate(dec(X[idx])[0], size=Y.shape[-2:], mode='bilinear', align_corners=False)
-        loss = segmentation_ce(logits, Y[idx], weight=[1.0, fg])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    dec.eval()
-    V, meter = D['val'], IoUMeter(D['classes'])
-    with torch.no_grad():
-        for i in range(len(V['maps'])):
-            h, w = V['size'][i]
-            lg = F.interpolate(dec(V['maps'][i:i + 1, ch])[0], size=V['target'].shape[-2:], mode='bilinear',
-                               align_corners=False)[0]
-            meter.update(lg[:, :h, :w].argmax(0), V['target'][i, :h, :w].long(), V['class_id'][i])
-    per = dict(zip(D['names'], meter.per_class().values()))
-    return dict(seed=seed, miou=meter.miou(), per_class=per, last_loss=loss.item())
+    dec = MatchDecoder(len(ch), a.dim, kernel=kernel)
+    inputs = lambda split, idx: D[split]['maps'][idx][:, ch]
+    last = fit(dec, inputs, D, fg, seed, a)
+    return dict(seed=seed, **score(dec, inputs, D), last_loss=last)
 
 
 def main(argv=None) -> int:
