@@ -4,12 +4,13 @@
 
 # %% ../nbs/19_qgnet.ipynb #42a4e09c
 from __future__ import annotations
-import contextlib, hashlib, torch
+import contextlib, copy, hashlib, torch, warnings
 from collections import OrderedDict
 from pathlib import Path
 from torch import nn
-from .core import amp_dtype, freeze
-from .backbones import Backbone, make_backbone
+from torch.nn import functional as F
+from .core import amp_dtype, freeze, normalize
+from .backbones import LAYERS, Backbone, make_backbone
 from .prior_extractor import load_prior_extractor
 from .region_maps import (PriorRegionMap, calibrated_cosine, category_guider, cosine_max, guided_region_map,
                                   contrast_cosine, min_max_normalize, prototype_cosine, reduction, resize)
@@ -17,7 +18,7 @@ from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_
 
 # %% auto #0
 __all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'FewShotBase', 'check_match_maps', 'QGNet', 'FeatureCache',
-           'feature_cache', 'fast_path']
+           'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #a5f92e00
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
@@ -336,10 +337,65 @@ def feature_cache(model: nn.Module, max_bytes: float = 2 * 2**30):
     finally:
         for m, o in zip(mods, old): m._feature_cache = o
 
+# %% ../nbs/19_qgnet.ipynb #b7e1a002
+def frozen_resnets(model: nn.Module) -> list:
+    "The frozen ResNet trunks (the backbone unless fine-tuned, the prior extractor) of each QGNet-family module in `model`."
+    nets = []
+    for m in model.modules():
+        if isinstance(m, FewShotBase):
+            cand = (None if m.finetune_backbone else m.backbone, getattr(m, 'prior_extractor', None))
+            nets += [n for n in cand if isinstance(n, Backbone) and not any(n is x for x in nets)]
+    return nets
+
+# %% ../nbs/19_qgnet.ipynb #b7e1a004
+def _int8_stages(net: Backbone, images: torch.Tensor) -> dict:
+    "Each stage of ResNet trunk `net` (stem, layer1..layer4) as an int8 copy, its ranges observed on `images`."
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+    stages = {'stem': nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool), **{n: getattr(net, n) for n in LAYERS}}
+    out, x = {}, images
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.filterwarnings('ignore', message='.*(torch.ao.quantization|quantize_per_tensor|reduce_range).*')
+        for name, stage in stages.items():             # FX quantization: deprecated for torchao, still in PyTorch 2.14
+            prepared = prepare_fx(copy.deepcopy(stage), get_default_qconfig_mapping('x86'), (x,))
+            x = prepared(x)                                         # observed; the next stage's input
+            out[name] = convert_fx(prepared)
+    return out
+
+# %% ../nbs/19_qgnet.ipynb #b7e1a005
+def _calibration_images(size: int = 129, n: int = 2) -> torch.Tensor:
+    "Fixed smooth random pictures, normalised as inputs are: int8 ranges observed on them depend on the weights only."
+    g = torch.Generator().manual_seed(0)
+    coarse = F.interpolate(torch.rand(n, 3, size // 16, size // 16, generator=g), size=(size, size), mode='bilinear')
+    return normalize(0.8 * coarse + 0.2 * torch.rand(n, 3, size, size, generator=g))
+
+# %% ../nbs/19_qgnet.ipynb #b7e1a007
+def _int8_hook(module: nn.Module, args):
+    "Forward pre-hook: on the first call, route each frozen ResNet stage through an int8 copy kept out of the tree."
+    if module.__dict__.get('_int8_done'): return
+    module.__dict__['_int8_done'] = True
+    images = _calibration_images()
+    for net in frozen_resnets(module):
+        for name, q in _int8_stages(net, images).items():
+            if name == 'stem': net.__dict__['stem'] = q             # Backbone.stem, a method, is shadowed
+            else: getattr(net, name).__dict__['forward'] = q        # not registered: state dict unchanged
+
+# %% ../nbs/19_qgnet.ipynb #b7e1a008
+def int8_frozen(model: nn.Module) -> nn.Module:
+    """`model` with the frozen ResNets of its QGNet-family modules in int8 from its first forward pass on (load weights
+    before it), calibrated on fixed pictures; parameters and state dict stay fp32. Unchanged without PyTorch's FX
+    quantization and x86 engine."""
+    try: import torch.ao.quantization.quantize_fx  # noqa: F401
+    except ImportError: return model
+    if 'x86' not in torch.backends.quantized.supported_engines: return model
+    torch.backends.quantized.engine = 'x86'
+    model.register_forward_pre_hook(_int8_hook)
+    return model
+
 # %% ../nbs/19_qgnet.ipynb #83b556ed
 def fast_path(model: nn.Module, device='cpu', precision: str = 'auto', compile: bool = False):
-    """Channels-last memory, the autocast dtype `precision` resolves to on `device`, and (GPU) optional
-    `torch.compile` -> (model, dtype)."""
+    """Channels-last memory, the autocast dtype `precision` resolves to on `device`, int8 frozen ResNets on a CPU
+    where `'auto'` finds no native bf16 (`int8_frozen`), and (GPU) optional `torch.compile` -> (model, dtype)."""
     device = torch.device(device)
     model.to(memory_format=torch.channels_last)
     if hasattr(model, 'channels_last'): model.channels_last = True
@@ -348,4 +404,5 @@ def fast_path(model: nn.Module, device='cpu', precision: str = 'auto', compile: 
         if device.type != 'cuda':
             raise ValueError("compile=True is for GPUs (on a CPU the compile time outweighs the gain)")
         model = torch.compile(model)
+    if device.type == 'cpu' and precision == 'auto' and dtype is None: int8_frozen(model)
     return model, dtype
