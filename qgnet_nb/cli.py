@@ -8,12 +8,12 @@ import argparse, dataclasses, functools, importlib.util, math, os, sys, types, t
 from pathlib import Path
 from typing import Annotated, Literal
 from fastcore.docments import docments
-from .core import NonFiniteError, UsageError, error_line
+from .core import NonFiniteError, UsageError, disk_full, error_line, get_device
 
 # %% auto #0
-__all__ = ['positive_int', 'nonneg_int', 'positive_float', 'finite_float', 'Count', 'Index', 'Rate', 'Real', 'COMMANDS',
-           'USER_ERRORS', 'field_flag', 'config_flags', 'config_values', 'check_config', 'RunOptions', 'check_out_dir',
-           'check_out_file', 'run_command', 'qgnet_main']
+__all__ = ['positive_int', 'nonneg_int', 'positive_float', 'finite_float', 'Count', 'Index', 'Rate', 'Real', 'Device', 'COMMANDS',
+           'USER_ERRORS', 'device_name', 'field_flag', 'config_flags', 'config_values', 'check_config', 'RunOptions',
+           'check_out_dir', 'check_out_file', 'run_command', 'qgnet_main']
 
 # %% ../nbs/01_cli.ipynb #4983f2ce
 def _arg_type(name, cast, ok, what):
@@ -30,11 +30,20 @@ nonneg_int = _arg_type('nonneg_int', int, lambda v: v >= 0, 'an integer >= 0')
 positive_float = _arg_type('positive_float', float, lambda v: math.isfinite(v) and v > 0, 'a positive finite number')
 finite_float = _arg_type('finite_float', float, math.isfinite, 'a finite number')
 
+# %% ../nbs/01_cli.ipynb #de71ce00
+def device_name(s: str) -> str:
+    "An argparse type: `s` when this machine has that device (`get_device`), else why not, before anything runs."
+    try: get_device(s)
+    except (ValueError, RuntimeError) as e: raise argparse.ArgumentTypeError(str(e)) from None
+    return s
+
+
 # %% ../nbs/01_cli.ipynb #c7af6456
 Count = Annotated[int, positive_int]        # a whole number >= 1: sizes, steps, episodes
 Index = Annotated[int, nonneg_int]          # a whole number >= 0: folds, seeds, counts where 0 means "off"
 Rate = Annotated[float, positive_float]     # a finite number > 0: learning rates, temperatures
 Real = Annotated[float, finite_float]       # any finite number: momenta, decays
+Device = Annotated[str, device_name]        # a device this machine has: auto, cpu, cuda, cuda:N or mps
 
 # %% ../nbs/01_cli.ipynb #c3d0a509
 def _unwrap(t):
@@ -142,7 +151,7 @@ def check_config(cfg) -> None:
 @dataclasses.dataclass
 class RunOptions:
     "How a command runs rather than what it computes; each command takes the flags it needs from here."
-    device: str = 'auto'                                 # auto, cpu, cuda, cuda:N or mps
+    device: Device = 'auto'                              # auto, cpu, cuda, cuda:N or mps
     precision: Literal['auto', 'bf16', 'fp32'] = 'auto'  # auto: bf16 on GPUs and on CPUs with native bf16, else fp32
     workers: Index = 2                                   # DataLoader worker processes
     out: str | None = None                               # where the command writes (its description says what)
@@ -212,8 +221,8 @@ USER_ERRORS = (UsageError, ValueError, FileNotFoundError, NotADirectoryError, Is
                NonFiniteError)
 
 def run_command(name: str, fn, argv: list[str], debug: bool = False) -> int:
-    """Run subcommand `fn(argv)`: a user error becomes `qgnet NAME: error: ...` and exit 2, Ctrl-C exit 130
-    (tracebacks with `debug`)."""
+    """Run subcommand `fn(argv)`: a user error or a full disk becomes `qgnet NAME: error: ...` and exit 2, Ctrl-C
+    exit 130 (tracebacks with `debug`)."""
     try: return int(fn(argv) or 0)
     except KeyboardInterrupt:
         if debug: raise
@@ -222,6 +231,10 @@ def run_command(name: str, fn, argv: list[str], debug: bool = False) -> int:
     except USER_ERRORS as e:
         if debug: raise
         print(f"qgnet {name}: error: {error_line(e)}", file=sys.stderr)
+        return 2
+    except Exception as e:                              # a full disk: no bug, but no flag of the command to name
+        if debug or disk_full(e) is None: raise
+        print(f"qgnet {name}: error: {error_line(disk_full(e))}; free some space and run it again", file=sys.stderr)
         return 2
 
 # %% ../nbs/01_cli.ipynb #bafea501

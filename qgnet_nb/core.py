@@ -4,20 +4,20 @@
 
 # %% ../nbs/00_core.ipynb #5b12e717
 from __future__ import annotations
-import contextlib, json, os, random, sys, tempfile, time, torch, types
+import contextlib, errno, json, os, random, sys, tempfile, time, torch, types
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pathlib import Path
 from torch import nn
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SUPPORT_COLOR', 'OBJECT_COLOR', 'PLAIN_EVERY', 'get_device',
+__all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SUPPORT_COLOR', 'OBJECT_COLOR', 'DISK_FULL', 'PLAIN_EVERY', 'get_device',
            'cpu_has_bf16', 'amp_dtype', 'autocast', 'precision_note', 'seed_everything', 'seed_worker',
            'make_generator', 'rng_state', 'set_rng_state', 'ImageReadError', 'pil_to_rgb', 'read_image', 'read_mask',
            'shared_data_dir', 'to_tensor', 'normalize', 'denormalize', 'to_image', 'overlay_mask', 'overlay_heatmap',
-           'figures_dir', 'save_figure', 'atomic_open', 'atomic_save', 'cache_dir', 'save_json', 'UsageError',
-           'NonFiniteError', 'error_line', 'interactive_output', 'PlainBar', 'PlainMaster', 'progress_bar',
-           'master_bar', 'freeze', 'count_params']
+           'figures_dir', 'save_figure', 'disk_full', 'atomic_open', 'atomic_save', 'cache_dir', 'save_json',
+           'UsageError', 'NonFiniteError', 'error_line', 'interactive_output', 'PlainBar', 'PlainMaster',
+           'progress_bar', 'master_bar', 'freeze', 'count_params']
 
 # %% ../nbs/00_core.ipynb #acb43d89
 def _mps_available() -> bool:
@@ -40,6 +40,9 @@ def get_device(device: str | torch.device | None = 'auto') -> torch.device:
         raise RuntimeError(
             f"device={device!r} was requested but CUDA is not available here; use --device cpu or --device auto"
         )
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RuntimeError(f"device={device!r} was requested but this machine has {torch.cuda.device_count()} CUDA "
+                           "device(s); use --device cuda (the first) or --device auto")
     if dev.type == 'mps' and not _mps_available():
         raise RuntimeError(
             f"device={device!r} was requested but MPS is not available here; use --device cpu or --device auto"
@@ -296,6 +299,19 @@ def save_figure(fig, name: str, dpi: int = 110) -> Path:
         fig.savefig(f, dpi=dpi, bbox_inches='tight', format=path.suffix.lstrip('.') or 'png')
     return path
 
+# %% ../nbs/00_core.ipynb #d15cf100
+DISK_FULL = tuple(getattr(errno, n) for n in ('ENOSPC', 'EDQUOT') if hasattr(errno, n))   # no space, quota spent
+
+def disk_full(e: BaseException | None) -> OSError | None:
+    "The OSError 'no space left on device' (or 'disk quota exceeded') behind `e`, following causes and contexts."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, OSError) and e.errno in DISK_FULL: return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
+
+
 # %% ../nbs/00_core.ipynb #5aa8f000
 def _file_mode(path: Path) -> int:
     "The permission bits for a file written to `path`: those of the file it replaces, else 0666 minus the umask."
@@ -318,8 +334,10 @@ def atomic_open(path, mode: str = 'wb'):
             os.fsync(f.fileno())
         os.chmod(tmp, _file_mode(path))             # mkstemp makes 0600; keep the old file's mode, or the umask's
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        full = disk_full(e)
+        if full is not None and full.filename is None: raise OSError(full.errno, full.strerror, str(path)) from e
         raise
 
 # %% ../nbs/00_core.ipynb #5aa8f001

@@ -4,16 +4,18 @@
 
 # %% ../nbs/02_run_state.ipynb #6643c466
 from __future__ import annotations
-import contextlib, dataclasses, importlib, json, os, socket, sys, time, torch
+import contextlib, dataclasses, errno, importlib, json, os, socket, sys, time, torch
 import numpy as np
 import torch.distributed as dist
 from pathlib import Path
-from .core import UsageError, atomic_open, error_line, get_device, make_generator, NonFiniteError
+from .core import (UsageError, atomic_open, disk_full, error_line, get_device, make_generator,
+                           NonFiniteError)
 
 # %% auto #0
 __all__ = ['LOCK_NAME', 'PERM_TAG', 'SHUFFLE_TAG', 'read_checkpoint', 'nonfinite_tensors', 'optimizer_step', 'remove_stale_tmp',
-           'run_lock', 'trim_jsonl', 'config_diff', 'dist_info', 'collective_device', 'Recording', 'recording_group',
-           'all_reduce_sum', 'init_distributed', 'all_gather_varlen', 'item_seed', 'GlobalBatchSampler']
+           'no_space_error', 'run_lock', 'trim_jsonl', 'config_diff', 'dist_info', 'collective_device', 'Recording',
+           'recording_group', 'all_reduce_sum', 'init_distributed', 'all_gather_varlen', 'item_seed',
+           'GlobalBatchSampler']
 
 # %% ../nbs/02_run_state.ipynb #501e5d24
 def read_checkpoint(path, flag: str | None = None, weights_only: bool = True) -> dict:
@@ -62,6 +64,17 @@ def remove_stale_tmp(folder, log=print) -> list[Path]:
     if gone:
         log(f"note: removed {len(gone)} unfinished file(s) of an interrupted run: {', '.join(p.name for p in gone)}")
     return gone
+
+# %% ../nbs/02_run_state.ipynb #05ace100
+def no_space_error(e: BaseException, folder, flag: str = '--out') -> UsageError | None:
+    "A one-line UsageError naming `flag` and `folder` when `e` is (or hides) a full disk or a spent quota, else None."
+    full = disk_full(e)
+    if full is None: return None
+    what = 'no space left on device' + (' (disk quota exceeded)' if full.errno != errno.ENOSPC else '')
+    file = f" while writing {Path(full.filename).name}" if full.filename else ''
+    return UsageError(f"{flag} {folder}: {what}{file}; free some space and run the same command again to resume, "
+                      f"or choose another {flag}")
+
 
 # %% ../nbs/02_run_state.ipynb #1802636e
 LOCK_NAME = '.qgnet.lock'
@@ -117,6 +130,9 @@ def run_lock(folder, log=print, flag: str = '--out'):
     else: raise UsageError(f"{flag} {folder}: could not take {lock}")
     remove_stale_tmp(folder, log)                                        # nobody else writes here now
     try: yield lock
+    except Exception as e:
+        if (err := no_space_error(e, folder, flag)) is None: raise
+        raise err from e
     finally:
         if _read_lock(lock).get('pid') == me:
             with contextlib.suppress(FileNotFoundError): lock.unlink()
