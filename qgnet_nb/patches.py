@@ -8,7 +8,7 @@ import argparse, json, os, sys, time, warnings
 import numpy as np
 from pathlib import Path
 from .core import IMG_EXTS, ImageReadError, atomic_open, get_device, read_image, save_json, UsageError
-from .cli import RunOptions, config_flags, finite_float, nonneg_int, positive_float, positive_int
+from .cli import RunOptions, check_out_dir, config_flags, finite_float, nonneg_int, positive_float, positive_int
 from .superpixels_numpy import METHODS, superpixel_params
 from .superpixels import BACKENDS, superpixels
 
@@ -204,6 +204,7 @@ def patches_cli(argv: list[str] | None = None) -> int:
     superpixel_flags(ap)
     a = ap.parse_args(argv)
     given = given_superpixel_params(a, a.method)
+    if a.out is not None: check_out_dir(a.out)                   # a file there: refused before any image is read
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('always')
