@@ -10,8 +10,9 @@ import torch.distributed as dist
 from pathlib import Path
 from torch import nn
 from typing import ClassVar, Literal
-from .core import (NonFiniteError, UsageError, amp_dtype, atomic_open, atomic_save, autocast, freeze,
-                           get_device, rng_state, save_json, seed_everything, seed_worker, set_rng_state)
+from .core import (ImageReadError, NonFiniteError, UsageError, amp_dtype, atomic_open, atomic_save, autocast,
+                           error_line, freeze, get_device, read_image, rng_state, save_json, seed_everything,
+                           seed_worker, set_rng_state)
 from .cli import (check_out_dir, positive_float, Count, Index, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
 from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, all_reduce_sum, config_diff, dist_info,
@@ -26,7 +27,7 @@ from .moco import MoCo, average_bn_buffers
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'FORMAT', 'load_prior_extractor', 'PretrainConfig', 'data_fingerprint', 'check_resume', 'start_encoders',
-           'plot_losses', 'pretrain', 'chance_ratios', 'chance_report', 'pretrain_cli']
+           'plot_losses', 'pretrain', 'chance_ratios', 'chance_report', 'check_enough_images', 'pretrain_cli']
 
 # %% ../nbs/10_prior_extractor.ipynb #6826fd3c
 def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) -> nn.Module:
@@ -272,6 +273,22 @@ def chance_report(history: list, cfg, last: int = 20) -> str:
     return f"{'; '.join(parts)} (mean of the last {r['last']} steps; queue refilled {r['refills']:.1f} times)"
 
 
+# %% ../nbs/10_prior_extractor.ipynb #e1a9e101
+def check_enough_images(files, batch_size: int, root) -> None:
+    """UsageError, before any compute, when `files` are fewer than one batch: first naming those that cannot be
+    read, then asking for a smaller --batch-size."""
+    if len(files) >= batch_size: return
+    bad = []
+    for f in files:
+        try: read_image(f)
+        except (ImageReadError, OSError) as e: bad.append((Path(f).name, error_line(e)))
+    names = ', '.join(n for n, _ in bad[:5]) + (', ...' if len(bad) > 5 else '') + (f"; {bad[0][1]}" if bad else '')
+    if len(bad) == len(files): raise UsageError(f"ROOT {root}: none of its {len(files)} images can be read ({names})")
+    head = f"{len(bad)} of its {len(files)} images cannot be read ({names}), and the " if bad else ''
+    raise UsageError(f"ROOT {root}: {head}{len(files) - len(bad)} readable images are fewer than one batch of "
+                     f"--batch-size {batch_size}; lower --batch-size or add images")
+
+
 # %% ../nbs/10_prior_extractor.ipynb #ce208f96
 def _patch_cache(root: Path, given, method: str, params: dict, log):
     "The patch cache to use: `given`, else ROOT/.qgnet_patches/METHOD when it matches, else None (compute on the fly)."
@@ -317,6 +334,7 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         if a.weights and a.weights.lower() == 'none': a.weights = None
         if a.weights and a.weights.lower() != 'imagenet': read_checkpoint(a.weights, '--weights', weights_only=False)
         cfg = PretrainConfig(**config_values(PretrainConfig, a, patch_params=params, crop_scale=(a.crop_min, 1.0)))
+        check_enough_images(files, cfg.batch_size, root)
         cache = _patch_cache(root, a.patch_cache, a.method, params, log) if a.losses != 'global' else None
         _, world, device = init_distributed(a.device)
         log(
