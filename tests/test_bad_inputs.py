@@ -18,8 +18,9 @@ TINY = ['--model', 'baseline', '--backbone', 'resnet18', '--weights', 'none', '-
         '--workers', '0']
 
 
-def qgnet(*args, cwd=None, timeout=300):
-    return subprocess.run(['qgnet', *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=timeout)
+def qgnet(*args, cwd=None, timeout=300, env=None):
+    return subprocess.run(['qgnet', *map(str, args)], capture_output=True, text=True, env={**ENV, **(env or {})},
+                          cwd=cwd, timeout=timeout)
 
 
 def _png(path, arr):
@@ -64,6 +65,10 @@ def work(tmp_path_factory):
     for i in range(2):
         (d / 'unreadable' / f'{i}.jpg').parent.mkdir(exist_ok=True)
         (d / 'unreadable' / f'{i}.jpg').write_bytes(b'no jpeg')
+    for i in range(3):
+        (d / 'unreadable3' / f'{i}.jpg').parent.mkdir(exist_ok=True)
+        (d / 'unreadable3' / f'{i}.jpg').write_bytes(b'no jpeg')
+    camvid_like(d / 'small_root')
     # broken data folders, each broken in one way
     cut = camvid_like(d/'cut_images')
     for p in (cut/'val'/'images').iterdir(): p.write_bytes(p.read_bytes()[:120])      # header readable, pixels cut off
@@ -94,8 +99,14 @@ def work(tmp_path_factory):
     return d
 
 
+# where nothing can be downloaded: an empty torch hub and every request sent to a port nobody listens on
+OFFLINE = {'https_proxy': 'http://127.0.0.1:9', 'HTTPS_PROXY': 'http://127.0.0.1:9',
+           'http_proxy': 'http://127.0.0.1:9', 'HTTP_PROXY': 'http://127.0.0.1:9', 'no_proxy': '', 'NO_PROXY': ''}
+
+
 def cases(d):
-    "(label, argv, what the message must name: a string, or a tuple of strings that must all appear)."
+    """(label, argv, what the message must name: a string, or a tuple of strings that must all appear[, environment
+    variables to set])."""
     ev = ['eval', '--ckpt', d/'ok.pt', '--episodes', '2', '--workers', '0']
     tr = ['train', *TINY]
     n = iter(range(1000))
@@ -133,6 +144,11 @@ def cases(d):
         ('train resume, changed config', [*tr, '--size', '48', '--out', d / 'run'], '--overwrite'),
         ('train resume, corrupt last.pt', [*tr, '--out', d / 'corrupt_run'], 'last.pt'),
         ('train --preset nope', [*tr, '--preset', 'nope', *fresh()], '--preset'),
+        ('train --device cuda:99', [*tr, '--device', 'cuda:99', *fresh()], ('--device', "device='cuda:99'")),
+        *([('train --device cuda without a GPU', [*tr, '--device', 'cuda', *fresh()],
+            ('--device', 'CUDA is not available'))] if not torch.cuda.is_available() else []),
+        ('train --weights imagenet, nothing downloadable', [*tr, '--weights', 'imagenet', *fresh()],
+         ('--weights imagenet', 'could not be obtained'), {**OFFLINE, 'TORCH_HOME': str(d / 'empty_torch_home')}),
         # qgnet eval
         ('eval --ckpt missing', ['eval', '--ckpt', d / 'missing.pt'], 'missing.pt'),
         ('eval --ckpt truncated', ['eval', '--ckpt', d / 'truncated.pt'], '--ckpt'),
@@ -145,6 +161,10 @@ def cases(d):
         ('eval --episodes beyond the data', [*ev[:3], '--episodes', '100000000'],
          ('--episodes 100000000', 'distinct 1-shot episodes')),
         ('eval --fold 9', [*ev, '--fold', '9'], '--fold 9'),
+        ('eval --episodes 1000000000 on a small root',
+         [*ev[:3], '--episodes', '1000000000', '--data', 'camvid', '--root', d / 'small_root'],
+         ('--episodes 1000000000', 'distinct 1-shot episodes')),
+        ('eval --device cuda:99', [*ev, '--device', 'cuda:99'], '--device'),
         ('eval --out is a folder', [*ev, '--out', d / 'a_dir'], '--out'),
         (
             'eval --figure under a file',
@@ -186,10 +206,18 @@ def cases(d):
             '--scale',
         ),
         ('pretrain --out is a file', ['pretrain', d / 'unreadable', '--out', d / 'a_file'], '--out'),
+        (
+            'pretrain all images unreadable, fewer than a batch',
+            ['pretrain', d / 'unreadable3', '--arch', 'resnet18', '--batch-size', '4', '--epochs', '1', *fresh()],
+            ('unreadable3', 'none of its 3 images can be read', '0.jpg'),
+        ),
+        ('pretrain --device cuda:99', ['pretrain', d / 'unreadable', '--out', d / 'p', '--device', 'cuda:99'],
+         '--device'),
         # qgnet patches
         ('patches ROOT without images', ['patches', d / 'empty', '--quiet'], 'empty'),
         ('patches all images unreadable', ['patches', d / 'unreadable', '--quiet'], 'unreadable'),
         ('patches ROOT missing', ['patches', d / 'nowhere', '--quiet'], 'nowhere'),
+        ('patches --out is a file', ['patches', d / 'unreadable', '--out', d / 'a_file', '--quiet'], ('--out', 'a_file')),
         (
             'patches SLIC flag with Felzenszwalb',
             ['patches', d / 'empty', '--method', 'felzenszwalb', '--n-segments', '9'],
@@ -234,7 +262,7 @@ def cases(d):
 @pytest.fixture(scope='module')
 def results(work):
     cs = cases(work)
-    with ThreadPoolExecutor(2) as ex: rs = list(ex.map(lambda c: qgnet(*c[1]), cs))
+    with ThreadPoolExecutor(2) as ex: rs = list(ex.map(lambda c: qgnet(*c[1], env=c[3] if len(c) > 3 else None), cs))
     return {c[0]: (c, r) for c, r in zip(cs, rs)}
 
 
@@ -246,7 +274,7 @@ def test_at_least_thirty_distinct_bad_inputs(work):
 
 @pytest.mark.parametrize('label', [c[0] for c in cases(Path('/d'))])
 def test_bad_input_is_one_clear_line(results, label):
-    (_, argv, names), r = results[label]
+    (_, argv, names, *_), r = results[label]
     err = r.stderr
     assert r.returncode == 2, f"{label}: exit {r.returncode}\n{err[-1500:]}"
     assert 'Traceback' not in err, f"{label}: traceback\n{err[-3000:]}"
@@ -276,6 +304,61 @@ def test_nonfinite_loss_stops_training_and_writes_no_checkpoint(tmp_path):
     assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
     assert 'diverged at step' in r.stderr and '--lr' in r.stderr, r.stderr[-1000:]
     assert not list((tmp_path/'nan').glob('*.pt')), 'a checkpoint was written from a diverged state'
+
+
+# `qgnet` on a disk that is full for the run's folder: every temporary file `atomic_open` makes under OUT (argv[1])
+# writes to /dev/full, which fails as a full disk does (ENOSPC), without root or a small mount
+FULL_DISK = """
+import os, sys, tempfile
+out, mkstemp = os.path.abspath(sys.argv[1]), tempfile.mkstemp
+def full(*a, dir=None, **k):
+    fd, name = mkstemp(*a, dir=dir, **k)
+    if dir is not None and os.path.abspath(dir).startswith(out):
+        os.close(fd)
+        fd = os.open('/dev/full', os.O_WRONLY)
+    return fd, name
+tempfile.mkstemp = full
+from qgnet_nb.cli import qgnet_main
+sys.exit(qgnet_main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.skipif(not Path('/dev/full').exists(), reason='needs /dev/full')
+@pytest.mark.parametrize('command', ['train', 'pretrain', 'base-pretrain'])
+def test_full_disk_is_one_line_naming_out_and_leaves_no_partial_file(tmp_path, command):
+    out = tmp_path / 'run'
+    argv = {'train': TINY,
+            'pretrain': [camvid_like(tmp_path / 'imgs') / 'train' / 'images', '--arch', 'resnet18', '--size', '32',
+                         '--dim', '16', '--queue', '16', '--local-queue', '64', '--n-segments', '30', '--batch-size',
+                         '4', '--bn-group-size', '2', '--epochs', '1', '--workers', '0', '--quiet'],
+            'base-pretrain': ['--size', '32', '--steps', '2', '--save-every', '1', '--batch-size', '2',
+                              '--probe-episodes', '0']}[command]
+    r = subprocess.run([sys.executable, '-c', FULL_DISK, str(out), command, *map(str, argv), '--out', str(out),
+                        '--device', 'cpu'], capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    line = [l for l in r.stderr.splitlines() if ': error: ' in l]
+    assert len(line) == 1, r.stderr[-2000:]
+    assert line[0].startswith(f"qgnet {command}: error: --out {out}: no space left on device while writing "), line
+    left = sorted(p.name for p in out.iterdir())
+    assert not [n for n in left if n.endswith(('.tmp', '.pt', '.tar')) or n == '.qgnet.lock'], left
+
+
+def test_16bit_grey_png_is_read_at_its_real_values(tmp_path):
+    "A 16-bit grey PNG reads as its 8-bit copy (not clipped to white), in `read_image` and through `qgnet patches`."
+    from qgnet_nb.core import read_image
+    from qgnet_nb.patches import PatchCache
+    grey = np.random.default_rng(0).integers(0, 256, (48, 64), dtype=np.uint8)
+    grey[:, :32] //= 4                                                       # two regions for the superpixels
+    _png(tmp_path / 'g8' / 'a.png', grey)
+    (tmp_path / 'g16').mkdir()
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / 'g16' / 'a.png')
+    assert Image.open(tmp_path / 'g16' / 'a.png').mode.startswith('I'), 'the test image is not 16-bit'
+    np.testing.assert_array_equal(read_image(tmp_path / 'g16' / 'a.png'), np.repeat(grey[..., None], 3, 2))
+    for d in ('g8', 'g16'):
+        r = qgnet('patches', tmp_path / d, '--quiet', '--n-segments', '12')
+        assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    np.testing.assert_array_equal(PatchCache(tmp_path / 'g16' / '.qgnet_patches' / 'slic')['a.png'],
+                                  PatchCache(tmp_path / 'g8' / '.qgnet_patches' / 'slic')['a.png'])
 
 
 def _lock(folder, pid, proc_start=None):
