@@ -16,8 +16,8 @@ from .core import (ImageReadError, NonFiniteError, UsageError, amp_dtype, atomic
 from .cli import (check_out_dir, positive_float, Count, Index, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
 from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, all_reduce_sum, config_diff, dist_info,
-                                init_distributed, item_seed, nonfinite_tensors, optimizer_step, read_checkpoint,
-                                run_lock)
+                                epoch_bars, init_distributed, item_seed, nonfinite_tensors, optimizer_step,
+                                read_checkpoint, resume_checkpoint, run_lock)
 from .superpixels_numpy import METHODS
 from .patches import PatchCache, find_images, given_superpixel_params, superpixel_flags
 from .contrastive import ContrastivePairs
@@ -178,10 +178,9 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     state = {'epoch': 0, 'step': 0, 'history': []}
     ckpt_path = Path(out)/CHECKPOINT if out is not None else None
-    if resume and ckpt_path is not None and ckpt_path.exists():
-        try: ckpt = read_checkpoint(ckpt_path, weights_only=False)
-        except UsageError as e: raise UsageError(f"{e}; cannot resume from it: pass --overwrite to start again") from e
-        check_resume(ckpt, cfg, data, ckpt_path)
+    ckpt = None if not resume or ckpt_path is None else resume_checkpoint(
+        ckpt_path, lambda ck: check_resume(ck, cfg, data, ckpt_path), weights_only=False)
+    if ckpt is not None:
         model.load_state_dict({k[len('module.'):]: v for k, v in ckpt['state_dict'].items()})
         opt.load_state_dict(ckpt['optimizer'])
         sched.load_state_dict(ckpt['scheduler'])
@@ -191,15 +190,12 @@ def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progre
     net = model if world == 1 else nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == 'cuda' else None, broadcast_buffers=False)
     show = progress and rank == 0
-    if show: from qgnet_nb.core import master_bar, progress_bar
-    epochs = range(state['epoch'], cfg.epochs)
-    if stop_after is not None: epochs = epochs[:stop_after]
-    mb = master_bar(epochs) if show else epochs
+    mb, bar = epoch_bars(state['epoch'], cfg.epochs, stop_after, show)
     model.train()
     batches = _loader(ds, sampler, workers, device)
     for epoch in mb:
         sampler.set_epoch(epoch)
-        for batch in (progress_bar(batches, parent=mb) if show else batches):
+        for batch in bar(batches):
             b = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != 'index'}
             with autocast(device, dtype):
                 loss, parts = net(b['view1'], b['view2'], b.get('labels1'), b.get('labels2'),

@@ -14,7 +14,8 @@ from .core import (NonFiniteError, UsageError, atomic_save, error_line, get_devi
                            seed_everything, seed_worker, set_rng_state)
 from .cli import (check_out_dir, check_out_file, nonneg_int, Count, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
-from .run_state import config_diff, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl, optimizer_step
+from .run_state import (append_log, config_diff, nonfinite_tensors, read_checkpoint, resume_checkpoint,
+                                run_lock, trim_jsonl, optimizer_step)
 from .backbones import ARCHS, BACKBONES, Backbone, make_backbone
 from .episodes import to_test_scale, train_transform
 from .data import check_data_flags, flag_errors, make_dataset, DataConfig, EpisodeConfig
@@ -87,6 +88,12 @@ def _step_batches(n: int, cfg: BaseConfig, start: int):
         idx = np.random.default_rng([cfg.seed, 12, s]).choice(n, cfg.batch_size, replace=n < cfg.batch_size)
         yield [(s, int(i)) for i in idx]
 
+def _check_base_resume(ck: dict, conf: dict, last: Path):
+    diff = config_diff(ck['config'], conf)
+    if diff:
+        raise ValueError(f"refusing to resume from {last}: it was written with other settings ({'; '.join(diff)}); "
+                         "pass the same options or choose a new --out folder")
+
 def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int = 0, progress: bool = True,
                   log=print) -> dict:
     "Train `cfg` into `out` (backbone.pt, last.pt, log.jsonl), resuming from `out/last.pt`; returns the run's state."
@@ -107,15 +114,9 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     state = {'step': 0, 'losses': []}
     conf = json.loads(json.dumps(dataclasses.asdict(cfg)))
-    if last.exists():
-        try:
-            ck = read_checkpoint(last, weights_only=False)
-        except UsageError as e:
-            raise UsageError(f"{e}; cannot resume from it: delete it, or choose another --out") from e
-        diff = config_diff(ck['config'], conf)
-        if diff:
-            raise ValueError(f"refusing to resume from {last}: it was written with other settings ({'; '.join(diff)}); "
-                             "pass the same options or choose a new --out folder")
+    ck = resume_checkpoint(last, lambda ck: _check_base_resume(ck, conf, last), 'delete it, or choose another --out',
+                           weights_only=False)
+    if ck is not None:
         bb.load_state_dict(ck['backbone'])
         head.load_state_dict(ck['head'])
         opt.load_state_dict(ck['optimizer'])
@@ -155,9 +156,9 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
                         f"base pretraining diverged by step {state['step']}: {len(bad)} weight tensors "
                         f"hold NaN or Inf; no checkpoint was written; try a smaller --lr"
                     )
-                with open(out/'log.jsonl', 'a') as f:      # the line first: a resume trims it back to last.pt's step
-                    f.write(json.dumps(dict(step=state['step'], loss=float(np.mean(state['losses'][-cfg.save_every:])),
-                                            seconds=round(time.perf_counter() - t0, 1))) + '\n')
+                append_log(out/'log.jsonl', dict(step=state['step'],      # first: a resume trims it to last.pt
+                                                 loss=float(np.mean(state['losses'][-cfg.save_every:])),
+                                                 seconds=round(time.perf_counter() - t0, 1)))
                 save()
         log(f"      loss {np.mean(state['losses'][:10]):.3f} -> {np.mean(state['losses'][-10:]):.3f} "
             f"in {time.perf_counter() - t0:.0f} s")

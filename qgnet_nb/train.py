@@ -13,8 +13,9 @@ from .core import (NonFiniteError, UsageError, amp_dtype, atomic_save, autocast,
                            get_device, make_generator, precision_note, rng_state, seed_everything, seed_worker,
                            set_rng_state)
 from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
-from .run_state import (GlobalBatchSampler, all_reduce_sum, config_diff, dist_info, init_distributed,
-                                item_seed, nonfinite_tensors, read_checkpoint, run_lock, trim_jsonl)
+from .run_state import (GlobalBatchSampler, all_reduce_sum, append_log, config_diff, dist_info, epoch_bars,
+                                init_distributed, item_seed, nonfinite_tensors, read_checkpoint, resume_checkpoint,
+                                run_lock, trim_jsonl)
 from .backbones import BACKBONES, make_backbone
 from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, EpisodeConfig
 from .metrics import IoUMeter
@@ -126,9 +127,6 @@ def _check_resume(ckpt: dict, cfg: TrainConfig, path):
                          "). Pass the same options, or choose a new --out folder (or --overwrite to start again).")
 
 
-def _log(path, rec):
-    with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
-
 def _diverged(what: str, step: int, epoch: int, lr: float, cfg: TrainConfig, last: Path) -> NonFiniteError:
     kept = f"{last} still holds the last good epoch" if last.exists() else "no checkpoint was written"
     return NonFiniteError(
@@ -164,10 +162,8 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
     sampler = GlobalBatchSampler(len(tds), cfg.batch_size, rank, world, cfg.seed)
     max_it = cfg.epochs * len(sampler)
     state = {'epoch': 0, 'step': 0, 'best_miou': -1.0, 'history': []}
-    if resume and last.exists():
-        try: ck = read_checkpoint(last)
-        except UsageError as e: raise UsageError(f"{e}; cannot resume from it: pass --overwrite to start again") from e
-        _check_resume(ck, cfg, last)
+    ck = resume_checkpoint(last, lambda ck: _check_resume(ck, cfg, last)) if resume else None
+    if ck is not None:
         model.load_state_dict(ck['state_dict'])
         opt.load_state_dict(ck['optimizer'])
         state = {k: ck[k] for k in state}
@@ -195,10 +191,7 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
     net = model if world == 1 else nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == 'cuda' else None)
     show = progress and rank == 0
-    if show: from qgnet_nb.core import master_bar, progress_bar
-    epochs = range(state['epoch'], cfg.epochs)
-    if stop_after is not None: epochs = epochs[:stop_after]
-    mb = master_bar(epochs) if show else epochs
+    mb, bar = epoch_bars(state['epoch'], cfg.epochs, stop_after, show)
     for epoch in mb:
         sampler.set_epoch(epoch)
         model.train()
@@ -208,7 +201,7 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
                                              generator=make_generator(item_seed(cfg.seed, epoch, 7)),
                                              pin_memory=device.type == 'cuda')
         sums = torch.zeros(6, dtype=torch.float64)
-        for batch in (progress_bar(loader, parent=mb) if show else loader):
+        for batch in bar(loader):
             lr = poly_lr(cfg.lr, state['step'], max_it, cfg.power, cfg.lr_x10)
             for g in opt.param_groups: g['lr'] = lr
             b = to_device(batch, device)
@@ -259,7 +252,7 @@ def _train(cfg, out, rank, world, device, precision, workers, resume, progress, 
         state['history'].append(rec)
         state['epoch'] = epoch + 1
         if rank == 0:
-            _log(out/'metrics.jsonl', rec)
+            append_log(out/'metrics.jsonl', rec)
             atomic_save({**model_checkpoint(model), 'optimizer': opt.state_dict(), 'rng': rng_state(),
                          'train_config': dataclasses.asdict(cfg), **state}, last)
             if show: mb.write(' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items()))
