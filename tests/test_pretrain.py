@@ -163,6 +163,36 @@ def test_killed_run_resumes_to_the_same_weights(photos, tmp_path):
     assert [h['loss'] for h in a['history']] == [h['loss'] for h in b['history']]
 
 
+BASE = ['--size', '32', '--steps', '12', '--save-every', '3', '--batch-size', '2', '--probe-episodes', '0',
+        '--workers', '0', '--device', 'cpu']
+
+
+def test_killed_base_pretrain_resumes_to_the_same_weights(tmp_path):
+    "qgnet base-pretrain killed after a checkpoint and run again ends where an uninterrupted run ends, bit for bit."
+    from qgnet_nb.run_state import read_log
+    run = lambda out: subprocess.run([QGNET, 'base-pretrain', *BASE, '--out', str(out)], capture_output=True,
+                                     text=True, env=ENV, timeout=600)
+    full = run(tmp_path / 'full')
+    assert full.returncode == 0, full.stderr[-3000:]
+    last = tmp_path / 'killed' / 'last.pt'
+    p = subprocess.Popen([QGNET, 'base-pretrain', *BASE, '--out', str(tmp_path / 'killed')],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    t0 = time.time()
+    while not last.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.01)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
+    assert 3 <= torch.load(last, weights_only=False)['step'] < 12
+    resumed = run(tmp_path / 'killed')
+    assert resumed.returncode == 0 and 'resuming' in resumed.stdout, resumed.stderr[-3000:]
+    a, b = (torch.load(tmp_path / r / 'last.pt', weights_only=False) for r in ('full', 'killed'))
+    assert a['step'] == b['step'] == 12 and a['losses'] == b['losses']
+    wa, wb = (torch.load(tmp_path / r / 'backbone.pt') for r in ('full', 'killed'))
+    for k in wa: assert torch.equal(wa[k], wb[k]), k
+    la, lb = read_log(tmp_path / 'full'), read_log(tmp_path / 'killed')
+    assert [r['step'] for r in lb] == [3, 6, 9, 12] and [r['loss'] for r in la] == [r['loss'] for r in lb]
+
+
 def _queue_worker(rank, world, port, out):
     import torch.distributed as dist
     from qgnet_nb.contrastive import KeyQueue
