@@ -62,7 +62,7 @@ def _torchvision_state(arch: str, weights: str) -> dict:
     except Exception as e:
         raise RuntimeError(f"ImageNet weights for {arch} ({w.url}) could not be obtained: {type(e).__name__}: {e}. "
                            f"Put the file at {Path(torch.hub.get_dir())/'checkpoints'/w.url.rsplit('/', 1)[-1]} "
-                           "or pass weights=PATH") from e
+                           "or pass weights=PATH.") from e
 
 
 # %% ../nbs/08_backbones.ipynb #f03984b1
