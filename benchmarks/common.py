@@ -41,3 +41,28 @@ def train_step_seconds(m, inputs, dev, dtype) -> float:
     dt = time.perf_counter() - t0
     m.zero_grad(set_to_none=True)
     return dt
+
+
+CPU_FLAGS = ('avx2', 'avx512_f', 'avx512_vnni', 'avx512_bf16', 'amx_int8', 'amx_bf16')
+
+
+def cpu_flags() -> dict:
+    "This CPU's model name and which of CPU_FLAGS it has (torch's view of them)."
+    import torch
+    c = torch.cpu.get_capabilities()
+    return dict(model=c.get('cpu_name', '?'), **{f: bool(c.get(f)) for f in CPU_FLAGS})
+
+
+def cpu_class() -> str:
+    "A short name for the class of this CPU, for file names: amx, avx512-bf16, avx512-vnni, avx512 or avx2."
+    f = cpu_flags()
+    return ('amx' if f['amx_bf16'] else 'avx512-bf16' if f['avx512_bf16'] else 'avx512-vnni' if f['avx512_vnni']
+            else 'avx512' if f['avx512_f'] else 'avx2' if f['avx2'] else 'other')
+
+
+def cpu_header(threads: int) -> str:
+    "One line saying which CPU (and which of its bf16/VNNI/AMX flags), torch and threads produced a table."
+    import torch
+    f = cpu_flags()
+    flags = ', '.join(k for k in CPU_FLAGS if f[k]) or 'none of ' + ', '.join(CPU_FLAGS)
+    return f"CPU: {f['model']} (class {cpu_class()}; flags: {flags}); torch {torch.__version__}; {threads} thread(s)"

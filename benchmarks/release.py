@@ -16,7 +16,7 @@ bf16: the fast path with bf16 forced).
 from __future__ import annotations
 import argparse, json, statistics, subprocess, sys, time
 from pathlib import Path
-from common import status_mib, episode
+from common import cpu_header, status_mib, episode
 
 
 def _release_model(path: str, size: int):
@@ -118,7 +118,7 @@ def main():
     med = {k: {f: statistics.median(x[f] for x in v) for f in ('train_s', 'eval_s', 'peak_rss_train_mib')}
            for k, v in res.items()}
     base = med['release:fp32']
-    print(f"ResNet-50, {a.size} px, 1-shot, batch 1, {a.threads} thread(s), median of {a.rounds} rounds\n")
+    print(f"{cpu_header(a.threads)}\nResNet-50, {a.size} px, 1-shot, batch 1, median of {a.rounds} rounds\n")
     print('| side | training s/episode | speed-up | evaluation s/episode | speed-up | peak RSS, training (MiB) |')
     print('|---|---|---|---|---|---|')
     for k, v in med.items():
