@@ -2,10 +2,10 @@
 
 The levers change the frozen networks only (backbone and prior extractor); the trained head stays fp32 and eager:
   fold     BatchNorm folded into the convolution before it
-  int8     static int8 through PyTorch's FX quantization (x86 engine), as `int8_frozen` does it (fast_path's choice
-           where the CPU has no native bf16): calibrated on fixed pictures at the first forward pass
+  int8     static int8 through PyTorch's FX quantization (x86 engine), as `int8_frozen` does it (fast_path's with
+           --precision int8): calibrated on fixed pictures at the first forward pass
   compile  torch.compile (inductor, weights frozen) of each frozen stage; its compile time is reported apart
-  cl       channels-last memory: the package's fast path (`fast_path`) where the CPU has no native bf16
+  cl       channels-last memory: the package's fast path (`fast_path`) except with int8
 Variants joined with + are combined. Every variant is the same model (seed 0), ResNet-50, 1-shot, synthetic episodes
 (benchmarks/common.py); each round times one training step (forward and backward) and one evaluation episode of
 every variant in turn, so all see the same machine load, and the table gives the median over rounds of each ratio.

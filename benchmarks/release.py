@@ -11,7 +11,7 @@ and the table reports the median of `--rounds` rounds.
     python benchmarks/release.py --release PATH --precision fp32 bf16 --steps 3
 
 `--precision` lists our settings to time (fp32: the plain path; auto: the fast path, bf16 where the CPU has it;
-bf16: the fast path with bf16 forced).
+bf16: the fast path with bf16 forced; int8: the fast path with the frozen ResNets in int8, for CPUs without bf16).
 """
 from __future__ import annotations
 import argparse, json, statistics, subprocess, sys, time
@@ -93,7 +93,7 @@ def main():
     ap.add_argument('--episodes', type=int, default=2, help='timed evaluation episodes per process (after one warm-up)')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--precision', nargs='+', default=['fp32', 'auto'], help='our settings to time: fp32, auto, bf16')
+    ap.add_argument('--precision', nargs='+', default=['fp32', 'auto'], help='our settings to time: fp32, auto, bf16, int8')
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:

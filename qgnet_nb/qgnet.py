@@ -394,15 +394,18 @@ def int8_frozen(model: nn.Module) -> nn.Module:
 
 # %% ../nbs/19_qgnet.ipynb #83b556ed
 def fast_path(model: nn.Module, device='cpu', precision: str = 'auto', compile: bool = False):
-    """Channels-last memory, the autocast dtype `precision` resolves to on `device`, int8 frozen ResNets on a CPU
-    where `'auto'` finds no native bf16 (`int8_frozen`), and (GPU) optional `torch.compile` -> (model, dtype)."""
-    device = torch.device(device)
-    model.to(memory_format=torch.channels_last)
-    if hasattr(model, 'channels_last'): model.channels_last = True
+    """Channels-last memory (not with int8), the autocast dtype `precision` resolves to on `device`, the frozen
+    ResNets in int8 with `precision='int8'` on a CPU (`int8_frozen`), and (GPU) optional `torch.compile` -> (model,
+    dtype)."""
+    device, int8 = torch.device(device), precision == 'int8'
+    if int8 and device.type != 'cpu': raise ValueError(f"precision='int8' is for CPUs (x86 int8 kernels), not {device}")
+    if not int8:
+        model.to(memory_format=torch.channels_last)
+        if hasattr(model, 'channels_last'): model.channels_last = True
     dtype = amp_dtype(device, precision)
     if compile:
         if device.type != 'cuda':
             raise ValueError("compile=True is for GPUs (on a CPU the compile time outweighs the gain)")
         model = torch.compile(model)
-    if device.type == 'cpu' and precision == 'auto' and dtype is None: int8_frozen(model)
+    if int8: int8_frozen(model)
     return model, dtype
