@@ -122,18 +122,19 @@ def demo_section(src: Path, stem: str = 'demo') -> str:
     if not (src/f'{stem}.json').is_file(): return ''
     d = read_json(src/f'{stem}.json')
     models = d['config']['models']
-    title = 'QGNet and the baseline' if len(models) == 2 else f"the {len(models)} models, one seed"
+    title = ('QGNet and the baseline' if len(models) == 2 else
+             f"the {len(models)} models, IIR's with their own attention decoder, one seed")
     command = 'qgnet demo' + ('' if stem == 'demo' else f" --models {' '.join(models)}")
     rest = 'every flag' if stem == 'demo' else 'every other flag'
     return section(f'`{command}`: {title} on the demo set',
                    f'{command}        # {rest} at its default (the config in {stem}.json)',
                    [f'conditions: {demo_conditions(d)}', f'from `{SHOWN_DIR}/{stem}.json`'], demo_table(d['results']))
 
-def mean_std(xs: list[float]) -> str:
-    "Mean ± sample standard deviation of fractions, in %; just the value for one."
+def mean_std(xs: list[float], signed: bool = False) -> str:
+    "Mean ± sample standard deviation of fractions, in % (with its sign when `signed`); just the value for one."
     m = sum(xs) / len(xs)
-    if len(xs) == 1: return pct(m)
-    return f"{pct(m)} ± {pct((sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5)}"
+    v = ('+' if signed and m >= 0 else '') + pct(m)
+    return v if len(xs) == 1 else f"{v} ± {pct((sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5)}"
 
 def demo_seeds_section(src: Path, stem: str = 'demo-four-seeds') -> str:
     "`qgnet demo` results.json files copied to STEM/SEED.json: the same command at several seeds, mean ± std."
@@ -148,7 +149,7 @@ def demo_seeds_section(src: Path, stem: str = 'demo-four-seeds') -> str:
         for row in r['results']: by[(row['model'], row['shot'])].append(row)
     classes = sorted(runs[0]['results'][0]['per_class'])
     out = [f"| model | shot | mIoU | per seed ({', '.join(map(str, seeds))}) | FB-IoU | " + ' | '.join(classes) + ' |',
-           '|' + '---|' * (4 + len(classes))]
+           '|' + '---|' * (5 + len(classes))]
     for (model, shot), rows in sorted(by.items(), key=lambda kv: (kv[0][1], c0['models'].index(kv[0][0]))):
         out.append(f"| {model} | {shot} | {mean_std([r['miou'] for r in rows])} | "
                    f"{', '.join(pct(r['miou']) for r in rows)} | {mean_std([r['fbiou'] for r in rows])} | " +
@@ -158,9 +159,14 @@ def demo_seeds_section(src: Path, stem: str = 'demo-four-seeds') -> str:
     notes = [f"conditions: {demo_conditions(d)}; seeds {', '.join(map(str, seeds))} (each seed draws the pretraining, "
              "the start point, the initial weights and the episodes); every model reads the class-agnostic match "
              f"decoder's maps ({c0['decoder']} decoder, width {c0['dim']}), IIR's models their inter-image refinement's "
-             "two maps besides", 'minutes per run: ' + ', '.join(f"{r['minutes']:.1f}" for r in runs),
+             "two maps besides", 'minutes per run (wall clock on a 2-core CPU shared with other jobs): ' +
+             ', '.join(f"{r['minutes']:.1f}" for r in runs),
+             'the papers measure PASCAL-5i with ResNet-50 at 473 px (the QGNet paper: QGNet 61.6 / 62.8 mIoU at 1 / '
+             '5 shots against 60.8 / 61.9 for PFENet, its baseline); the demo set is two synthetic shapes, so only '
+             'the ranking can be compared, not the values',
             f"from `{SHOWN_DIR}/{stem}/`"]
-    return section(f"`qgnet demo`: the four models on the demo set, {len(runs)} seeds (mean ± std)",
+    many = f"{len(runs)} seeds (mean ± std)" if len(runs) > 1 else 'one seed'
+    return section(f"`qgnet demo`: the four models on the demo set, IIR's with the match decoder, {many}",
                    f'{command}        # every other flag at its default', notes, '\n'.join(out))
 
 # ---- (b) CamVid-FSS ----
@@ -368,22 +374,60 @@ def prior_section(src: Path) -> str:
     path = src/'prior-chance.json'
     if not path.is_file(): return ''
     runs = read_json(path)['runs']
-    out = ['| run | images | start of both encoders | losses | size | K (global) | M (local) | steps | queue refills | '
-           'global / chance | local / chance |', '|---|---|---|---|---|---|---|---|---|---|---|']
+    out = ['| run | images | network | start of both encoders | losses | size | K (global) | M (local) | steps | '
+           'queue refills | global / chance | local / chance |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for n, r in runs.items():
         c = r['config']
-        start = 'random' if not c['weights'] else f"`{run_path(c['weights'])}`"
-        local = f"{r['local']['ratio']:.2f}" if 'local' in r else '-'
-        out.append(f"| {n} | {r['images']['images']} | {start} | {c['losses']} | {c['size']} | {c['queue']} | "
-                   f"{c['local_queue']} | {r['steps']} | {r['refills']:.1f} | {r['global']['ratio']:.2f} | {local} |")
+        start = {None: 'random', 'imagenet': 'ImageNet'}.get(c['weights']) or f"`{run_path(c['weights'])}`"
+        local = f"{r['local']['ratio']:.3f}" if 'local' in r else '-'
+        out.append(f"| {n} | {r['images']['images']} | {c['arch']} | {start} | {c['losses']} | {c['size']} | {c['queue']} | "
+                   f"{c['local_queue']} | {r['steps']} | {r['refills']:.1f} | {r['global']['ratio']:.3f} | {local} |")
     c = next(iter(runs.values()))['config']
-    notes = [f"conditions: `qgnet pretrain --arch {c['arch']}`, batch {c['batch_size']}, SGD {c['lr']:g}, key momentum "
+    if any(r['config'][k] != c[k] for r in runs.values() for k in ('batch_size', 'lr', 'm', 'tau', 'method')):
+        raise SystemExit('prior-chance.json: the runs differ in batch, lr, momentum, temperature or patches')
+    notes = [f"conditions: `qgnet pretrain`, batch {c['batch_size']}, SGD {c['lr']:g}, key momentum "
              f"{c['m']}, temperature {c['tau']}, {c['method']} patches; each loss is the mean of the last 20 steps "
              'over log(negatives + 1), the loss of an encoder that cannot tell its positive from its negatives; the '
              'target is a global ratio of at most 0.7 after at least 5 queue refills',
              f'from `{SHOWN_DIR}/prior-chance.json`']
     return section('The prior extractor against chance', 'python experiments/prior_chance.py NAME=RUN_DIR ... '
                    '--out runs/prior-chance.json', notes, '\n'.join(out))
+
+# ---- (g) QGNet's prior against the baseline, on cached features ----
+
+def prior_study_section(src: Path) -> str:
+    "`experiments/prior_study.py`'s JSON per fold: each variant's validation mIoU and its difference to the baseline."
+    files = sorted(src.glob('prior-study-f*.json'))
+    if not files: return ''
+    studies = {read_json(f)['config']['fold']: read_json(f) for f in files}
+    folds = sorted(studies)
+    head = '| variant | ' + ' | '.join(f'fold {f}: mIoU | minus the baseline' for f in folds) + ' |'
+    out = [head, '|---|' + '---|---|' * len(folds)]
+    for name in studies[folds[0]]['variants']:
+        cells = []
+        for f in folds:
+            v = studies[f]['variants']
+            m = [r['miou'] for r in v[name]]
+            cells += [mean_std(m), mean_std([x - b['miou'] for x, b in zip(m, v['baseline'])], signed=True)]
+        out.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    d = studies[folds[0]]
+    c = d['config']
+    priors = '; '.join(f"{n}: {'`runs/prior/' + s + '`' if s not in ('imagenet', 'random') else s}"
+                       for n, s in d['priors'].items())
+    notes = [f"conditions: CamVid-FSS `val/`, folds {', '.join(map(str, folds))}, {c['val_episodes']} validation "
+             f"episodes (seed {c['val_seed']}, not the test seed), {c['train_episodes']} cached training episodes "
+             f"(seed {c['seed']}), {c['size']} px, frozen ImageNet VGG-16; every variant {c['steps']} AdamW steps of "
+             f"{c['batch_size']} at {c['lr']:g}, object weight 1, match decoder width {c['dim']}, kernel 1, decoder "
+             f"seeds {', '.join(map(str, c['seeds']))} (mean ± std over them; the difference is taken seed by seed)",
+             f'prior extractors (VGG-16, layer 4 of the query): {priors}',
+             'baseline: the eight maps of `--preset cpu-vgg16`; qgnet: QGNet\'s prior region map (eqs. 9-12, its two '
+             '3x3 projections trained with the decoder) as a ninth map; prior zeroed at test: the same trained qgnet '
+             'with that map set to 0; projections frozen: the projections kept at their random initialisation',
+             'from ' + ', '.join(f'`{SHOWN_DIR}/{f.name}`' for f in files)]
+    command = ('python experiments/prior_study.py --root CAMVID_ROOT --fold F --prior contrastive=PRETRAIN_CKPT '
+               '--prior imagenet=imagenet --prior random=random --out runs/prior-study-fF.json')
+    return section("QGNet's prior against its baseline, on the ImageNet VGG-16 start point (cached features)",
+                   command, notes, '\n'.join(out))
 
 def results(src: Path) -> str:
     "The whole text of RESULTS.md, made from the result files in `src`."
@@ -392,7 +436,7 @@ def results(src: Path) -> str:
             'Numbers in %, except mean map values V.\n')
     parts = [demo_section(src), demo_section(src, 'demo-four'), demo_seeds_section(src), camvid_section(src), recall_section(src, 'recall-demo'),
              recall_section(src, 'recall-camvid'), vgg_section(src), cross_domain_section(src),
-             prior_section(src)]
+             prior_section(src), prior_study_section(src)]
     return '\n'.join([head, *filter(None, parts)])
 
 def write_atomic(path: Path, text: str):
