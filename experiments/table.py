@@ -390,8 +390,17 @@ def prior_section(src: Path) -> str:
              'over log(negatives + 1), the loss of an encoder that cannot tell its positive from its negatives; the '
              'target is a global ratio of at most 0.7 after at least 5 queue refills',
              f'from `{SHOWN_DIR}/prior-chance.json`']
+    body = '\n'.join(out)
+    if (src/'prior-probe-f0.json').is_file():                   # did the contrastive step keep the features?
+        pr, im = read_json(src/'prior-probe-f0.json'), read_json(src/'vgg16'/'probe-f0.json')
+        c = pr['config']
+        body += ('\n\n' + bullet(f"the feature probe (`qgnet probe`, {c['data']} {c['split']}, fold {c['fold']}, "
+                                 f"{pr['episodes']} episodes, seed {c['seed']}, {c['size']} px) of the key encoder of "
+                                 f"`{run_path(pr['start_point'].split(' (')[0].strip(chr(39)))}`, then of its start "
+                                 'point, ImageNet VGG-16, on the same episodes').rstrip() +
+                 '\n\nThe contrastive key encoder:\n\n' + probe_table(pr) + '\n\nImageNet VGG-16:\n\n' + probe_table(im))
     return section('The prior extractor against chance', 'python experiments/prior_chance.py NAME=RUN_DIR ... '
-                   '--out runs/prior-chance.json', notes, '\n'.join(out))
+                   '--out runs/prior-chance.json', notes, body)
 
 # ---- (g) QGNet's prior against the baseline, on cached features ----
 
@@ -414,7 +423,8 @@ def prior_study_section(src: Path) -> str:
     c = d['config']
     priors = '; '.join(f"{n}: {'`runs/prior/' + s + '`' if s not in ('imagenet', 'random') else s}"
                        for n, s in d['priors'].items())
-    notes = [f"conditions: CamVid-FSS `val/`, folds {', '.join(map(str, folds))}, {c['val_episodes']} validation "
+    notes = [f"conditions: CamVid-FSS `val/`, fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))}, "
+             f"{c['val_episodes']} validation "
              f"episodes (seed {c['val_seed']}, not the test seed), {c['train_episodes']} cached training episodes "
              f"(seed {c['seed']}), {c['size']} px, frozen ImageNet VGG-16; every variant {c['steps']} AdamW steps of "
              f"{c['batch_size']} at {c['lr']:g}, object weight 1, match decoder width {c['dim']}, kernel 1, decoder "
