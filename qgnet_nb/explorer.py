@@ -14,7 +14,7 @@ from .superpixel_quality import boundaries
 from .episodes import test_hw
 from .data import DATASETS, collate_episodes, make_dataset
 from .metrics import map_at_label, recall_counts
-from .models import import_model_modules, load_model
+from .models import load_model
 from .evaluate import predict
 from .segment import find_checkpoint, own_query
 from .widgets import panel_grid, png_bytes, resize_image, watch_own_image
@@ -30,7 +30,6 @@ def _open_model(ckpt_or_model) -> tuple[torch.nn.Module, dict, str]:
         return ckpt_or_model, {}, f'a {type(ckpt_or_model).__name__} object'
     if isinstance(ckpt_or_model, (str, os.PathLike)):
         path = find_checkpoint(ckpt_or_model)
-        import_model_modules()
         model, extra = load_model(path, map_location='cpu', return_extra=True)
         return model, extra.get('train_config') or {}, str(path)
     raise ValueError(

@@ -26,7 +26,7 @@ torch.set_num_threads(1)
 from qgnet_nb.widgets import patch_explorer
 from qgnet_nb.explorer import episode_explorer
 from qgnet_nb.paint import paint_panel
-from qgnet_nb.models import make_model
+from qgnet_nb.models import build_model
 print('KERNEL_PID', os.getpid())"""
 PATCHES = """\
 pe = patch_explorer(photos=('chelsea', 'coffee'), max_side=240, shared=False)
@@ -36,7 +36,7 @@ ckpt = os.environ.get('QGNET_EXPLORER_CKPT')
 if ckpt: os.chdir(os.environ['QGNET_REPO']); ee = episode_explorer(ckpt, panel=220)   # a path relative to the repository
 else:
     torch.manual_seed(0)
-    net = make_model('qgnet', backbone='resnet18', weights=None, prior='random', bins=(1.0, 0.5, 0.25, 0.125))
+    net = build_model('qgnet', backbone='resnet18', weights=None, prior='random', bins=(1.0, 0.5, 0.25, 0.125))
     ee = episode_explorer(net, data='demo', size=64, panel=200)
 ee.add_class('qgnet-test-episodes'); ee"""
 PAINT = """\
@@ -48,7 +48,7 @@ if ckpt:                                           # the cwd is the repository (
                      panel=150)
 else:
     torch.manual_seed(0)
-    pnet = make_model('qgnet', backbone='resnet18', weights=None, prior='random', bins=(1.0, 0.5, 0.25, 0.125))
+    pnet = build_model('qgnet', backbone='resnet18', weights=None, prior='random', bins=(1.0, 0.5, 0.25, 0.125))
     pp = paint_panel(pnet, max_side=240, panel=150, size=64)
 pp.add_class('qgnet-test-paint'); pp"""
 
