@@ -21,7 +21,7 @@ from .recall import evaluate_maps, recall_figure, recall_table
 # %% auto #0
 __all__ = ['STUDIES', 'PAPER_MIOU', 'REFERENCE', 'PRIOR_MODELS', 'AblateConfig', 'setting_name', 'pretrain_dir',
            'pretrain_config', 'run_pretraining', 'setting_result', 'run_setting', 'study_table', 'study_figure',
-           'ablate', 'ablate_parser', 'ablate_cli']
+           'ablate', 'AblateStudy', 'ablate_parser', 'ablate_cli']
 
 # %% ../nbs/25_ablations.ipynb #6dd51087
 STUDIES = {
@@ -293,6 +293,14 @@ def _write(study, results, out, figure) -> str:
         with atomic_open(out/f'{study}.png', 'wb') as f: fig.savefig(f, dpi=100, format='png', bbox_inches='tight')
     return table
 
+# %% ../nbs/25_ablations.ipynb #b3c997ff
+@dataclasses.dataclass
+class AblateStudy:
+    "Which study `qgnet ablate` runs, and which of its variants."
+    CHOICES: ClassVar[dict] = {'study': lambda: list(STUDIES)}
+    study: str = ''                            # the study to run
+    variants: tuple[str, ...] | None = None    # a subset of the study's variants (default: all)
+
 # %% ../nbs/25_ablations.ipynb #b3c99800
 def ablate_parser() -> argparse.ArgumentParser:
     "`qgnet ablate`'s flags: the study, its variants, every `AblateConfig` field and how it runs."
@@ -304,8 +312,7 @@ def ablate_parser() -> argparse.ArgumentParser:
         "fixed; finished variants (OUT/VARIANT/result.json) are skipped. Every AblateConfig field is a flag; OUT holds "
         "the studies, which share their settings, and --overwrite deletes every study in it.",
     )
-    p.add_argument('--study', required=True, choices=list(STUDIES))
-    p.add_argument('--variants', nargs='+', default=None, help="a subset of the study's variants (default: all)")
+    config_flags(p, AblateStudy, required=('study',))
     config_flags(p, AblateConfig)
     config_flags(p, RunOptions, skip=('precision',), defaults={'workers': 0, 'out': 'runs/ablate'})
     return p
