@@ -10,16 +10,16 @@ from torch import nn
 from fastcore.basics import patch
 from .core import freeze
 from .backbones import make_backbone
-from .region_maps import (EPS, PriorRegionMap, guided_region_map, masked_average_pool, min_max_normalize,
-                                  no_autocast, reduction, resize, unit_norm)
+from .region_maps import (EPS, PriorRegionMap, masked_average_pool, min_max_normalize, no_autocast,
+                                  reduction, resize, unit_norm)
 from .fem import MatchDecoder, fem_loss, segmentation_ce
-from .qgnet import DECODERS, MATCH_MAPS, FewShotBase, _match_map, check_match_maps
+from .qgnet import DECODERS, MATCH_MAPS, FewShotBase, check_match_maps, similarity_maps
 from .models import register_eval_wrapper, register_model
 
 # %% auto #0
 __all__ = ['CAM_THRESHOLDS', 'TTA_SCALES', 'cosine_map', 'activation_map', 'otsu_threshold', 'cam_threshold', 'dual_prototypes',
            'region_min_max', 'inter_image_prior', 'inter_image_refinement', 'directional_dropout', 'Attention',
-           'IIRBlock', 'IIRDecoder', 'IIR', 'similarity_maps', 'MultiScaleTTA', 'tta_label']
+           'IIRBlock', 'IIRDecoder', 'IIR', 'MultiScaleTTA', 'tta_label']
 
 # %% ../nbs/26_iir.ipynb #e9c3c300
 def cosine_map(feat: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Tensor:
@@ -331,15 +331,6 @@ def forward(self: IIR, query: torch.Tensor, support_imgs: torch.Tensor, support_
         main, aux_loss = segmentation_ce(out['logits'], target, weight=w), segmentation_ce(aux, target, weight=w)
         out.update(loss=main + self.aux_weight * aux_loss, main_loss=main, aux_loss=aux_loss)
     return out
-
-# %% ../nbs/26_iir.ipynb #9d556170
-def similarity_maps(backbone, names, feats, masks, size) -> list:
-    "The named maps (`guided` or KIND-LEVEL, as QGNet's match decoder reads them) of frozen `feats` -> [(B, 1, h, w)]."
-    q_mid, q4, s_mid, s4 = feats
-    c3 = backbone.channels['layer3']                            # mid is concat(layer2, layer3): its tail is layer3
-    levels = {'mid': (q_mid, s_mid), 'layer3': (q_mid[:, -c3:], s_mid[:, :, -c3:]), 'layer4': (q4, s4)}
-    return [guided_region_map(q4, s4, masks, size=size) if n == 'guided' else
-            _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size) for n in names]
 
 # %% ../nbs/26_iir.ipynb #2c4656f9
 @patch

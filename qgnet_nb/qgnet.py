@@ -17,8 +17,8 @@ from .region_maps import (PriorRegionMap, calibrated_cosine, category_guider, co
 from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_loss
 
 # %% auto #0
-__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'FewShotBase', 'check_match_maps', 'QGNet', 'FeatureCache',
-           'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
+__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'FewShotBase', 'check_match_maps', 'similarity_maps', 'QGNet',
+           'FeatureCache', 'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #a5f92e00
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
@@ -175,6 +175,17 @@ def _match_map(kind, level, q, s, masks, size):
     cm = cosine_max(q.repeat_interleave(s.shape[1], 0), keys)                    # (B*K, h, w)
     return resize(min_max_normalize(cm).unflatten(0, s.shape[:2]).mean(1, keepdim=True), size)
 
+# %% ../nbs/19_qgnet.ipynb #3215ec64
+def similarity_maps(backbone, names, feats, masks, size, guided=None) -> list:
+    """The named maps (`guided` or KIND-LEVEL) of frozen `feats` (query mid, layer 4, support mid, layer 4) ->
+    [(B, 1, h, w)]; `guided`, when already computed, is used as it is."""
+    q_mid, q4, s_mid, s4 = feats
+    c3 = backbone.channels['layer3']                            # mid is concat(layer2, layer3): its tail is layer3
+    levels = {'mid': (q_mid, s_mid), 'layer3': (q_mid[:, -c3:], s_mid[:, :, -c3:]), 'layer4': (q4, s4)}
+    if guided is None and 'guided' in names: guided = guided_region_map(q4, s4, masks, size=size)
+    return [guided if n == 'guided' else _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size)
+            for n in names]
+
 # %% ../nbs/19_qgnet.ipynb #a5f92e01
 class QGNet(FewShotBase):
     "QGNet (`mode='qgnet'`) or its PFENet-style baseline without the prior region map (`mode='baseline'`)."
@@ -267,11 +278,7 @@ class QGNet(FewShotBase):
         "The class-agnostic path: similarity maps only (all min-max per query) -> `MatchDecoder`."
         q_mid, q4, s_mid, s4 = feats
         size = q_mid.shape[-2:]
-        c3 = self.backbone.channels['layer3']                       # mid is concat(layer2, layer3): its tail is layer3
-        levels = {'mid': (q_mid, s_mid), 'layer3': (q_mid[:, -c3:], s_mid[:, :, -c3:]), 'layer4': (q4, s4)}
-        with self._frozen():
-            maps = [guided if n == 'guided' else _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size)
-                    for n in self.match_maps]
+        with self._frozen(): maps = similarity_maps(self.backbone, self.match_maps, feats, masks, size, guided)
         prior_map = None
         if self.mode == 'qgnet':
             prior_map = self.prior_region_map(q4, self._prior_features(query), size=size)
