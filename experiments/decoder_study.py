@@ -98,13 +98,8 @@ def train_and_score(D: dict, maps: tuple, kernel: int, fg: float, seed: int, a) 
     return dict(seed=seed, **score(dec, inputs, D), last_loss=last)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--data', default='camvid')
-    p.add_argument('--root', default=None)
-    p.add_argument('--fold', type=int, default=0)
-    p.add_argument('--backbone', default='vgg16')
-    p.add_argument('--weights', default='imagenet')
+def study_flags(p: argparse.ArgumentParser):
+    "The episodes and the decoder training that the cached-input studies (this one, prior_study.py) share."
     p.add_argument('--size', type=int, default=241)
     p.add_argument('--train-episodes', type=int, default=400)
     p.add_argument('--val-episodes', type=int, default=100)
@@ -116,6 +111,16 @@ def main(argv=None) -> int:
     p.add_argument('--lr', type=float, default=3e-3)
     p.add_argument('--weight-decay', type=float, default=1e-2)
     p.add_argument('--dim', type=int, default=32)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--data', default='camvid')
+    p.add_argument('--root', default=None)
+    p.add_argument('--fold', type=int, default=0)
+    p.add_argument('--backbone', default='vgg16')
+    p.add_argument('--weights', default='imagenet')
+    study_flags(p)
     p.add_argument('--cache', type=Path, default=None, help='the cached maps (made when absent)')
     p.add_argument('--out', default=None)
     a = p.parse_args(argv)

@@ -30,7 +30,7 @@ from qgnet_nb.fem import MatchDecoder
 from qgnet_nb.models import make_model
 from qgnet_nb.prior_extractor import load_prior_extractor
 from qgnet_nb.region_maps import PriorRegionMap
-from decoder_study import CONTRAST, fit, score        # this script's folder is on sys.path
+from decoder_study import CONTRAST, fit, score, study_flags, train_and_score   # this script's folder is on sys.path
 from map_probe import match_inputs
 
 
@@ -108,17 +108,7 @@ def main(argv=None) -> int:
     p.add_argument('--root', required=True, help='the CamVid-FSS root')
     p.add_argument('--fold', type=int, default=0)
     p.add_argument('--prior', action='append', required=True, help='NAME=CHECKPOINT, NAME=imagenet or NAME=random')
-    p.add_argument('--size', type=int, default=241)
-    p.add_argument('--train-episodes', type=int, default=400)
-    p.add_argument('--val-episodes', type=int, default=100)
-    p.add_argument('--seed', type=int, default=0, help='seed of the training episodes')
-    p.add_argument('--val-seed', type=int, default=7, help='seed of the validation episodes (not the test seed 321)')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='decoder seeds of every variant')
-    p.add_argument('--steps', type=int, default=200)
-    p.add_argument('--batch-size', type=int, default=8)
-    p.add_argument('--lr', type=float, default=3e-3)
-    p.add_argument('--weight-decay', type=float, default=1e-2)
-    p.add_argument('--dim', type=int, default=32)
+    study_flags(p)
     p.add_argument('--cache', type=Path, default=None, help='the cached inputs (made when absent or different)')
     p.add_argument('--out', default=None)
     a = p.parse_args(argv)
@@ -130,7 +120,6 @@ def main(argv=None) -> int:
         if a.cache is not None: torch.save(D, a.cache)
     print(f"inputs of {len(D['train']['target'])} training and {len(D['val']['target'])} validation episodes "
           f"({time.perf_counter() - t0:.0f} s)")
-    from decoder_study import train_and_score
     runs = {'baseline': [train_and_score(D, tuple(D['maps']), 1, 1.0, s, a) for s in a.seeds]}
     for n in priors:
         runs[f'qgnet ({n})'] = [run_prior(D, n, s, a) for s in a.seeds]
