@@ -141,18 +141,22 @@ def test_two_processes_give_the_loss_of_one(photos, tmp_path):
         else: assert torch.equal(s1[k], s2[k]), k
 
 
+def kill_once_written(args: list, path, timeout: float = 300):
+    "Start `qgnet ARGS` and SIGKILL it as soon as `path` exists (a checkpoint); it must not have ended by itself."
+    p = subprocess.Popen([QGNET, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    t0 = time.time()
+    while not path.exists() and p.poll() is None and time.time() - t0 < timeout: time.sleep(0.01)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
+
+
 def test_killed_run_resumes_to_the_same_weights(photos, tmp_path):
     args = ['--epochs', '4', *SMALL]
     full = pretrain(photos, '--out', tmp_path/'full', *args)
     assert full.returncode == 0, full.stderr
     ck = tmp_path/'killed'/'checkpoint.pth.tar'
-    p = subprocess.Popen([QGNET, 'pretrain', str(photos), '--out', str(tmp_path/'killed'), *args],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-    t0 = time.time()
-    while not ck.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.02)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert p.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
+    kill_once_written(['pretrain', str(photos), '--out', str(tmp_path/'killed'), *args], ck)
     assert 1 <= state(tmp_path/'killed')['epoch'] < 4
     resumed = pretrain(photos, '--out', tmp_path/'killed', *args)
     assert resumed.returncode == 0, resumed.stderr
@@ -175,13 +179,7 @@ def test_killed_base_pretrain_resumes_to_the_same_weights(tmp_path):
     full = run(tmp_path / 'full')
     assert full.returncode == 0, full.stderr[-3000:]
     last = tmp_path / 'killed' / 'last.pt'
-    p = subprocess.Popen([QGNET, 'base-pretrain', *BASE, '--out', str(tmp_path / 'killed')],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-    t0 = time.time()
-    while not last.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.01)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert p.returncode == -signal.SIGKILL, 'the run ended before it could be killed'
+    kill_once_written(['base-pretrain', *BASE, '--out', str(tmp_path / 'killed')], last)
     assert 3 <= torch.load(last, weights_only=False)['step'] < 12
     resumed = run(tmp_path / 'killed')
     assert resumed.returncode == 0 and 'resuming' in resumed.stdout, resumed.stderr[-3000:]
