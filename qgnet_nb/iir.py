@@ -10,10 +10,11 @@ from torch import nn
 from fastcore.basics import patch
 from .core import freeze
 from .backbones import make_backbone
-from .region_maps import (EPS, PriorRegionMap, masked_average_pool, min_max_normalize, no_autocast,
+from .region_maps import (EPS, masked_average_pool, min_max_normalize, no_autocast,
                                   reduction, resize, unit_norm)
 from .fem import MatchDecoder, fem_loss, segmentation_ce
-from .qgnet import DECODERS, MATCH_MAPS, FewShotBase, check_match_maps, similarity_maps
+from .qgnet import (DECODERS, MATCH_MAPS, FewShotBase, check_match_maps, default_prior_projections,
+                            prior_map_head, similarity_maps)
 from .models import register_eval_wrapper, register_model
 
 # %% auto #0
@@ -252,7 +253,8 @@ class IIR(FewShotBase):
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True, finetune_backbone: bool = False,
                  dim: int = 256, attn_dim: int = 128, heads: int = 4, blocks: int = 2, threshold: str = 'mean',
                  dropout_attention: bool = True, classes: int = 2, aux_weight: float = 1.0, channels_last: bool = False,
-                 bins=None, decoder: str = 'fem', fg_weight: float = 1.0, match_kernel: int = 3, match_maps=None):
+                 bins=None, decoder: str = 'fem', fg_weight: float = 1.0, match_kernel: int = 3, match_maps=None,
+                 prior_projections: str | None = None):
         super().__init__()
         _check_decoder(threshold, decoder, match_kernel, match_maps)
         own, self.fg_weight, name = decoder == 'fem', float(fg_weight), 'qgnet+iir' if qgnet else 'iir'
@@ -265,8 +267,9 @@ class IIR(FewShotBase):
         self.prior_extractor, self.prior_region_map, prior_note = None, None, None
         if qgnet:
             self.prior_extractor, prior_note = self._make_prior(prior, prior_arch, backbone, prior_dilated)
-            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
-                                                   dim if own else 64, dropout=0.5 if own else 0.0)
+            self.prior_projections = prior_projections or default_prior_projections(decoder)
+            self.prior_region_map = prior_map_head(ch['layer4'], self.prior_extractor.channels['layer4'],
+                                                   dim if own else 64, 0.5 if own else 0.0, self.prior_projections)
         self.decoder = IIRDecoder(dim, 2 if qgnet else 1, attn_dim, heads, blocks, classes) if own else None
         if not own:
             self.match_maps = check_match_maps(MATCH_MAPS if match_maps is None else match_maps)
@@ -276,7 +279,8 @@ class IIR(FewShotBase):
                            prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
                            finetune_backbone=finetune_backbone, dim=dim, attn_dim=attn_dim, heads=heads, blocks=blocks,
                            threshold=threshold, dropout_attention=dropout_attention, classes=classes,
-                           aux_weight=aux_weight, channels_last=channels_last, fg_weight=fg_weight)
+                           aux_weight=aux_weight, channels_last=channels_last, fg_weight=fg_weight,
+                           prior_projections=self.prior_projections if qgnet else None)
         if not own: self.config.update(decoder=decoder, match_kernel=match_kernel, match_maps=list(self.match_maps))
         if channels_last: self.to(memory_format=torch.channels_last)
 

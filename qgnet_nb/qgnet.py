@@ -17,8 +17,9 @@ from .region_maps import (PriorRegionMap, calibrated_cosine, category_guider, co
 from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_loss
 
 # %% auto #0
-__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'FewShotBase', 'check_match_maps', 'similarity_maps', 'QGNet',
-           'FeatureCache', 'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
+__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJECTIONS', 'FewShotBase', 'check_match_maps',
+           'similarity_maps', 'prior_map_head', 'default_prior_projections', 'QGNet', 'FeatureCache', 'feature_cache',
+           'frozen_resnets', 'int8_frozen', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #a5f92e00
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
@@ -186,6 +187,19 @@ def similarity_maps(backbone, names, feats, masks, size, guided=None) -> list:
     return [guided if n == 'guided' else _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size)
             for n in names]
 
+# %% ../nbs/19_qgnet.ipynb #ca4d35d9
+PRIOR_PROJECTIONS = ('frozen', 'trained')
+
+def prior_map_head(bridge_dim: int, prior_dim: int, dim: int, dropout: float, projections: str) -> PriorRegionMap:
+    "QGNet's prior region map with its two projections `trained` with the decoder or `frozen` at their random start."
+    if projections not in PRIOR_PROJECTIONS:
+        raise ValueError(f"prior_projections={projections!r}: expected one of {', '.join(PRIOR_PROJECTIONS)}")
+    return PriorRegionMap(bridge_dim, prior_dim, dim, dropout).requires_grad_(projections == 'trained')
+
+def default_prior_projections(decoder: str) -> str:
+    "frozen with the match decoder (measured), trained with the FEM (the paper as written)."
+    return 'frozen' if decoder == 'match' else 'trained'
+
 # %% ../nbs/19_qgnet.ipynb #a5f92e01
 class QGNet(FewShotBase):
     "QGNet (`mode='qgnet'`) or its PFENet-style baseline without the prior region map (`mode='baseline'`)."
@@ -193,7 +207,7 @@ class QGNet(FewShotBase):
                  prior=None, prior_arch: str | None = None, prior_dilated: bool = True,
                  finetune_backbone: bool = False, bins=None, dim: int = 256, classes: int = 2,
                  aux_weight: float = 1.0, channels_last: bool = False, decoder: str = 'fem', fg_weight: float = 1.0,
-                 match_kernel: int = 3, match_maps=None):
+                 match_kernel: int = 3, match_maps=None, prior_projections: str | None = None):
         super().__init__()
         if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
         if decoder not in DECODERS: raise ValueError(f"decoder={decoder!r}: expected one of {', '.join(DECODERS)}")
@@ -203,6 +217,7 @@ class QGNet(FewShotBase):
             raise ValueError(f"match_maps={list(match_maps)}: only the match decoder has them (decoder={decoder!r})")
         self.match_maps = check_match_maps(match_maps or MATCH_MAPS) if decoder == 'match' else ()
         self.decoder, self.fg_weight = decoder, float(fg_weight)
+        self.prior_projections = (prior_projections or default_prior_projections(decoder)) if mode == 'qgnet' else None
         if decoder == 'match':
             self.support_layer4 = 'image'  # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
         self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = (
@@ -222,9 +237,9 @@ class QGNet(FewShotBase):
         if mode == 'qgnet':
             self.prior_extractor, prior_note = self._make_prior(prior, prior_arch, backbone, prior_dilated)
             # the match decoder reads the map directly: no dropout, so training and test see the same map
-            self.prior_region_map = PriorRegionMap(ch['layer4'], self.prior_extractor.channels['layer4'],
+            self.prior_region_map = prior_map_head(ch['layer4'], self.prior_extractor.channels['layer4'],
                                                    dim if decoder == 'fem' else 64,
-                                                   dropout=0.5 if decoder == 'fem' else 0.0)
+                                                   0.5 if decoder == 'fem' else 0.0, self.prior_projections)
         if bins is None: bins = FRACTION_BINS if backbone.startswith('vgg16') else PFENET_BINS
         bins = check_bins(bins)
         if decoder == 'fem':
@@ -241,7 +256,7 @@ class QGNet(FewShotBase):
                            prior_arch=getattr(self.prior_extractor, 'arch', None), prior_dilated=prior_dilated,
                            finetune_backbone=finetune_backbone, bins=list(bins), dim=dim, classes=classes,
                            aux_weight=aux_weight, channels_last=channels_last, decoder=decoder, fg_weight=fg_weight,
-                           match_kernel=match_kernel,
+                           match_kernel=match_kernel, prior_projections=self.prior_projections,
                            match_maps=None if self.match_maps in ((), MATCH_MAPS) else list(self.match_maps))
         if channels_last: self.to(memory_format=torch.channels_last)
 

@@ -19,7 +19,7 @@ from .run_state import (GlobalBatchSampler, all_reduce_sum, append_log, config_d
 from .backbones import BACKBONES, make_backbone
 from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, EpisodeConfig
 from .metrics import IoUMeter
-from .qgnet import check_match_maps, fast_path
+from .qgnet import check_match_maps, default_prior_projections, fast_path
 from .models import MODELS, build_model, import_model_modules, model_checkpoint
 from .evaluate import evaluate, predict, to_device
 
@@ -48,6 +48,7 @@ class TrainConfig(EpisodeConfig):
     dim: Count = 256                    # decoder width (FEM: 256 in the paper; match: 32)
     match_kernel: Literal[3, 1] = 3     # the match decoder's convolutions: 3 (dilated 3x3) or 1 (each position alone)
     match_maps: tuple[str, ...] | None = None   # the match decoder's input maps: guided or KIND-LEVEL (None: six)
+    prior_projections: Literal['frozen', 'trained'] | None = None  # prior-map projections (None: frozen if match)
     optimizer: Literal['sgd', 'adamw'] = 'sgd'  # sgd (the paper) or adamw
     fg_weight: Rate = 1.0               # cross-entropy weight of object pixels (the paper: 1)
     size: Count = 473                   # input side in pixels
@@ -67,6 +68,7 @@ class TrainConfig(EpisodeConfig):
         check_config(self)
         if self.bins is not None: self.bins = tuple(self.bins)
         if self.match_maps is not None: self.match_maps = check_match_maps(self.match_maps)
+        if self.prior_projections is None: self.prior_projections = default_prior_projections(self.decoder)
 
     def model_kwargs(self) -> dict:
         "Keyword arguments of `build_model` for this run."
@@ -80,7 +82,7 @@ class TrainConfig(EpisodeConfig):
         # uses the same pyramid as fractions of the feature map, as PFENet does on COCO
         kw['bins'] = self.bins if self.bins is not None else (None if self.size == 473 else (1.0, 0.5, 0.25, 0.125))
         if kw['bins'] is None: del kw['bins']
-        if self.model != 'baseline': kw['prior'] = self.prior
+        if self.model != 'baseline': kw.update(prior=self.prior, prior_projections=self.prior_projections)
         return kw
 
 # %% ../nbs/22_train.ipynb #3a02aa5e
