@@ -128,7 +128,14 @@ def demo_section(src: Path, stem: str = 'demo') -> str:
     rest = 'every flag' if stem == 'demo' else 'every other flag'
     return section(f'`{command}`: {title} on the demo set',
                    f'{command}        # {rest} at its default (the config in {stem}.json)',
-                   [f'conditions: {demo_conditions(d)}', f'from `{SHOWN_DIR}/{stem}.json`'], demo_table(d['results']))
+                   [f'conditions: {demo_conditions(d)}', demo_time(d), f'from `{SHOWN_DIR}/{stem}.json`'],
+                   demo_table(d['results']))
+
+def demo_time(d: dict) -> str:
+    "The run's wall-clock minutes, by stage and machine where `results.json` records them (runs since they do)."
+    if 'seconds' not in d: return f"wall clock {d['minutes']:.1f} min"
+    m, parts = d['machine'], ', '.join(f'{k} {v:.0f} s' for k, v in d['seconds'].items())
+    return f"wall clock {d['minutes']:.1f} min on {m['cpu']} ({m['device']}, {m['threads']} threads): {parts}"
 
 def mean_std(xs: list[float], signed: bool = False) -> str:
     "Mean ± sample standard deviation of fractions, in % (with its sign when `signed`); just the value for one."
@@ -159,8 +166,7 @@ def demo_seeds_section(src: Path, stem: str = 'demo-four-seeds') -> str:
     notes = [f"conditions: {demo_conditions(d)}; seeds {', '.join(map(str, seeds))} (each seed draws the pretraining, "
              "the start point, the initial weights and the episodes); every model reads the class-agnostic match "
              f"decoder's maps ({c0['decoder']} decoder, width {c0['dim']}), IIR's models their inter-image refinement's "
-             "two maps besides", 'minutes per run (wall clock on a 2-core CPU shared with other jobs): ' +
-             ', '.join(f"{r['minutes']:.1f}" for r in runs),
+             "two maps besides", '; '.join(f"seed {r['config']['seed']}: {demo_time(r)}" for r in runs),
              'the papers measure PASCAL-5i with ResNet-50 at 473 px (the QGNet paper: QGNet 61.6 / 62.8 mIoU at 1 / '
              '5 shots against 60.8 / 61.9 for PFENet, its baseline); the demo set is two synthetic shapes, so only '
              'the ranking can be compared, not the values',

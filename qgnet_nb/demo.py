@@ -40,9 +40,11 @@ class DemoConfig(DataConfig):
     pretrain_size: Count = 64           # view side of the prior extractor's contrastive pretraining
     pretrain_epochs: Count = 2          # epochs of contrastive pretraining
     pretrain_batch: Count = 32          # images per contrastive pretraining step
-    base_steps: Count = 150             # steps of supervised base-class pretraining (no novel label is read)
+    base_steps: Count = 100             # steps of supervised base-class pretraining (no novel label is read)
     base_batch: Count = 16              # images per base-class pretraining step
+    base_dilated: bool = False          # base-class pretraining with dilated layer3/4 (off: stride 32, cheaper)
     decoder: Literal['fem', 'match'] = 'match'  # fem (the paper; IIR's own attention decoder) or match
+    prior_projections: Literal['frozen', 'trained'] | None = None  # prior-map projections (None: frozen if match)
     dim: Count = 32                     # decoder width
     optimizer: Literal['sgd', 'adamw'] = 'adamw'  # the decoders' optimizer
     fg_weight: Rate = 2.0               # cross-entropy weight of object pixels
@@ -92,7 +94,7 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     log(f"[1/4] contrastive pretraining of the prior extractor: {pcfg.arch}, {len(files)} images, {pcfg.epochs} epochs")
     t0 = time.perf_counter()
     pst = pretrain(files, pcfg, out=out/'pretrain', device=device, precision=precision, progress=progress, log=log)
-    prior = out/'pretrain'/CHECKPOINT
+    prior, seconds = out/'pretrain'/CHECKPOINT, {'pretrain': round(time.perf_counter() - t0, 1)}
     h = pst['history']
     log(f"      final loss {h[-1]['loss']:.3f} (global {h[-1].get('global', float('nan')):.3f} vs chance log(1+K) = "
         f"{math.log(1 + pcfg.queue):.3f}) in {time.perf_counter() - t0:.0f} s; the first steps compare against a "
@@ -102,11 +104,13 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     if cfg.weights == 'auto' and imagenet_cached(cfg.backbone): weights = 'imagenet'
     elif cfg.weights == 'auto':
         bcfg = BaseConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, backbone=cfg.backbone, size=cfg.size,
-                          steps=cfg.base_steps, batch_size=cfg.base_batch, seed=cfg.seed)
+                          steps=cfg.base_steps, batch_size=cfg.base_batch, dilated=cfg.base_dilated, seed=cfg.seed)
         log("[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
+        t0 = time.perf_counter()
         weights = str(
             base_pretrain(bcfg, out / 'base', device=device, workers=workers, progress=progress, log=log)['path']
         )
+        seconds['base'] = round(time.perf_counter() - t0, 1)
     else: weights = None if cfg.weights == 'none' else cfg.weights
     start = {
         'imagenet': f'ImageNet ({cfg.backbone}, torchvision)',
@@ -123,15 +127,17 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
                            batch_size=cfg.batch_size, train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10,
                            val_every=0, seed=cfg.seed,
                            decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
+                           prior_projections=cfg.prior_projections,
                            weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight,
                            probe_episodes=50 if name == cfg.models[0] else 0)
         t0 = time.perf_counter()
         st = train(tcfg, out/name, device=device, precision=precision, workers=workers, progress=progress, log=log)
-        runs[name] = st['model']
+        runs[name], seconds[name] = st['model'], round(time.perf_counter() - t0, 1)
         log(f"      {name}: loss {st['history'][0]['loss']:.3f} -> {st['history'][-1]['loss']:.3f} "
             f"in {time.perf_counter() - t0:.0f} s")
     # 3. both on the same novel-class episodes
     log(f"[4/4] evaluation on the novel classes of fold {cfg.fold}, {cfg.episodes} episodes")
+    t0 = time.perf_counter()
     for shot, ds in test_sets.items():
         for name, model in runs.items():
             r = evaluate(model, ds, device, precision, workers=workers, progress=progress)
@@ -142,8 +148,10 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
                 fig = episode_figure(model, ds, indices=tuple(range(min(3, len(ds)))), device=device,
                                      title=f"{name} on {cfg.data}, fold {cfg.fold} (novel classes), {shot}-shot")
                 save_figure(fig, f'demo_{name}_{shot}shot.png')
-    table = _table(results)
-    summary = dict(config=dataclasses.asdict(cfg), start_point=start, results=results, table=table,
+    table, seconds['evaluate'] = _table(results), round(time.perf_counter() - t0, 1)
+    cpu = (getattr(torch.cpu, 'get_capabilities', dict)() or {}).get('cpu_name', '?')     # where the minutes were spent
+    summary = dict(config=dataclasses.asdict(cfg), start_point=start, results=results, table=table, seconds=seconds,
+                   machine=dict(device=str(device), cpu=cpu, threads=torch.get_num_threads()),
                    minutes=round((time.perf_counter() - t_start) / 60, 2))
     save_json(summary, out/'results.json')
     log('\n' + table + f"\n\nfeature extractor start point: {start}\nresults: {out/'results.json'}; "

@@ -54,6 +54,7 @@ class BaseConfig(DataConfig):
     weight_decay: Real = 1e-4           # weight decay
     scale: tuple[Real, ...] = (0.8, 1.25)   # range of the random rescaling of the training crops
     save_every: Count = 50              # steps between checkpoints
+    dilated: bool = True                # dilated layer3/4 (stride 8, as the models run them); off: stride 32
 
     def __post_init__(self):
         check_config(self)
@@ -89,7 +90,7 @@ def _step_batches(n: int, cfg: BaseConfig, start: int):
         yield [(s, int(i)) for i in idx]
 
 def _check_base_resume(ck: dict, conf: dict, last: Path):
-    diff = config_diff(ck['config'], conf)
+    diff = config_diff(ck['config'], conf, defaults={'dilated': True})     # runs from before the field: dilated
     if diff:
         raise ValueError(f"refusing to resume from {last}: it was written with other settings ({'; '.join(diff)}); "
                          "pass the same options or choose a new --out folder")
@@ -107,7 +108,7 @@ def _base_pretrain(cfg, out, device, workers, progress, log):
                       seed=cfg.seed)
     classes = base_classes(ds)
     seed_everything(cfg.seed)
-    bb = Backbone(cfg.backbone, dilated=True).to(device)
+    bb = Backbone(cfg.backbone, dilated=cfg.dilated).to(device)
     head = BaseHead(bb.channels, len(classes)).to(device)
     params = list(bb.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
