@@ -397,8 +397,10 @@ def _int8_hook(module: nn.Module, args):
     if module.__dict__.get('_int8_done'): return
     module.__dict__['_int8_done'] = True
     images = _calibration_images()
-    for net in frozen_resnets(module):
-        for name, q in _int8_stages(net, images).items():
+    with torch.random.fork_rng(devices=[]):       # FX calibration draws from the global RNG; a resumed run calibrates
+        stages = [(net, _int8_stages(net, images)) for net in frozen_resnets(module)]   # at another step: no draw
+    for net, qs in stages:
+        for name, q in qs.items():
             if name == 'stem': net.__dict__['stem'] = q             # Backbone.stem, a method, is shadowed
             else: getattr(net, name).__dict__['forward'] = q        # not registered: state dict unchanged
 
