@@ -155,11 +155,14 @@ def demo_seeds_section(src: Path, stem: str = 'demo-four-seeds') -> str:
     for r in runs:
         for row in r['results']: by[(row['model'], row['shot'])].append(row)
     classes = sorted(runs[0]['results'][0]['per_class'])
-    out = [f"| model | shot | mIoU | per seed ({', '.join(map(str, seeds))}) | FB-IoU | " + ' | '.join(classes) + ' |',
-           '|' + '---|' * (5 + len(classes))]
+    out = [f"| model | shot | mIoU | per seed ({', '.join(map(str, seeds))}) | minus the baseline, seed by seed | "
+           "FB-IoU | " + ' | '.join(classes) + ' |', '|' + '---|' * (6 + len(classes))]
     for (model, shot), rows in sorted(by.items(), key=lambda kv: (kv[0][1], c0['models'].index(kv[0][0]))):
+        base = by.get(('baseline', shot))
+        paired = base and model != 'baseline'
+        diff = mean_std([r['miou'] - b['miou'] for r, b in zip(rows, base)], signed=True) if paired else '-'
         out.append(f"| {model} | {shot} | {mean_std([r['miou'] for r in rows])} | "
-                   f"{', '.join(pct(r['miou']) for r in rows)} | {mean_std([r['fbiou'] for r in rows])} | " +
+                   f"{', '.join(pct(r['miou']) for r in rows)} | {diff} | {mean_std([r['fbiou'] for r in rows])} | " +
                    ' | '.join(mean_std([r['per_class'][k] for r in rows]) for k in classes) + ' |')
     command = f"qgnet demo --models {' '.join(c0['models'])} --shots {' '.join(map(str, c0['shots']))} --seed SEED"
     d = dict(runs[0], config=runs[0]['config'])
