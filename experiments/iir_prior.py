@@ -7,7 +7,7 @@ Both maps come from the same frozen layer-4 features of the same test episodes, 
 - one prototype: the cosine to the whole mask's masked-average prototype, min-max normalised over the query
   (`qgnet_nb.region_maps.prototype_cosine`), the map the two prototypes refine;
 - the control that separates IIR's two changes: the same two prototypes, each in its CAM region, but one min-max
-  over the whole query, as for one prototype (1-shot).
+  over the whole query, as for one prototype.
 Each map is scored with the recall study's meter (recall of 1[V > alpha] over the object, Table 7's measure) and by
 the probe's sweep (the mIoU of the best single threshold, chosen with the answers: an upper bound).
 
@@ -15,9 +15,10 @@ the probe's sweep (the mIoU of the best single threshold, chosen with the answer
 """
 from __future__ import annotations
 import argparse, json, time, torch
+import torch.nn.functional as F
 from pathlib import Path
 from qgnet_nb.data import collate_episodes, make_dataset
-from qgnet_nb.iir import activation_map, cam_threshold, cosine_map, dual_prototypes, inter_image_refinement
+from qgnet_nb.iir import inter_image_refinement
 from qgnet_nb.metrics import THRESHOLDS, RecallMeter, map_at_label
 from qgnet_nb.models import build_model
 from qgnet_nb.region_maps import min_max_normalize, prototype_cosine, resize
@@ -27,29 +28,22 @@ MAPS = ('one prototype (whole mask)', 'two prototypes (core and local, IIR)',
         'two prototypes, one min-max over the query (control)')
 
 
-def two_prototypes_global(q_mid, s_mid, q4, s4, masks, threshold: str):
-    "Shot 0's core and local cosines in the query's CAM-fg and CAM-bg, min-max normalised together (1, 1, h, w)."
-    mk = masks[:, 0, None].float()
-    cam_s, cam_q = activation_map(s_mid[:, 0], s_mid[:, 0], mk), activation_map(q_mid, s_mid[:, 0], mk)
-    thr = cam_threshold(cam_s, mk, threshold).view(-1, 1, 1, 1)
-    core, local, _ = dual_prototypes(s4[:, 0], mk, (cam_s >= thr).float())
-    fg = resize((cam_q >= thr).float(), q4.shape[-2:]).round()
-    m = cosine_map(q4, core) * fg + cosine_map(q4, local) * (1 - fg)
-    return resize(min_max_normalize(m[:, 0])[:, None], q_mid.shape[-2:])
-
-
 @torch.no_grad()
 def episode_maps(model, batch) -> dict:
-    "The two maps of one collated episode, at the mid-level resolution (1, 1, h, w)."
+    """The three maps of one collated episode at the mid-level resolution (1, 1, h, w). IIR's refinement runs with
+    layer 4 as its decoder level too, so its region prototypes (core inside the query's CAM-foreground, local
+    outside) are the control's."""
     query, masks, (q_mid, q4, s_mid, s4) = model._features(batch['query_img'], batch['support_imgs'],
                                                             batch['support_masks'])
-    inter = inter_image_refinement(q_mid, s_mid, q4, s4, q_mid, s_mid, masks, model.threshold)
-    return dict(zip(MAPS, (prototype_cosine(q4, s4, masks, size=q_mid.shape[-2:]), inter['prior'],
-                           two_prototypes_global(q_mid, s_mid, q4, s4, masks, model.threshold))))
+    inter = inter_image_refinement(q_mid, s_mid, q4, s4, q4, s4, masks, model.threshold)
+    control = min_max_normalize(F.cosine_similarity(q4.float(), inter['region_proto'].float(), dim=1))[:, None]
+    size = q_mid.shape[-2:]
+    return dict(zip(MAPS, (prototype_cosine(q4, s4, masks, size=size), resize(inter['prior'], size),
+                           resize(control, size))))
 
 
 def score(model, ds) -> dict:
-    "Recall and best-threshold mIoU of both maps over the episodes of `ds`."
+    "Recall and best-threshold mIoU of the maps over the episodes of `ds`."
     recall = {k: RecallMeter(THRESHOLDS) for k in MAPS}
     sweep = {k: ThresholdSweep(ds.classes, lo=0.0, hi=1.0) for k in MAPS}
     for i in range(len(ds)):
