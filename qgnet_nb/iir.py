@@ -13,8 +13,7 @@ from .backbones import make_backbone
 from .region_maps import (EPS, masked_average_pool, min_max_normalize, no_autocast,
                                   reduction, resize, unit_norm)
 from .fem import MatchDecoder, fem_loss, segmentation_ce
-from .qgnet import (DECODERS, MATCH_MAPS, FewShotBase, check_match_maps, default_prior_projections,
-                            prior_map_head, similarity_maps)
+from .qgnet import DECODERS, MATCH_MAPS, FewShotBase, check_match_maps, prior_map_head, similarity_maps
 from .models import register_eval_wrapper, register_model
 
 # %% auto #0
@@ -264,12 +263,11 @@ class IIR(FewShotBase):
         if not finetune_backbone: freeze(self.backbone)
         ch = self.backbone.channels
         if own: self.bridge, self.down_supp = (reduction(ch['layer2'] + ch['layer3'], dim) for _ in range(2))
-        self.prior_extractor, self.prior_region_map, prior_note = None, None, None
+        self.prior_extractor, self.prior_region_map, self.prior_projections, prior_note = None, None, None, None
         if qgnet:
             self.prior_extractor, prior_note = self._make_prior(prior, prior_arch, backbone, prior_dilated)
-            self.prior_projections = prior_projections or default_prior_projections(decoder)
-            self.prior_region_map = prior_map_head(ch['layer4'], self.prior_extractor.channels['layer4'],
-                                                   dim if own else 64, 0.5 if own else 0.0, self.prior_projections)
+            self.prior_region_map, self.prior_projections = prior_map_head(
+                ch['layer4'], self.prior_extractor.channels['layer4'], decoder, dim, prior_projections)
         self.decoder = IIRDecoder(dim, 2 if qgnet else 1, attn_dim, heads, blocks, classes) if own else None
         if not own:
             self.match_maps = check_match_maps(MATCH_MAPS if match_maps is None else match_maps)
@@ -280,7 +278,7 @@ class IIR(FewShotBase):
                            finetune_backbone=finetune_backbone, dim=dim, attn_dim=attn_dim, heads=heads, blocks=blocks,
                            threshold=threshold, dropout_attention=dropout_attention, classes=classes,
                            aux_weight=aux_weight, channels_last=channels_last, fg_weight=fg_weight,
-                           prior_projections=self.prior_projections if qgnet else None)
+                           prior_projections=self.prior_projections)
         if not own: self.config.update(decoder=decoder, match_kernel=match_kernel, match_maps=list(self.match_maps))
         if channels_last: self.to(memory_format=torch.channels_last)
 

@@ -18,7 +18,7 @@ from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_
 
 # %% auto #0
 __all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJECTIONS', 'FewShotBase', 'check_match_maps',
-           'similarity_maps', 'prior_map_head', 'default_prior_projections', 'QGNet', 'FeatureCache', 'feature_cache',
+           'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet', 'FeatureCache', 'feature_cache',
            'frozen_resnets', 'int8_frozen', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #a5f92e00
@@ -190,15 +190,20 @@ def similarity_maps(backbone, names, feats, masks, size, guided=None) -> list:
 # %% ../nbs/19_qgnet.ipynb #ca4d35d9
 PRIOR_PROJECTIONS = ('frozen', 'trained')
 
-def prior_map_head(bridge_dim: int, prior_dim: int, dim: int, dropout: float, projections: str) -> PriorRegionMap:
-    "QGNet's prior region map with its two projections `trained` with the decoder or `frozen` at their random start."
-    if projections not in PRIOR_PROJECTIONS:
-        raise ValueError(f"prior_projections={projections!r}: expected one of {', '.join(PRIOR_PROJECTIONS)}")
-    return PriorRegionMap(bridge_dim, prior_dim, dim, dropout).requires_grad_(projections == 'trained')
-
 def default_prior_projections(decoder: str) -> str:
     "frozen with the match decoder (measured), trained with the FEM (the paper as written)."
     return 'frozen' if decoder == 'match' else 'trained'
+
+def prior_map_head(bridge_dim: int, prior_dim: int, decoder: str, dim: int, projections: str | None = None):
+    """QGNet's prior region map for `decoder` (the FEM's width and dropout; 64 channels and no dropout for the match
+    decoder, which reads the map directly) with its two projections `trained` with the decoder or `frozen` at their
+    random start (None: `default_prior_projections`) -> (map, projections)."""
+    projections = projections or default_prior_projections(decoder)
+    if projections not in PRIOR_PROJECTIONS:
+        raise ValueError(f"prior_projections={projections!r}: expected one of {', '.join(PRIOR_PROJECTIONS)}")
+    fem = decoder != 'match'
+    head = PriorRegionMap(bridge_dim, prior_dim, dim if fem else 64, 0.5 if fem else 0.0)
+    return head.requires_grad_(projections == 'trained'), projections
 
 # %% ../nbs/19_qgnet.ipynb #a5f92e01
 class QGNet(FewShotBase):
@@ -217,7 +222,6 @@ class QGNet(FewShotBase):
             raise ValueError(f"match_maps={list(match_maps)}: only the match decoder has them (decoder={decoder!r})")
         self.match_maps = check_match_maps(match_maps or MATCH_MAPS) if decoder == 'match' else ()
         self.decoder, self.fg_weight = decoder, float(fg_weight)
-        self.prior_projections = (prior_projections or default_prior_projections(decoder)) if mode == 'qgnet' else None
         if decoder == 'match':
             self.support_layer4 = 'image'  # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
         self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = (
@@ -233,13 +237,11 @@ class QGNet(FewShotBase):
         if decoder == 'fem':
             self.bridge = reduction(mid, dim)               # bridge features: the query's mid-level, reduced
             self.down_supp = reduction(mid, dim)                # support features for the category guider
-        self.prior_extractor, self.prior_region_map, prior_note = None, None, None
+        self.prior_extractor, self.prior_region_map, self.prior_projections, prior_note = None, None, None, None
         if mode == 'qgnet':
             self.prior_extractor, prior_note = self._make_prior(prior, prior_arch, backbone, prior_dilated)
-            # the match decoder reads the map directly: no dropout, so training and test see the same map
-            self.prior_region_map = prior_map_head(ch['layer4'], self.prior_extractor.channels['layer4'],
-                                                   dim if decoder == 'fem' else 64,
-                                                   0.5 if decoder == 'fem' else 0.0, self.prior_projections)
+            self.prior_region_map, self.prior_projections = prior_map_head(
+                ch['layer4'], self.prior_extractor.channels['layer4'], decoder, dim, prior_projections)
         if bins is None: bins = FRACTION_BINS if backbone.startswith('vgg16') else PFENET_BINS
         bins = check_bins(bins)
         if decoder == 'fem':
