@@ -5,7 +5,7 @@
 # %% ../nbs/22_train.ipynb #76c067d4
 from __future__ import annotations
 import argparse, contextlib, dataclasses, json, math, time, torch
-import torch.distributed as dist
+from fastcore.basics import patch
 from pathlib import Path
 from torch import nn
 from typing import ClassVar, Literal
@@ -13,9 +13,9 @@ from .core import (NonFiniteError, UsageError, amp_dtype, atomic_save, autocast,
                            get_device, make_generator, precision_note, rng_state, seed_everything, seed_worker,
                            set_rng_state)
 from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
-from .run_state import (GlobalBatchSampler, all_reduce_sum, append_log, config_diff, dist_info, epoch_bars,
-                                init_distributed, item_seed, nonfinite_tensors, read_checkpoint, resume_checkpoint,
-                                run_lock, trim_jsonl)
+from .run_state import (GlobalBatchSampler, Loop, all_reduce_sum, append_log, config_diff, ddp_wrap,
+                                dist_info, init_distributed, item_seed, read_checkpoint, refuse_changed_run,
+                                resume_checkpoint, run_loop, run_lock, trim_jsonl)
 from .backbones import BACKBONES, make_backbone
 from .data import check_data_flags, collate_episodes, flag_errors, make_dataset, EpisodeConfig
 from .metrics import IoUMeter
@@ -24,8 +24,8 @@ from .models import MODELS, build_model, import_model_modules, model_checkpoint
 from .evaluate import evaluate, predict, to_device
 
 # %% auto #0
-__all__ = ['PRESETS', 'TrainConfig', 'poly_lr', 'loss_scale', 'label_prior_entropy', 'train', 'prediction_agreement',
-           'SelfSupport', 'train_parser', 'check_start_points', 'train_cli']
+__all__ = ['PRESETS', 'TrainConfig', 'poly_lr', 'loss_scale', 'label_prior_entropy', 'train', 'EpisodeLoop',
+           'prediction_agreement', 'SelfSupport', 'train_parser', 'check_start_points', 'train_cli']
 
 # %% ../nbs/22_train.ipynb #4b62d300
 def _registered_models() -> tuple:
@@ -121,13 +121,10 @@ def label_prior_entropy(p: float) -> float:
     p = min(max(float(p), 1e-12), 1 - 1e-12)
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))       # may change between a run and its continuation
 
-# %% ../nbs/22_train.ipynb #3493b101
+# %% ../nbs/22_train.ipynb #eb5695d2
 def _check_resume(ckpt: dict, cfg: TrainConfig, path):
-    diff = config_diff(ckpt.get('train_config', {}), cfg, defaults=TrainConfig(), skip=_RESUME_FREE)
-    if diff:
-        raise ValueError(f"refusing to resume from {path}: it was written by a different run (" + '; '.join(diff) +
-                         "). Pass the same options, or choose a new --out folder (or --overwrite to start again).")
-
+    refuse_changed_run(path, config_diff(ckpt.get('train_config', {}), cfg, defaults=TrainConfig(), skip=_RESUME_FREE),
+                       "Pass the same options, or choose a new --out folder (or --overwrite to start again).")
 
 def _diverged(what: str, step: int, epoch: int, lr: float, cfg: TrainConfig, last: Path) -> NonFiniteError:
     kept = f"{last} still holds the last good epoch" if last.exists() else "no checkpoint was written"
@@ -137,131 +134,159 @@ def _diverged(what: str, step: int, epoch: int, lr: float, cfg: TrainConfig, las
         f"--optimizer {cfg.optimizer}; try a 10x smaller --lr"
     )
 
+# %% ../nbs/22_train.ipynb #8a340f79
 def train(cfg: TrainConfig, out='runs/train', device='auto', precision: str = 'auto', workers: int = 0,
           resume: bool = True, progress: bool = True, stop_after: int | None = None, on_model=None, log=print,
           episodes=None) -> dict:
     """Train `cfg` into `out` (last.pt, best.pt, metrics.jsonl), resuming from `out/last.pt`; `episodes`: a training
-    episode set instead of `cfg`'s."""
+    episode set instead of `cfg`'s. Returns the run's state, with the trained `model`."""
     rank, world, device = init_distributed(device)
     out = Path(out)
     with run_lock(out, log) if rank == 0 else contextlib.nullcontext():
-        return _train(
-            cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes
-        )
+        loop = EpisodeLoop(cfg, out, device, precision, workers, on_model, log, episodes)
+        loop.resume() if resume else loop.start()
+        state = run_loop(loop, cfg.epochs, stop_after, progress and rank == 0)
+    return {**state, 'model': loop.model, 'out': out}
 
-def _train(cfg, out, rank, world, device, precision, workers, resume, progress, stop_after, on_model, log, episodes):
-    dtype = amp_dtype(device, precision)
-    seed_everything(cfg.seed)
-    last, best = out/'last.pt', out/'best.pt'
-    tds = episodes if episodes is not None else cfg.dataset(cfg.split, 'train', cfg.size, cfg.train_episodes)
-    vds = cfg.dataset(cfg.val_split, 'test', cfg.size, cfg.val_episodes) if cfg.val_every else None
-    model = build_model(cfg.model, **cfg.model_kwargs())
-    if on_model is not None: on_model(model)
-    model, _ = fast_path(model.to(device), device, precision)                 # channels-last; bf16 where it is fast
+# %% ../nbs/22_train.ipynb #d61e1b37
+class EpisodeLoop(Loop):
+    "`train`'s part of `run_loop`: batches of episodes, the poly schedule, and per epoch a log line and last.pt."
+    def __init__(self, cfg: TrainConfig, out: Path, device, precision, workers, on_model=None, log=print,
+                 episodes=None):
+        self.cfg, self.out, self.device, self.precision, self.workers = cfg, out, device, precision, workers
+        self.log = log
+        (self.rank, world), self.dtype = dist_info(), amp_dtype(device, precision)
+        seed_everything(cfg.seed)
+        self.last, self.best = out/'last.pt', out/'best.pt'
+        self.tds = episodes if episodes is not None else cfg.dataset(cfg.split, 'train', cfg.size, cfg.train_episodes)
+        self.vds = cfg.dataset(cfg.val_split, 'test', cfg.size, cfg.val_episodes) if cfg.val_every else None
+        self.model = build_model(cfg.model, **cfg.model_kwargs())
+        if on_model is not None: on_model(self.model)
+        self.model, _ = fast_path(self.model.to(device), device, precision)    # channels-last; bf16 where it is fast
+        self.opt = _optimizer(cfg, self.model)
+        self.sampler = GlobalBatchSampler(len(self.tds), cfg.batch_size, self.rank, world, cfg.seed)
+        self.state, self.lr = {'epoch': 0, 'step': 0, 'best_miou': -1.0, 'history': []}, cfg.lr
+
+# %% ../nbs/22_train.ipynb #7619a000
+def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    "AdamW or SGD (with momentum) over the parameters that learn."
     groups = [{'params': [p for p in model.parameters() if p.requires_grad]}]
-    if cfg.optimizer == 'adamw': opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else: opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sampler = GlobalBatchSampler(len(tds), cfg.batch_size, rank, world, cfg.seed)
-    max_it = cfg.epochs * len(sampler)
-    state = {'epoch': 0, 'step': 0, 'best_miou': -1.0, 'history': []}
-    ck = resume_checkpoint(last, lambda ck: _check_resume(ck, cfg, last)) if resume else None
-    if ck is not None:
-        model.load_state_dict(ck['state_dict'])
-        opt.load_state_dict(ck['optimizer'])
-        state = {k: ck[k] for k in state}
-        set_rng_state(ck['rng'])
-        if rank == 0:
-            cut = trim_jsonl(out/'metrics.jsonl', lambda r: r.get('epoch', 0) <= state['epoch'])
-            log(f"resuming {last} after epoch {state['epoch']} (step {state['step']})" +
-                (f"; dropped {cut} line(s) of metrics.jsonl written after that checkpoint" if cut else ''))
-    elif rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        if (out/'metrics.jsonl').exists(): (out/'metrics.jsonl').unlink()
-        log(f"{cfg.model}: {count_params(model)/1e6:.2f}M trainable parameters; start point: {model.start_point}; "
-            f"precision: {precision_note(device, precision)}")
-        if cfg.probe_episodes and cfg.val_split:
-            from qgnet_nb.start_point import feature_probe, probe_table
-            pds = make_dataset(cfg.data, cfg.root, split=cfg.val_split, fold=cfg.fold, shot=cfg.shot, mode='test',
-                               size=cfg.size, episodes=cfg.probe_episodes, seed=cfg.seed)
-            pr = feature_probe(model.backbone, pds, device=device)
-            state['probe'] = {k: v['miou'] if isinstance(v, dict) else v for k, v in pr.items()}
-            log(
-                f"feature probe of the start point ({cfg.probe_episodes} {cfg.val_split} episodes, novel "
-                "classes; an upper "
-                f"bound, threshold chosen with the answers):\n{probe_table(pr)}"
-            )
-    net = model if world == 1 else nn.parallel.DistributedDataParallel(
-        model, device_ids=[device.index] if device.type == 'cuda' else None)
-    show = progress and rank == 0
-    mb, bar = epoch_bars(state['epoch'], cfg.epochs, stop_after, show)
-    for epoch in mb:
-        sampler.set_epoch(epoch)
-        model.train()
-        t0 = time.perf_counter()
-        loader = torch.utils.data.DataLoader(_EpochEpisodes(tds), batch_sampler=sampler, num_workers=workers,
-                                             collate_fn=collate_episodes, worker_init_fn=seed_worker,
-                                             generator=make_generator(item_seed(cfg.seed, epoch, 7)),
-                                             pin_memory=device.type == 'cuda')
-        sums = torch.zeros(6, dtype=torch.float64)
-        for batch in bar(loader):
-            lr = poly_lr(cfg.lr, state['step'], max_it, cfg.power, cfg.lr_x10)
-            for g in opt.param_groups: g['lr'] = lr
-            b = to_device(batch, device)
-            with autocast(device, dtype):
-                o = net(b['query_img'], b['support_imgs'], b['support_masks'], target=b['query_mask'])
-            if not torch.isfinite(o['loss'].detach()).all():
-                raise _diverged(f"the loss is {o['loss'].item()}", state['step'] + 1, epoch, lr, cfg, last)
-            opt.zero_grad(set_to_none=True)
-            (o['loss'] * loss_scale(b['query_mask'])).backward()
-            opt.step()
-            state['step'] += 1
-            qm = b['query_mask']
-            sums += torch.tensor([o['loss'].item(), o['main_loss'].item(), o['aux_loss'].item(), 1.,
-                                  (qm == 1).sum().item(), (qm != 255).sum().item()], dtype=torch.float64)
-            if show: mb.child.comment = f"loss {o['loss'].item():.3f} lr {lr:.2e}"
-        sums = all_reduce_sum(sums)                   # on the group's device: NCCL takes no CPU tensor
-        rec = dict(
-            epoch=epoch + 1,
-            step=state['step'],
-            loss=sums[0].item() / sums[3].item(),
-            main_loss=sums[1].item() / sums[3].item(),
-            aux_loss=sums[2].item() / sums[3].item(),
-            lr=lr,
-            prior_entropy=label_prior_entropy(
-                _weighted_fraction(sums[4].item() / max(sums[5].item(), 1), cfg.fg_weight)
-            ),
-            seconds=round(time.perf_counter() - t0, 1),
-        )
-        if rank == 0 and rec['main_loss'] > 0.9 * rec['prior_entropy']:
-            log(
-                f"warning: epoch {epoch + 1}: main loss {rec['main_loss']:.3f} sits at the label-prior entropy "
-                f"{rec['prior_entropy']:.3f} (foreground {100 * sums[4].item() / max(sums[5].item(), 1):.1f}% "
-                "of pixels): "
-                "the decoder predicts the prior, not the support's object"
-            )
-        bad = nonfinite_tensors(model.state_dict())
-        if bad:
-            raise _diverged(
-                f"{len(bad)} weight tensors hold NaN or Inf ({', '.join(bad[:3])})", state['step'], epoch, lr, cfg, last
-            )
-        if vds is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
-            r = evaluate(model, vds, device, precision, resolution='input', progress=False)
-            rec.update(val_miou=r['miou'], val_fbiou=r['fbiou'])
-            if r['miou'] > state['best_miou']:
-                state['best_miou'] = r['miou']
-                if rank == 0: atomic_save({**model_checkpoint(model), 'epoch': epoch + 1, 'val': r,
-                                           'train_config': dataclasses.asdict(cfg)}, best)
-        state['history'].append(rec)
-        state['epoch'] = epoch + 1
-        if rank == 0:
-            append_log(out/'metrics.jsonl', rec)
-            atomic_save({**model_checkpoint(model), 'optimizer': opt.state_dict(), 'rng': rng_state(),
-                         'train_config': dataclasses.asdict(cfg), **state}, last)
-            if show: mb.write(' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items()))
-        if world > 1: dist.barrier()
-    state['model'] = model
-    state['out'] = out
-    return state
+    if cfg.optimizer == 'adamw': return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+# %% ../nbs/22_train.ipynb #5d7266bc
+@patch
+def start(self: EpisodeLoop):
+    "A fresh run: an empty log, the model's size and start point, and the start point's feature probe if asked."
+    if self.rank != 0: return
+    self.out.mkdir(parents=True, exist_ok=True)
+    if (self.out/'metrics.jsonl').exists(): (self.out/'metrics.jsonl').unlink()
+    cfg, m = self.cfg, self.model
+    self.log(f"{cfg.model}: {count_params(m)/1e6:.2f}M trainable parameters; start point: {m.start_point}; "
+             f"precision: {precision_note(self.device, self.precision)}")
+    if cfg.probe_episodes and cfg.val_split: self.probe()
+
+# %% ../nbs/22_train.ipynb #d182e3be
+@patch
+def probe(self: EpisodeLoop):
+    "The feature probe of the start point on validation episodes, logged and kept in the state (notebook 18)."
+    from qgnet_nb.start_point import feature_probe, probe_table
+    cfg = self.cfg
+    pds = cfg.dataset(cfg.val_split, 'test', cfg.size, cfg.probe_episodes)
+    pr = feature_probe(self.model.backbone, pds, device=self.device)
+    self.state['probe'] = {k: v['miou'] if isinstance(v, dict) else v for k, v in pr.items()}
+    self.log(f"feature probe of the start point ({cfg.probe_episodes} {cfg.val_split} episodes, novel classes; an "
+             f"upper bound, threshold chosen with the answers):\n{probe_table(pr)}")
+
+# %% ../nbs/22_train.ipynb #25b27c85
+@patch
+def resume(self: EpisodeLoop):
+    "Continue from last.pt if there is one (refused if another config wrote it), else `start`."
+    ck = resume_checkpoint(self.last, lambda ck: _check_resume(ck, self.cfg, self.last))
+    if ck is None: return self.start()
+    self.model.load_state_dict(ck['state_dict'])
+    self.opt.load_state_dict(ck['optimizer'])
+    self.state = {k: ck[k] for k in self.state}
+    set_rng_state(ck['rng'])
+    if self.rank != 0: return
+    cut = trim_jsonl(self.out/'metrics.jsonl', lambda r: r.get('epoch', 0) <= self.state['epoch'])
+    self.log(f"resuming {self.last} after epoch {self.state['epoch']} (step {self.state['step']})" +
+             (f"; dropped {cut} line(s) of metrics.jsonl written after that checkpoint" if cut else ''))
+
+# %% ../nbs/22_train.ipynb #e34e9073
+@patch
+def batches(self: EpisodeLoop, epoch: int):
+    "The epoch's loader (workers need no set_epoch call: the epoch travels in each index); resets the epoch's sums."
+    self.sampler.set_epoch(epoch)
+    self.model.train()
+    if not hasattr(self, 'net'): self.net = ddp_wrap(self.model, self.device)     # after a resume's load
+    self.t0, self.sums = time.perf_counter(), torch.zeros(6, dtype=torch.float64)
+    return torch.utils.data.DataLoader(_EpochEpisodes(self.tds), batch_sampler=self.sampler, num_workers=self.workers,
+                                       collate_fn=collate_episodes, worker_init_fn=seed_worker,
+                                       generator=make_generator(item_seed(self.cfg.seed, epoch, 7)),
+                                       pin_memory=self.device.type == 'cuda')
+
+# %% ../nbs/22_train.ipynb #61032058
+@patch
+def step(self: EpisodeLoop, batch: dict, epoch: int) -> str:
+    "One optimiser step on a batch of episodes; returns the progress bar's comment."
+    cfg, step = self.cfg, self.state['step']
+    self.lr = poly_lr(cfg.lr, step, cfg.epochs * len(self.sampler), cfg.power, cfg.lr_x10)
+    for g in self.opt.param_groups: g['lr'] = self.lr
+    b = to_device(batch, self.device)
+    with autocast(self.device, self.dtype):
+        o = self.net(b['query_img'], b['support_imgs'], b['support_masks'], target=b['query_mask'])
+    if not torch.isfinite(o['loss'].detach()).all():
+        raise self.diverged(f"the loss is {o['loss'].item()}", epoch, step + 1)
+    self.opt.zero_grad(set_to_none=True)
+    (o['loss'] * loss_scale(b['query_mask'])).backward()
+    self.opt.step()
+    qm = b['query_mask']
+    self.sums += torch.tensor([o['loss'].item(), o['main_loss'].item(), o['aux_loss'].item(), 1.,
+                               (qm == 1).sum().item(), (qm != 255).sum().item()], dtype=torch.float64)
+    return f"loss {o['loss'].item():.3f} lr {self.lr:.2e}"
+
+# %% ../nbs/22_train.ipynb #f3a427c7
+@patch
+def weights(self: EpisodeLoop) -> dict: return self.model.state_dict()
+
+@patch
+def diverged(self: EpisodeLoop, what: str, epoch: int, step: int | None = None) -> NonFiniteError:
+    return _diverged(what, self.state['step'] if step is None else step, epoch, self.lr, self.cfg, self.last)
+
+# %% ../nbs/22_train.ipynb #9c9bc529
+@patch
+def record(self: EpisodeLoop, epoch: int) -> dict:
+    "The epoch's log record from the sums of every process, with a warning when the loss sits at the label prior."
+    s = all_reduce_sum(self.sums).tolist()                       # on the group's device: NCCL takes no CPU tensor
+    fg = s[4] / max(s[5], 1)
+    rec = dict(epoch=epoch + 1, step=self.state['step'], loss=s[0] / s[3], main_loss=s[1] / s[3], aux_loss=s[2] / s[3],
+               lr=self.lr, prior_entropy=label_prior_entropy(_weighted_fraction(fg, self.cfg.fg_weight)),
+               seconds=round(time.perf_counter() - self.t0, 1))
+    if self.rank == 0 and rec['main_loss'] > 0.9 * rec['prior_entropy']:
+        self.log(f"warning: epoch {epoch + 1}: main loss {rec['main_loss']:.3f} sits at the label-prior entropy "
+                 f"{rec['prior_entropy']:.3f} (foreground {100 * fg:.1f}% of pixels): the decoder predicts the "
+                 "prior, not the support's object")
+    return rec
+
+# %% ../nbs/22_train.ipynb #d884a7b2
+@patch
+def end_epoch(self: EpisodeLoop, epoch: int) -> str | None:
+    "Log the epoch, validate when due (keeping the best as best.pt), checkpoint last.pt; returns the bar's line."
+    cfg, state, rec = self.cfg, self.state, self.record(epoch)
+    if self.vds is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
+        r = evaluate(self.model, self.vds, self.device, self.precision, resolution='input', progress=False)
+        rec.update(val_miou=r['miou'], val_fbiou=r['fbiou'])
+        if r['miou'] > state['best_miou']:
+            state['best_miou'] = r['miou']
+            if self.rank == 0: atomic_save({**model_checkpoint(self.model), 'epoch': epoch + 1, 'val': r,
+                                            'train_config': dataclasses.asdict(cfg)}, self.best)
+    state['history'].append(rec)
+    if self.rank != 0: return None
+    append_log(self.out/'metrics.jsonl', rec)
+    atomic_save({**model_checkpoint(self.model), 'optimizer': self.opt.state_dict(), 'rng': rng_state(),
+                 'train_config': dataclasses.asdict(cfg), **state}, self.last)
+    return ' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rec.items())
 
 # %% ../nbs/22_train.ipynb #47ebc3b9
 @torch.inference_mode()
