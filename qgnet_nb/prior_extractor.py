@@ -4,9 +4,10 @@
 
 # %% ../nbs/10_prior_extractor.ipynb #a5bdac31
 from __future__ import annotations
-import argparse, dataclasses, hashlib, math, os, torch
+import argparse, contextlib, dataclasses, hashlib, math, os, torch
 import numpy as np
 import torch.distributed as dist
+from fastcore.basics import patch
 from pathlib import Path
 from torch import nn
 from typing import ClassVar, Literal
@@ -15,9 +16,9 @@ from .core import (ImageReadError, NonFiniteError, UsageError, amp_dtype, atomic
                            seed_worker, set_rng_state)
 from .cli import (check_out_dir, positive_float, Count, Index, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
-from .run_state import (GlobalBatchSampler, SHUFFLE_TAG, all_reduce_sum, config_diff, dist_info,
-                                epoch_bars, init_distributed, item_seed, nonfinite_tensors, optimizer_step,
-                                read_checkpoint, resume_checkpoint, run_lock)
+from .run_state import (GlobalBatchSampler, Loop, SHUFFLE_TAG, all_reduce_sum, config_diff, ddp_wrap,
+                                dist_info, init_distributed, item_seed, optimizer_step, read_checkpoint,
+                                refuse_changed_run, resume_checkpoint, run_lock, run_loop)
 from .superpixels_numpy import METHODS
 from .patches import PatchCache, find_images, given_superpixel_params, superpixel_flags
 from .contrastive import ContrastivePairs
@@ -27,7 +28,8 @@ from .moco import MoCo, average_bn_buffers
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'FORMAT', 'load_prior_extractor', 'PretrainConfig', 'data_fingerprint', 'check_resume', 'start_encoders',
-           'plot_losses', 'pretrain', 'chance_ratios', 'chance_report', 'check_enough_images', 'pretrain_cli']
+           'plot_losses', 'pretrain', 'ContrastiveLoop', 'chance_ratios', 'chance_report', 'check_enough_images',
+           'pretrain_cli']
 
 # %% ../nbs/10_prior_extractor.ipynb #6826fd3c
 def load_prior_extractor(path, arch: str | None = None, dilated: bool = True) -> nn.Module:
@@ -107,10 +109,8 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, data: dict, path='checkpoint')
     diff = config_diff(ckpt['config'], cfg)
     if ckpt.get('data') != data:
         diff.append(f"images: {ckpt.get('data')} in the checkpoint, {data} now")
-    if diff:
-        raise ValueError(f"refusing to resume from {path}: it was written by a different run ("
-                         + '; '.join(diff) + "). Pass the same options and images, or choose a new --out folder "
-                         "(or --overwrite to start again).")
+    refuse_changed_run(path, diff, "Pass the same options and images, or choose a new --out folder (or --overwrite to "
+                       "start again).")
 
 # %% ../nbs/10_prior_extractor.ipynb #8b361ce0
 def start_encoders(model: MoCo, weights) -> MoCo:
@@ -148,88 +148,108 @@ def plot_losses(history: list[dict], title: str = 'pre-training loss'):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/10_prior_extractor.ipynb #b973e101
+# %% ../nbs/10_prior_extractor.ipynb #ffc55752
 def pretrain(files, cfg: PretrainConfig, out=None, device='auto', precision: str = 'auto', workers: int = 0,
              cache=None, resume: bool = True, progress: bool = True, stop_after: int | None = None,
              root=None, log=print) -> dict:
     """Train `MoCo` on the images `files` under `cfg`; checkpoint into `out` each epoch, resuming from it. Returns
-    the state."""
+    the state, with the trained `model`."""
     rank, world = dist_info()
     cfg.check_world(world)
-    if out is None or rank != 0:
-        return _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log)
-    with run_lock(out, log):
-        return _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log)
+    with run_lock(out, log) if out is not None and rank == 0 else contextlib.nullcontext():
+        loop = ContrastiveLoop(files, cfg, out, get_device(device), precision, workers, cache, root, log)
+        if resume: loop.resume()
+        state = run_loop(loop, cfg.epochs, stop_after, progress and rank == 0)
+    return {**state, 'model': loop.model}
 
-def _pretrain(files, cfg, out, device, precision, workers, cache, resume, progress, stop_after, root, log):
-    rank, world = dist_info()
-    device = get_device(device)
-    dtype = amp_dtype(device, precision)
-    seed_everything(cfg.seed)
-    ds = ContrastivePairs(files, cfg.size, cfg.method if cfg.losses != 'global' else None, cache=cache, seed=cfg.seed,
-                          crop_scale=cfg.crop_scale, **cfg.patch_params)
-    data = data_fingerprint(files, root)
-    sampler = GlobalBatchSampler(len(ds), cfg.batch_size, rank, world, cfg.seed)
-    model = MoCo(cfg.arch, cfg.dilated, cfg.dim, cfg.queue, cfg.local_queue, cfg.m, cfg.tau, cfg.losses,
-                 cfg.min_area, cfg.bn_groups, cfg.seed).to(device)
-    if cfg.weights: start_encoders(model, cfg.weights)
-    opt = torch.optim.SGD(model.encoder_q.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    total = cfg.epochs * len(sampler)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    state = {'epoch': 0, 'step': 0, 'history': []}
-    ckpt_path = Path(out)/CHECKPOINT if out is not None else None
-    ckpt = None if not resume or ckpt_path is None else resume_checkpoint(
-        ckpt_path, lambda ck: check_resume(ck, cfg, data, ckpt_path), weights_only=False)
-    if ckpt is not None:
-        model.load_state_dict({k[len('module.'):]: v for k, v in ckpt['state_dict'].items()})
-        opt.load_state_dict(ckpt['optimizer'])
-        sched.load_state_dict(ckpt['scheduler'])
-        state = {k: ckpt[k] for k in ('epoch', 'step', 'history')}
-        set_rng_state(ckpt['rng'])
-        if rank == 0: log(f"resuming from {ckpt_path} after epoch {state['epoch']} (step {state['step']})")
-    net = model if world == 1 else nn.parallel.DistributedDataParallel(
-        model, device_ids=[device.index] if device.type == 'cuda' else None, broadcast_buffers=False)
-    show = progress and rank == 0
-    mb, bar = epoch_bars(state['epoch'], cfg.epochs, stop_after, show)
-    model.train()
-    batches = _loader(ds, sampler, workers, device)
-    for epoch in mb:
-        sampler.set_epoch(epoch)
-        for batch in bar(batches):
-            b = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != 'index'}
-            with autocast(device, dtype):
-                loss, parts = net(b['view1'], b['view2'], b.get('labels1'), b.get('labels2'),
-                                  shuffle_seed=item_seed(cfg.seed, epoch, SHUFFLE_TAG + state['step']))
-            optimizer_step(loss, opt, sched, f"pretraining diverged at step {state['step'] + 1} (epoch {epoch + 1})")
-            state['step'] += 1
-            average_bn_buffers(model)
-            rec = _reduce(parts, cfg.batch_size)
-            rec.update(epoch=epoch, step=state['step'], lr=opt.param_groups[0]['lr'])
-            state['history'].append(rec)
-            if show: mb.child.comment = ' '.join(f"{k} {rec[k]:.3f}" for k in ('loss', 'global', 'local') if k in rec)
-        state['epoch'] = epoch + 1
-        bad = nonfinite_tensors(model.state_dict())
-        if bad:
-            raise NonFiniteError(
-                f"pretraining diverged in epoch {epoch + 1}: {len(bad)} weight tensors hold NaN or "
-                f"Inf ({', '.join(bad[:3])}); no checkpoint was written from this state; try a smaller --lr"
-            )
-        if rank == 0 and ckpt_path is not None:
-            atomic_save({'format': FORMAT, 'epoch': state['epoch'], 'arch': cfg.arch,
-                         'state_dict': {'module.' + k: v for k, v in model.state_dict().items()},
-                         'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'step': state['step'],
-                         'config': dataclasses.asdict(cfg), 'data': data, 'rng': rng_state(),
-                         'history': state['history']}, ckpt_path)
-            save_json(state['history'], Path(out)/'history.json')
-            fig = plot_losses(state['history'], f"{cfg.arch}, {cfg.losses} loss(es), {cfg.method}")
-            with atomic_open(Path(out)/'loss_curve.png', 'wb') as f: fig.savefig(f, dpi=100, format='png')
-            import matplotlib.pyplot as plt
+# %% ../nbs/10_prior_extractor.ipynb #d60431e3
+class ContrastiveLoop(Loop):
+    "`pretrain`'s part of `run_loop`: MoCo steps on pairs of views, the cosine schedule, a checkpoint per epoch."
+    name = 'pretraining'
+    def __init__(self, files, cfg: PretrainConfig, out, device, precision, workers=0, cache=None, root=None, log=print):
+        self.cfg, self.device, self.workers, self.log = cfg, device, workers, log
+        (self.rank, world), self.dtype = dist_info(), amp_dtype(device, precision)
+        seed_everything(cfg.seed)
+        self.ds = ContrastivePairs(files, cfg.size, cfg.method if cfg.losses != 'global' else None, cache=cache,
+                                   seed=cfg.seed, crop_scale=cfg.crop_scale, **cfg.patch_params)
+        self.data = data_fingerprint(files, root)
+        self.sampler = GlobalBatchSampler(len(self.ds), cfg.batch_size, self.rank, world, cfg.seed)
+        self.model = MoCo(cfg.arch, cfg.dilated, cfg.dim, cfg.queue, cfg.local_queue, cfg.m, cfg.tau, cfg.losses,
+                          cfg.min_area, cfg.bn_groups, cfg.seed).to(device)
+        if cfg.weights: start_encoders(self.model, cfg.weights)
+        self.opt, self.sched = _sgd_cosine(self.model.encoder_q, cfg, cfg.epochs * len(self.sampler))
+        self.path = Path(out)/CHECKPOINT if out is not None else None
+        self.state = {'epoch': 0, 'step': 0, 'history': []}
 
-            plt.close(fig)
-        if world > 1: dist.barrier()
-    state['model'] = model
-    return state
+# %% ../nbs/10_prior_extractor.ipynb #7d6ed4c9
+def _sgd_cosine(net: nn.Module, cfg: PretrainConfig, total: int):
+    "MoCo v2's optimizer for `net`: SGD with momentum, its rate decayed to 0 on a half cosine over `total` steps."
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
 
+# %% ../nbs/10_prior_extractor.ipynb #883ed357
+@patch
+def resume(self: ContrastiveLoop):
+    "Continue from the checkpoint in `out`, if any (refused when another configuration or other images wrote it)."
+    path = self.path
+    ck = None if path is None else resume_checkpoint(path, lambda ck: check_resume(ck, self.cfg, self.data, path),
+                                                     weights_only=False)
+    if ck is None: return
+    self.model.load_state_dict({k[len('module.'):]: v for k, v in ck['state_dict'].items()})
+    self.opt.load_state_dict(ck['optimizer'])
+    self.sched.load_state_dict(ck['scheduler'])
+    self.state = {k: ck[k] for k in ('epoch', 'step', 'history')}
+    set_rng_state(ck['rng'])
+    if self.rank == 0: self.log(f"resuming from {path} after epoch {self.state['epoch']} (step {self.state['step']})")
+
+# %% ../nbs/10_prior_extractor.ipynb #97a85aa9
+@patch
+def batches(self: ContrastiveLoop, epoch: int):
+    "One loader for the whole run (its workers keep their memoised label maps); the epoch travels in each index."
+    if not hasattr(self, 'loader'):
+        self.net = ddp_wrap(self.model, self.device, broadcast_buffers=False)
+        self.model.train()
+        self.loader = _loader(self.ds, self.sampler, self.workers, self.device)
+    self.sampler.set_epoch(epoch)
+    return self.loader
+
+# %% ../nbs/10_prior_extractor.ipynb #bf1b7ade
+@patch
+def step(self: ContrastiveLoop, batch: dict, epoch: int) -> str:
+    "One MoCo step: both losses on the batch's two views, SGD, the BN statistics averaged; its record in `history`."
+    cfg, step = self.cfg, self.state['step']
+    b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items() if k != 'index'}
+    with autocast(self.device, self.dtype):
+        loss, parts = self.net(b['view1'], b['view2'], b.get('labels1'), b.get('labels2'),
+                               shuffle_seed=item_seed(cfg.seed, epoch, SHUFFLE_TAG + step))
+    optimizer_step(loss, self.opt, self.sched, f"pretraining diverged at step {step + 1} (epoch {epoch + 1})")
+    average_bn_buffers(self.model)
+    rec = _reduce(parts, cfg.batch_size)
+    rec.update(epoch=epoch, step=step + 1, lr=self.opt.param_groups[0]['lr'])
+    self.state['history'].append(rec)
+    return ' '.join(f"{k} {rec[k]:.3f}" for k in ('loss', 'global', 'local') if k in rec)
+
+# %% ../nbs/10_prior_extractor.ipynb #6889c445
+@patch
+def weights(self: ContrastiveLoop) -> dict: return self.model.state_dict()
+
+@patch
+def end_epoch(self: ContrastiveLoop, epoch: int):
+    "Process 0 writes the checkpoint (MoCo's layout), `history.json` and the loss curve, each atomically."
+    if self.rank != 0 or self.path is None: return
+    cfg, st, out = self.cfg, self.state, self.path.parent
+    atomic_save({'format': FORMAT, 'epoch': st['epoch'], 'arch': cfg.arch,
+                 'state_dict': {'module.' + k: v for k, v in self.model.state_dict().items()},
+                 'optimizer': self.opt.state_dict(), 'scheduler': self.sched.state_dict(), 'step': st['step'],
+                 'config': dataclasses.asdict(cfg), 'data': self.data, 'rng': rng_state(),
+                 'history': st['history']}, self.path)
+    save_json(st['history'], out/'history.json')
+    fig = plot_losses(st['history'], f"{cfg.arch}, {cfg.losses} loss(es), {cfg.method}")
+    with atomic_open(out/'loss_curve.png', 'wb') as f: fig.savefig(f, dpi=100, format='png')
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+# %% ../nbs/10_prior_extractor.ipynb #877e077d
 def _reduce(parts: dict, batch_size: int) -> dict:
     "All-reduce this step's loss sums into means over the global batch (images, pairs)."
     keys = sorted(parts)
@@ -285,7 +305,7 @@ def check_enough_images(files, batch_size: int, root) -> None:
                      f"--batch-size {batch_size}; lower --batch-size or add images")
 
 
-# %% ../nbs/10_prior_extractor.ipynb #ce208f96
+# %% ../nbs/10_prior_extractor.ipynb #9cfc5a33
 def _patch_cache(root: Path, given, method: str, params: dict, log):
     "The patch cache to use: `given`, else ROOT/.qgnet_patches/METHOD when it matches, else None (compute on the fly)."
     if given is not None:
@@ -300,6 +320,7 @@ def _patch_cache(root: Path, given, method: str, params: dict, log):
         log(f"note: {auto} was made with other parameters ({cache.params}); computing label maps on the fly")
     return None
 
+# %% ../nbs/10_prior_extractor.ipynb #fee835de
 def pretrain_cli(argv: list[str] | None = None) -> int:
     """`qgnet pretrain ROOT --out DIR [options]`: self-supervised global + local contrastive training of the prior
     extractor."""
