@@ -4,8 +4,9 @@
 
 # %% ../nbs/18_start_point.ipynb #e0aed250
 from __future__ import annotations
-import argparse, dataclasses, json, time, torch
+import argparse, dataclasses, itertools, json, time, torch
 import numpy as np
+from fastcore.basics import patch
 from pathlib import Path
 from torch import nn
 from torch.nn import functional as F
@@ -14,15 +15,15 @@ from .core import (NonFiniteError, UsageError, atomic_save, error_line, get_devi
                            seed_everything, seed_worker, set_rng_state)
 from .cli import (check_out_dir, check_out_file, nonneg_int, Count, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
-from .run_state import (append_log, config_diff, nonfinite_tensors, read_checkpoint, resume_checkpoint,
-                                run_lock, trim_jsonl, optimizer_step)
+from .run_state import (Loop, append_log, config_diff, read_checkpoint, refuse_changed_run, resume_checkpoint,
+                                run_lock, run_loop, trim_jsonl, optimizer_step)
 from .backbones import ARCHS, BACKBONES, Backbone, make_backbone
 from .episodes import to_test_scale, train_transform
 from .data import check_data_flags, flag_errors, make_dataset, DataConfig, EpisodeConfig
 from .region_maps import masked_average_pool, resize
 
 # %% auto #0
-__all__ = ['PROBE_LAYERS', 'base_classes', 'base_target', 'BaseConfig', 'BaseImages', 'BaseHead', 'base_pretrain',
+__all__ = ['PROBE_LAYERS', 'base_classes', 'base_target', 'BaseConfig', 'BaseImages', 'BaseHead', 'base_pretrain', 'BaseLoop',
            'ThresholdSweep', 'feature_probe', 'probe_table', 'ProbeConfig', 'probe_parser', 'probe_cli',
            'base_pretrain_parser', 'base_pretrain_cli']
 
@@ -83,89 +84,116 @@ class BaseHead(nn.Module):
         s = f['layer2'].shape[-2:]
         return self.cls(torch.cat([f['layer2'], resize(f['layer3'], s), resize(f['layer4'], s)], 1))
 
-# %% ../nbs/18_start_point.ipynb #b7ee5603
+# %% ../nbs/18_start_point.ipynb #8f83e6bf
 def _step_batches(n: int, cfg: BaseConfig, start: int):
     for s in range(start, cfg.steps):
         idx = np.random.default_rng([cfg.seed, 12, s]).choice(n, cfg.batch_size, replace=n < cfg.batch_size)
         yield [(s, int(i)) for i in idx]
 
 def _check_base_resume(ck: dict, conf: dict, last: Path):
-    diff = config_diff(ck['config'], conf, defaults={'dilated': True})     # runs from before the field: dilated
-    if diff:
-        raise ValueError(f"refusing to resume from {last}: it was written with other settings ({'; '.join(diff)}); "
-                         "pass the same options or choose a new --out folder")
+    refuse_changed_run(last, config_diff(ck['config'], conf, defaults={'dilated': True}),   # before the field: dilated
+                       "Pass the same options, or choose a new --out folder.")
 
+# %% ../nbs/18_start_point.ipynb #599b45a8
 def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int = 0, progress: bool = True,
-                  log=print) -> dict:
-    "Train `cfg` into `out` (backbone.pt, last.pt, log.jsonl), resuming from `out/last.pt`; returns the run's state."
+                  log=print, stop_after: int | None = None) -> dict:
+    """Train `cfg` into `out` (backbone.pt, last.pt, log.jsonl), resuming from `out/last.pt` (`stop_after`: at most
+    that many checkpoints); returns the run's state, with the trained `backbone`."""
     out = Path(out)
     with run_lock(out, log):
-        return _base_pretrain(cfg, out, get_device(device), workers, progress, log)
+        loop = BaseLoop(cfg, out, get_device(device), workers, log)
+        loop.resume()
+        state = run_loop(loop, -(-cfg.steps // cfg.save_every), stop_after, progress)
+        if hasattr(loop, 't0'): log(f"      loss {np.mean(state['losses'][:10]):.3f} -> "
+                                    f"{np.mean(state['losses'][-10:]):.3f} in {time.perf_counter() - loop.t0:.0f} s")
+        atomic_save(loop.bb.state_dict(), out/'backbone.pt')
+    return {**state, 'backbone': loop.bb.eval(), 'path': out/'backbone.pt', 'classes': loop.classes}
 
-def _base_pretrain(cfg, out, device, workers, progress, log):
-    last = out/'last.pt'
-    ds = make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, mode='train', size=cfg.size, episodes=None,
-                      seed=cfg.seed)
-    classes = base_classes(ds)
-    seed_everything(cfg.seed)
-    bb = Backbone(cfg.backbone, dilated=cfg.dilated).to(device)
-    head = BaseHead(bb.channels, len(classes)).to(device)
-    params = list(bb.parameters()) + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    state = {'step': 0, 'losses': []}
-    conf = json.loads(json.dumps(dataclasses.asdict(cfg)))
-    ck = resume_checkpoint(last, lambda ck: _check_base_resume(ck, conf, last), 'delete it, or choose another --out',
-                           weights_only=False)
-    if ck is not None:
-        bb.load_state_dict(ck['backbone'])
-        head.load_state_dict(ck['head'])
-        opt.load_state_dict(ck['optimizer'])
-        sched.load_state_dict(ck['scheduler'])
-        state = {'step': ck['step'], 'losses': ck['losses']}
-        set_rng_state(ck['rng'])
-        trim_jsonl(out/'log.jsonl', lambda r: r.get('step', 0) <= state['step'])
-        if state['step'] < cfg.steps: log(f"resuming {last} at step {state['step']} of {cfg.steps}")
-    else: out.mkdir(parents=True, exist_ok=True)
-    def save():
-        atomic_save(dict(backbone=bb.state_dict(), head=head.state_dict(), optimizer=opt.state_dict(),
-                         scheduler=sched.state_dict(), rng=rng_state(), config=conf, classes=classes, **state), last)
-    if state['step'] < cfg.steps:
-        log(f"base-class pretraining: {cfg.backbone} on {cfg.data} fold {cfg.fold}, classes {classes} "
-            f"(novel {ds.novel} and void are ignored), {cfg.steps} steps of {cfg.batch_size} at {cfg.size} px")
-        loader = torch.utils.data.DataLoader(BaseImages(ds, cfg.size, classes, cfg.seed, cfg.scale),
-                                             batch_sampler=list(_step_batches(len(ds.records), cfg, state['step'])),
-                                             num_workers=workers, worker_init_fn=seed_worker)
-        it = loader
-        if progress:
-            from qgnet_nb.core import progress_bar
-            it = progress_bar(loader, total=cfg.steps - state['step'], leave=False)
-        bb.train()
-        head.train()
-        t0 = time.perf_counter()
-        for x, y in it:
-            x, y = x.to(device), y.to(device)
-            logits = F.interpolate(head(bb(x)), size=y.shape[-2:], mode='bilinear', align_corners=False)
-            loss = F.cross_entropy(logits, y, ignore_index=255)
-            optimizer_step(loss, opt, sched, f"base pretraining diverged at step {state['step'] + 1}")
-            state['step'] += 1
-            state['losses'].append(round(loss.item(), 5))
-            if state['step'] % cfg.save_every == 0 or state['step'] == cfg.steps:
-                bad = nonfinite_tensors(bb.state_dict())
-                if bad:
-                    raise NonFiniteError(
-                        f"base pretraining diverged by step {state['step']}: {len(bad)} weight tensors "
-                        f"hold NaN or Inf; no checkpoint was written; try a smaller --lr"
-                    )
-                append_log(out/'log.jsonl', dict(step=state['step'],      # first: a resume trims it to last.pt
-                                                 loss=float(np.mean(state['losses'][-cfg.save_every:])),
-                                                 seconds=round(time.perf_counter() - t0, 1)))
-                save()
-        log(f"      loss {np.mean(state['losses'][:10]):.3f} -> {np.mean(state['losses'][-10:]):.3f} "
-            f"in {time.perf_counter() - t0:.0f} s")
-    atomic_save(bb.state_dict(), out/'backbone.pt')
-    state.update(backbone=bb.eval(), path=out/'backbone.pt', classes=classes)
-    return state
+# %% ../nbs/18_start_point.ipynb #8a158df1
+class BaseLoop(Loop):
+    "`base_pretrain`'s part of `run_loop`: supervised steps on base-class crops, a checkpoint every `save_every`."
+    name = 'base pretraining'
+    def __init__(self, cfg: BaseConfig, out: Path, device, workers: int = 0, log=print):
+        self.cfg, self.out, self.device, self.workers, self.log = cfg, out, device, workers, log
+        self.last, self.conf = out/'last.pt', json.loads(json.dumps(dataclasses.asdict(cfg)))
+        self.ds = make_dataset(cfg.data, cfg.root, split=cfg.split, fold=cfg.fold, mode='train', size=cfg.size,
+                               episodes=None, seed=cfg.seed)
+        self.classes = base_classes(self.ds)
+        seed_everything(cfg.seed)
+        self.bb = Backbone(cfg.backbone, dilated=cfg.dilated).to(device)
+        self.head = BaseHead(self.bb.channels, len(self.classes)).to(device)
+        self.opt = torch.optim.AdamW([*self.bb.parameters(), *self.head.parameters()], lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+        self.state = {'epoch': 0, 'step': 0, 'losses': []}
+
+# %% ../nbs/18_start_point.ipynb #3b6e9669
+@patch
+def resume(self: BaseLoop):
+    "Continue from last.pt if there is one (refused when other settings wrote it), else start an empty folder."
+    ck = resume_checkpoint(self.last, lambda ck: _check_base_resume(ck, self.conf, self.last),
+                           'delete it, or choose another --out', weights_only=False)
+    if ck is None: return self.out.mkdir(parents=True, exist_ok=True)
+    for m, k in ((self.bb, 'backbone'), (self.head, 'head'), (self.opt, 'optimizer'), (self.sched, 'scheduler')):
+        m.load_state_dict(ck[k])
+    step = ck['step']                                   # a checkpoint ends an epoch: save_every steps, or the last
+    self.state = {'epoch': -(-step // self.cfg.save_every), 'step': step, 'losses': ck['losses']}
+    set_rng_state(ck['rng'])
+    trim_jsonl(self.out/'log.jsonl', lambda r: r.get('step', 0) <= step)
+    if step < self.cfg.steps: self.log(f"resuming {self.last} at step {step} of {self.cfg.steps}")
+
+# %% ../nbs/18_start_point.ipynb #058818aa
+class _Take:
+    "The next `n` items of the iterator `it`, as an iterable with a length (for the progress bar)."
+    def __init__(self, it, n: int): self.it, self.n = it, n
+    def __len__(self): return self.n
+    def __iter__(self): return itertools.islice(self.it, self.n)
+
+# %% ../nbs/18_start_point.ipynb #8595c4de
+@patch
+def batches(self: BaseLoop, epoch: int):
+    "The steps up to the next checkpoint, from one loader over the whole run (its batches: a function of the step)."
+    cfg, step = self.cfg, self.state['step']
+    if not hasattr(self, 't0'):
+        self.log(f"base-class pretraining: {cfg.backbone} on {cfg.data} fold {cfg.fold}, classes {self.classes} "
+                 f"(novel {self.ds.novel} and void are ignored), {cfg.steps} steps of {cfg.batch_size} at "
+                 f"{cfg.size} px")
+        self.it = iter(torch.utils.data.DataLoader(
+            BaseImages(self.ds, cfg.size, self.classes, cfg.seed, cfg.scale), num_workers=self.workers,
+            batch_sampler=list(_step_batches(len(self.ds.records), cfg, step)), worker_init_fn=seed_worker))
+        self.bb.train(), self.head.train()
+        self.t0 = time.perf_counter()
+    return _Take(self.it, min((epoch + 1) * cfg.save_every, cfg.steps) - step)
+
+# %% ../nbs/18_start_point.ipynb #d241c10f
+@patch
+def step(self: BaseLoop, batch, epoch: int) -> str:
+    "One step of per-pixel cross-entropy over the base classes (novel classes and void are ignored)."
+    x, y = (t.to(self.device) for t in batch)
+    logits = F.interpolate(self.head(self.bb(x)), size=y.shape[-2:], mode='bilinear', align_corners=False)
+    loss = F.cross_entropy(logits, y, ignore_index=255)
+    optimizer_step(loss, self.opt, self.sched, f"base pretraining diverged at step {self.state['step'] + 1}")
+    self.state['losses'].append(round(loss.item(), 5))
+    return f"loss {loss.item():.3f}"
+
+# %% ../nbs/18_start_point.ipynb #20ef0e68
+@patch
+def weights(self: BaseLoop) -> dict: return self.bb.state_dict()
+
+@patch
+def diverged(self: BaseLoop, what: str, epoch: int) -> NonFiniteError:
+    return NonFiniteError(f"base pretraining diverged by step {self.state['step']}: {what}; no checkpoint was written; "
+                          "try a smaller --lr")
+
+@patch
+def end_epoch(self: BaseLoop, epoch: int):
+    "A line of log.jsonl (first: a resume trims it to last.pt), then last.pt, atomically."
+    s, cfg = self.state, self.cfg
+    append_log(self.out/'log.jsonl', dict(step=s['step'], loss=float(np.mean(s['losses'][-cfg.save_every:])),
+                                          seconds=round(time.perf_counter() - self.t0, 1)))
+    atomic_save(dict(backbone=self.bb.state_dict(), head=self.head.state_dict(), optimizer=self.opt.state_dict(),
+                     scheduler=self.sched.state_dict(), rng=rng_state(), config=self.conf, classes=self.classes,
+                     step=s['step'], losses=s['losses']), self.last)
 
 # %% ../nbs/18_start_point.ipynb #a3e8b546
 class ThresholdSweep:
