@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, copy, hashlib, torch, warnings
 from collections import OrderedDict
+from fastcore.basics import patch
 from pathlib import Path
 from torch import nn
 from torch.nn import functional as F
@@ -21,7 +22,7 @@ __all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJE
            'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet', 'FeatureCache', 'feature_cache',
            'frozen_resnets', 'int8_frozen', 'fast_path']
 
-# %% ../nbs/19_qgnet.ipynb #a5f92e00
+# %% ../nbs/19_qgnet.ipynb #1f0258e8
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
 # the match decoder's similarity maps by default (before QGNet's prior map): KIND-LEVEL, or the guided map
 MATCH_MAPS = ('guided', 'prototype-mid', 'prototype-layer4', 'calibrated-mid', 'calibrated-layer4', 'cosmax-mid')
@@ -30,28 +31,10 @@ def _bn_eval(module: nn.Module):
     for m in module.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
 
+# %% ../nbs/19_qgnet.ipynb #18fa0daa
 class FewShotBase(nn.Module):
     """What QGNet, its baseline and IIR share: the frozen backbone's and prior extractor's features (memoised under
     `feature_cache`), input checks, parameter groups."""
-    @staticmethod
-    def _make_prior(prior, prior_arch, backbone, dilated):
-        "The frozen prior extractor and its note: a `prior_arch` network, else the backbone's (ResNet-50 beside VGG)."
-        arch = prior_arch or ('resnet50' if backbone.startswith('vgg16') else backbone)
-        if prior is None:
-            raise ValueError(
-                "mode='qgnet' needs a prior extractor: --prior PATH on the command line (prior=PATH in Python), "
-                "a checkpoint of `qgnet pretrain` (OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint; "
-                "or 'imagenet', or 'random' (an untrained stand-in, for tests)"
-            )
-        if isinstance(prior, nn.Module): return freeze(prior), f'given module ({type(prior).__name__})'
-        if isinstance(prior, str) and prior.lower() in ('random', 'none'):
-            return freeze(Backbone(arch, dilated=dilated)), f'{arch}: random initialisation (untrained stand-in)'
-        if isinstance(prior, str) and prior.lower() == 'imagenet':
-            return freeze(Backbone(arch, dilated=dilated, weights='imagenet')), f'{arch}: ImageNet (torchvision)'
-        if not Path(prior).is_file(): raise FileNotFoundError(f"prior checkpoint not found: {prior}")
-        pe = load_prior_extractor(prior, dilated=dilated)                # the frozen key encoder (MoCo layout)
-        return pe, f'{pe.arch}: key encoder of {prior}'
-
     RENAMED = {'down_query.': 'bridge.'}  # parameter prefixes renamed since; checkpoints written before still load
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -59,6 +42,9 @@ class FewShotBase(nn.Module):
             for k in [k for k in state_dict if k.startswith(prefix + old)]:
                 state_dict[prefix + new + k[len(prefix + old):]] = state_dict.pop(k)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    _feature_cache = None                                                          # a FeatureCache while one is active
+    support_layer4 = 'masked'       # PFENet: layer4(layer3 * mask); 'image': layer4 of the whole support (masked later)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -68,92 +54,122 @@ class FewShotBase(nn.Module):
     def _frozen(self):
         return contextlib.nullcontext() if self.finetune_backbone else torch.no_grad()
 
-    def _mid(self, x):
-        "Backbone to layer3 -> (mid-level concat(layer2, layer3), layer3)."
-        bb = self.backbone
-        f2 = bb.layer2(bb.layer1(bb.stem(x)))
-        f3 = bb.layer3(f2)
-        return torch.cat([resize(f2, f3.shape[-2:]), f3], 1), f3
+# %% ../nbs/19_qgnet.ipynb #6d8497d3
+@patch
+def _make_prior(self: FewShotBase, prior, prior_arch, backbone, dilated):
+    "The frozen prior extractor and its note: a `prior_arch` network, else the backbone's (ResNet-50 beside VGG)."
+    arch = prior_arch or ('resnet50' if backbone.startswith('vgg16') else backbone)
+    if prior is None:
+        raise ValueError(
+            "mode='qgnet' needs a prior extractor: --prior PATH on the command line (prior=PATH in Python), "
+            "a checkpoint of `qgnet pretrain` (OUT/checkpoint.pth.tar) or any MoCo-layout checkpoint; "
+            "or 'imagenet', or 'random' (an untrained stand-in, for tests)"
+        )
+    if isinstance(prior, nn.Module): return freeze(prior), f'given module ({type(prior).__name__})'
+    if isinstance(prior, str) and prior.lower() in ('random', 'none'):
+        return freeze(Backbone(arch, dilated=dilated)), f'{arch}: random initialisation (untrained stand-in)'
+    if isinstance(prior, str) and prior.lower() == 'imagenet':
+        return freeze(Backbone(arch, dilated=dilated, weights='imagenet')), f'{arch}: ImageNet (torchvision)'
+    if not Path(prior).is_file(): raise FileNotFoundError(f"prior checkpoint not found: {prior}")
+    pe = load_prior_extractor(prior, dilated=dilated)                # the frozen key encoder (MoCo layout)
+    return pe, f'{pe.arch}: key encoder of {prior}'
 
-    @staticmethod
-    def _check(query, support_imgs, support_masks, target):
-        if query.ndim != 4 or query.shape[1] != 3:
-            raise ValueError(f"query must be (B, 3, H, W), got {tuple(query.shape)}")
-        B = query.shape[0]
-        if support_imgs.ndim != 5 or support_imgs.shape[0] != B or support_imgs.shape[2] != 3:
-            raise ValueError(f"support_imgs must be (B={B}, K, 3, H, W), got {tuple(support_imgs.shape)}")
-        if support_masks.shape != (*support_imgs.shape[:2], *support_imgs.shape[-2:]):
-            raise ValueError(
-                f"support_masks must be (B, K, H, W) = {(*support_imgs.shape[:2], *support_imgs.shape[-2:])}, "
-                f"got {tuple(support_masks.shape)}"
-            )
-        if target is not None and target.shape != (B, *query.shape[-2:]):
-            raise ValueError(f"target must be (B, H, W) = {(B, *query.shape[-2:])}, got {tuple(target.shape)}")
+# %% ../nbs/19_qgnet.ipynb #e3d2cc63
+@patch
+def _check(self: FewShotBase, query, support_imgs, support_masks, target):
+    "A ValueError naming the first input whose shape does not fit a batch of K-shot episodes."
+    if query.ndim != 4 or query.shape[1] != 3:
+        raise ValueError(f"query must be (B, 3, H, W), got {tuple(query.shape)}")
+    B = query.shape[0]
+    if support_imgs.ndim != 5 or support_imgs.shape[0] != B or support_imgs.shape[2] != 3:
+        raise ValueError(f"support_imgs must be (B={B}, K, 3, H, W), got {tuple(support_imgs.shape)}")
+    if support_masks.shape != (*support_imgs.shape[:2], *support_imgs.shape[-2:]):
+        raise ValueError(
+            f"support_masks must be (B, K, H, W) = {(*support_imgs.shape[:2], *support_imgs.shape[-2:])}, "
+            f"got {tuple(support_masks.shape)}"
+        )
+    if target is not None and target.shape != (B, *query.shape[-2:]):
+        raise ValueError(f"target must be (B, H, W) = {(B, *query.shape[-2:])}, got {tuple(target.shape)}")
 
-    _feature_cache = None                                                          # a FeatureCache while one is active
+# %% ../nbs/19_qgnet.ipynb #12ac8094
+@patch
+def _mid(self: FewShotBase, x):
+    "Backbone to layer3 -> (mid-level concat(layer2, layer3), layer3)."
+    bb = self.backbone
+    f2 = bb.layer2(bb.layer1(bb.stem(x)))
+    f3 = bb.layer3(f2)
+    return torch.cat([resize(f2, f3.shape[-2:]), f3], 1), f3
 
-    def _query_feats(self, query):
-        "Query images (N, 3, H, W) -> (mid-level, layer4)."
-        with self._frozen():                                                       # eq. 8: X_q = F(I_q)
-            q_mid, q3 = self._mid(query)
-            return q_mid, self.backbone.layer4(q3)
+@patch
+def _query_feats(self: FewShotBase, query):
+    "Query images (N, 3, H, W) -> (mid-level, layer4)."
+    with self._frozen():                                                       # eq. 8: X_q = F(I_q)
+        q_mid, q3 = self._mid(query)
+        return q_mid, self.backbone.layer4(q3)
 
-    support_layer4 = 'masked'       # PFENet: layer4(layer3 * mask); 'image': layer4 of the whole support (masked later)
+# %% ../nbs/19_qgnet.ipynb #cbc4cdea
+@patch
+def _support_feats(self: FewShotBase, s_imgs, masks):
+    """Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask, or of the
+    whole image)."""
+    with self._frozen():                                                       # eq. 8: X_s = F(I_s)
+        s_mid, s3 = self._mid(s_imgs)
+        if self.support_layer4 == 'image': return s_mid, self.backbone.layer4(s3)
+        return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
 
-    def _support_feats(self, s_imgs, masks):
-        """Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask, or of the
-        whole image)."""
-        with self._frozen():                                                       # eq. 8: X_s = F(I_s)
-            s_mid, s3 = self._mid(s_imgs)
-            if self.support_layer4 == 'image': return s_mid, self.backbone.layer4(s3)
-            return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
+@patch
+def _joint_feats(self: FewShotBase, query, s_imgs, masks):
+    """`_query_feats` and `_support_feats` in one backbone call per stage: the same features, fewer and larger
+    kernels."""
+    n = len(query)
+    with self._frozen():
+        mid, f3 = self._mid(torch.cat([query, s_imgs]))
+        s3 = f3[n:] if self.support_layer4 == 'image' else f3[n:] * resize(masks[:, None], f3.shape[-2:])
+        f4 = self.backbone.layer4(torch.cat([f3[:n], s3]))
+    return (mid[:n], f4[:n]), (mid[n:], f4[n:])
 
-    def _joint_feats(self, query, s_imgs, masks):
-        """`_query_feats` and `_support_feats` in one backbone call per stage: the same features, fewer and larger
-        kernels."""
-        n = len(query)
-        with self._frozen():
-            mid, f3 = self._mid(torch.cat([query, s_imgs]))
-            s3 = f3[n:] if self.support_layer4 == 'image' else f3[n:] * resize(masks[:, None], f3.shape[-2:])
-            f4 = self.backbone.layer4(torch.cat([f3[:n], s3]))
-        return (mid[:n], f4[:n]), (mid[n:], f4[n:])
+# %% ../nbs/19_qgnet.ipynb #6bcf6cd2
+@patch
+def _cache(self: FewShotBase):
+    "The active FeatureCache, when the features may be memoised: evaluation mode and no gradients."
+    c = self._feature_cache
+    return c if c is not None and not self.training and not torch.is_grad_enabled() else None
 
-    def _cache(self):
-        "The active FeatureCache, when the features may be memoised: evaluation mode and no gradients."
-        c = self._feature_cache
-        return c if c is not None and not self.training and not torch.is_grad_enabled() else None
+@patch
+def _features(self: FewShotBase, query, support_imgs, support_masks):
+    """Frozen features -> (query, masks, (query mid-level, query layer4, support mid-level, support layer4 of
+    layer3 * mask)), per shot."""
+    B, K = support_imgs.shape[:2]
+    fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+    query = query.contiguous(memory_format=fmt)
+    s_imgs = support_imgs.flatten(0, 1).contiguous(memory_format=fmt)
+    masks = (support_masks == 1).to(query.dtype)                               # 255 (ignore) is not object
+    c, m = self._cache(), masks.flatten(0, 1)
+    if c is None and query.shape[-2:] == s_imgs.shape[-2:]:
+        (q_mid, q4), (s_mid, s4) = self._joint_feats(query, s_imgs, m)
+    elif c is None:
+        (q_mid, q4), (s_mid, s4) = self._query_feats(query), self._support_feats(s_imgs, m)
+    else:  # one image (and mask) at a time, memoised
+        q_mid, q4 = c.batch('query', (query,), self._query_feats)
+        s_mid, s4 = c.batch('support', (s_imgs, m), self._support_feats)
+    return query, masks, (q_mid, q4, s_mid.unflatten(0, (B, K)), s4.unflatten(0, (B, K)))
 
-    def _features(self, query, support_imgs, support_masks):
-        """Frozen features -> (query, masks, (query mid-level, query layer4, support mid-level, support layer4 of
-        layer3 * mask)), per shot."""
-        B, K = support_imgs.shape[:2]
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        query = query.contiguous(memory_format=fmt)
-        s_imgs = support_imgs.flatten(0, 1).contiguous(memory_format=fmt)
-        masks = (support_masks == 1).to(query.dtype)                               # 255 (ignore) is not object
-        c, m = self._cache(), masks.flatten(0, 1)
-        if c is None and query.shape[-2:] == s_imgs.shape[-2:]:
-            (q_mid, q4), (s_mid, s4) = self._joint_feats(query, s_imgs, m)
-        elif c is None:
-            (q_mid, q4), (s_mid, s4) = self._query_feats(query), self._support_feats(s_imgs, m)
-        else:  # one image (and mask) at a time, memoised
-            q_mid, q4 = c.batch('query', (query,), self._query_feats)
-            s_mid, s4 = c.batch('support', (s_imgs, m), self._support_feats)
-        return query, masks, (q_mid, q4, s_mid.unflatten(0, (B, K)), s4.unflatten(0, (B, K)))
+# %% ../nbs/19_qgnet.ipynb #43bd1685
+@patch
+def _prior_features(self: FewShotBase, query):
+    "The frozen prior extractor's layer4 of the query (eq. 8: P_q = F_p(I_q))."
+    c = self._cache()
+    with torch.no_grad():
+        if c is None: return self.prior_extractor(query)['layer4']
+        return c.batch('prior', (query,), lambda x: (self.prior_extractor(x)['layer4'],))[0]
 
-    def _prior_features(self, query):
-        "The frozen prior extractor's layer4 of the query (eq. 8: P_q = F_p(I_q))."
-        c = self._cache()
-        with torch.no_grad():
-            if c is None: return self.prior_extractor(query)['layer4']
-            return c.batch('prior', (query,), lambda x: (self.prior_extractor(x)['layer4'],))[0]
-
-    def parameter_groups(self) -> dict:
-        """Trainable parameters split into 'backbone' (empty unless fine-tuned) and 'head', e.g. for per-group
-        learning rates."""
-        bb = {id(p) for p in self.backbone.parameters()}
-        return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
-                'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
+@patch
+def parameter_groups(self: FewShotBase) -> dict:
+    """Trainable parameters split into 'backbone' (empty unless fine-tuned) and 'head', e.g. for per-group
+    learning rates."""
+    bb = {id(p) for p in self.backbone.parameters()}
+    return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
+            'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
 
 # %% ../nbs/19_qgnet.ipynb #22e62fa0
 MATCH_KINDS, MATCH_LEVELS = ('prototype', 'calibrated', 'contrast', 'cosmax'), ('mid', 'layer3', 'layer4')
@@ -205,7 +221,16 @@ def prior_map_head(bridge_dim: int, prior_dim: int, decoder: str, dim: int, proj
     head = PriorRegionMap(bridge_dim, prior_dim, dim if fem else 64, 0.5 if fem else 0.0)
     return head.requires_grad_(projections == 'trained'), projections
 
-# %% ../nbs/19_qgnet.ipynb #a5f92e01
+# %% ../nbs/19_qgnet.ipynb #fab23b58
+def _check_decoder(decoder: str, match_kernel: int, match_maps):
+    "A ValueError for an unknown decoder, or for the match decoder's options given to the FEM."
+    if decoder not in DECODERS: raise ValueError(f"decoder={decoder!r}: expected one of {', '.join(DECODERS)}")
+    if match_kernel != 3 and decoder != 'match':
+        raise ValueError(f"match_kernel={match_kernel}: only the match decoder has it (decoder={decoder!r})")
+    if match_maps is not None and decoder != 'match':
+        raise ValueError(f"match_maps={list(match_maps)}: only the match decoder has them (decoder={decoder!r})")
+
+# %% ../nbs/19_qgnet.ipynb #122bbdeb
 class QGNet(FewShotBase):
     "QGNet (`mode='qgnet'`) or its PFENet-style baseline without the prior region map (`mode='baseline'`)."
     def __init__(self, mode: str = 'qgnet', backbone: str = 'resnet50', weights='imagenet', allow_random: bool = False,
@@ -215,21 +240,13 @@ class QGNet(FewShotBase):
                  match_kernel: int = 3, match_maps=None, prior_projections: str | None = None):
         super().__init__()
         if mode not in ('qgnet', 'baseline'): raise ValueError(f"mode={mode!r}: expected 'qgnet' or 'baseline'")
-        if decoder not in DECODERS: raise ValueError(f"decoder={decoder!r}: expected one of {', '.join(DECODERS)}")
-        if match_kernel != 3 and decoder != 'match':
-            raise ValueError(f"match_kernel={match_kernel}: only the match decoder has it (decoder={decoder!r})")
-        if match_maps is not None and decoder != 'match':
-            raise ValueError(f"match_maps={list(match_maps)}: only the match decoder has them (decoder={decoder!r})")
+        _check_decoder(decoder, match_kernel, match_maps)
         self.match_maps = check_match_maps(match_maps or MATCH_MAPS) if decoder == 'match' else ()
         self.decoder, self.fg_weight = decoder, float(fg_weight)
         if decoder == 'match':
             self.support_layer4 = 'image'  # a small object's layer4 needs its context (measured: AUC 0.38 -> 0.86)
-        self.mode, self.finetune_backbone, self.aux_weight, self.channels_last = (
-            mode,
-            finetune_backbone,
-            aux_weight,
-            channels_last,
-        )
+        self.mode, self.finetune_backbone, self.aux_weight = mode, finetune_backbone, aux_weight
+        self.channels_last = channels_last
         self.backbone, bb_note = make_backbone(backbone, weights, allow_random=allow_random)
         if not finetune_backbone: freeze(self.backbone)
         ch = self.backbone.channels
@@ -262,49 +279,54 @@ class QGNet(FewShotBase):
                            match_maps=None if self.match_maps in ((), MATCH_MAPS) else list(self.match_maps))
         if channels_last: self.to(memory_format=torch.channels_last)
 
-    def forward(self, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
-                target: torch.Tensor | None = None) -> dict:
-        """K-shot forward -> {'logits' (B, 2, H, W), 'guided_map', 'prior_map' (B, 1, h, w) or None, + losses when
-        `target` is given}."""
-        self._check(query, support_imgs, support_masks, target)
-        query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
-        B, K = support_imgs.shape[:2]
-        size = q_mid.shape[-2:]
-        with self._frozen():
-            guided = guided_region_map(q4, s4, masks, size=size)
-        if self.decoder == 'match': return self._match_forward(query, masks, (q_mid, q4, s_mid, s4), guided, target)
-        bridge = self.bridge(q_mid)  # bridge features (256)
-        proto = category_guider(
-            self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks
-        )  # category guider (256)
-        prior_map = None
-        if self.mode == 'qgnet':
-            p4 = self._prior_features(query)                                       # eq. 8: P_q = F_p(I_q), frozen
-            prior_map = self.prior_region_map(q4, p4, size=size)                   # eqs. 9-12
-        maps = torch.cat([prior_map, guided], 1) if prior_map is not None else guided
-        logits, aux = self.fem(bridge, proto, maps.to(bridge.dtype))               # 256 + 256 + 2 (or 1) channels
-        out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
-        if target is not None:
-            out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
-        return out
+# %% ../nbs/19_qgnet.ipynb #3895e5df
+@patch
+def forward(self: QGNet, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
+            target: torch.Tensor | None = None) -> dict:
+    """K-shot forward -> {'logits' (B, 2, H, W), 'guided_map', 'prior_map' (B, 1, h, w) or None, + losses when
+    `target` is given}."""
+    self._check(query, support_imgs, support_masks, target)
+    query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
+    B, K = support_imgs.shape[:2]
+    size = q_mid.shape[-2:]
+    with self._frozen():
+        guided = guided_region_map(q4, s4, masks, size=size)
+    if self.decoder == 'match': return self._match_forward(query, masks, (q_mid, q4, s_mid, s4), guided, target)
+    bridge = self.bridge(q_mid)  # bridge features (256)
+    proto = category_guider(
+        self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks
+    )  # category guider (256)
+    prior_map = None
+    if self.mode == 'qgnet':
+        p4 = self._prior_features(query)                                       # eq. 8: P_q = F_p(I_q), frozen
+        prior_map = self.prior_region_map(q4, p4, size=size)                   # eqs. 9-12
+    maps = torch.cat([prior_map, guided], 1) if prior_map is not None else guided
+    logits, aux = self.fem(bridge, proto, maps.to(bridge.dtype))               # 256 + 256 + 2 (or 1) channels
+    out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
+    if target is not None:
+        out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
+    return out
 
-    def _class_weight(self):
-        return None if self.fg_weight == 1.0 else [1.0, self.fg_weight]
+@patch
+def _class_weight(self: QGNet):
+    return None if self.fg_weight == 1.0 else [1.0, self.fg_weight]
 
-    def _match_forward(self, query, masks, feats, guided, target):
-        "The class-agnostic path: similarity maps only (all min-max per query) -> `MatchDecoder`."
-        q_mid, q4, s_mid, s4 = feats
-        size = q_mid.shape[-2:]
-        with self._frozen(): maps = similarity_maps(self.backbone, self.match_maps, feats, masks, size, guided)
-        prior_map = None
-        if self.mode == 'qgnet':
-            prior_map = self.prior_region_map(q4, self._prior_features(query), size=size)
-            maps.insert(0, prior_map)
-        logits, aux = self.match(torch.cat(maps, 1).float())
-        out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
-        if target is not None:
-            out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
-        return out
+# %% ../nbs/19_qgnet.ipynb #97fc8a78
+@patch
+def _match_forward(self: QGNet, query, masks, feats, guided, target):
+    "The class-agnostic path: similarity maps only (all min-max per query) -> `MatchDecoder`."
+    q_mid, q4, s_mid, s4 = feats
+    size = q_mid.shape[-2:]
+    with self._frozen(): maps = similarity_maps(self.backbone, self.match_maps, feats, masks, size, guided)
+    prior_map = None
+    if self.mode == 'qgnet':
+        prior_map = self.prior_region_map(q4, self._prior_features(query), size=size)
+        maps.insert(0, prior_map)
+    logits, aux = self.match(torch.cat(maps, 1).float())
+    out = {'logits': resize(logits, query.shape[-2:]), 'guided_map': guided, 'prior_map': prior_map}
+    if target is not None:
+        out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
+    return out
 
 # %% ../nbs/19_qgnet.ipynb #8e6e1300
 def _nbytes(v) -> int: return sum(t.numel() * t.element_size() for t in v)
