@@ -17,7 +17,7 @@ from .evaluate import episode_figure, evaluate
 from .train import TrainConfig, check_start_points, train
 
 # %% auto #0
-__all__ = ['imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
+__all__ = ['imagenet_cached', 'DemoConfig', 'demo']
 
 # %% ../nbs/23_demo.ipynb #ced9c700
 def imagenet_cached(arch: str) -> bool:
@@ -78,14 +78,12 @@ def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers
     with run_lock(out, log):
         return _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
 
-# %% ../nbs/23_demo.ipynb #ced9c703
-def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision):
+# %% ../nbs/23_demo.ipynb #5b36199e
+def _prior_stage(cfg: DemoConfig, out: Path, device, precision, progress, log) -> Path:
+    "1. The prior extractor, self-supervised on the training images (no labels); returns its checkpoint."
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain, CHECKPOINT
     from qgnet_nb.patches import find_images
     from qgnet_nb.demo_set import demo_images
-    # the test episodes first: a wrong fold, shot or data folder fails now, not after the training
-    test_sets = {shot: cfg.dataset('val', 'test', cfg.size, cfg.episodes, shot=shot) for shot in cfg.shots}
-    # 1. the prior extractor, self-supervised on the training images (no labels)
     files = find_images(demo_images('train')) if cfg.data == 'demo' else find_images(Path(cfg.root)/'train')
     pcfg = PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
                           epochs=cfg.pretrain_epochs, queue=1024, local_queue=4096,
@@ -93,62 +91,89 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     log(f"device: {device}, precision: {precision_note(device, precision)}")
     log(f"[1/4] contrastive pretraining of the prior extractor: {pcfg.arch}, {len(files)} images, {pcfg.epochs} epochs")
     t0 = time.perf_counter()
-    pst = pretrain(files, pcfg, out=out/'pretrain', device=device, precision=precision, progress=progress, log=log)
-    prior, seconds = out/'pretrain'/CHECKPOINT, {'pretrain': round(time.perf_counter() - t0, 1)}
-    h = pst['history']
+    h = pretrain(files, pcfg, out=out/'pretrain', device=device, precision=precision, progress=progress,
+                 log=log)['history']
     log(f"      final loss {h[-1]['loss']:.3f} (global {h[-1].get('global', float('nan')):.3f} vs chance log(1+K) = "
         f"{math.log(1 + pcfg.queue):.3f}) in {time.perf_counter() - t0:.0f} s; the first steps compare against a "
         "random queue, so the loss first rises as the queue fills with real keys")
-    # 2. the backbone's start point: ImageNet when on disk, else supervised pretraining on the base classes
+    return out/'pretrain'/CHECKPOINT
+
+# %% ../nbs/23_demo.ipynb #276b4a32
+def _start_stage(cfg: DemoConfig, out: Path, device, workers, progress, log) -> str | None:
+    "2. The backbone's start point: ImageNet when on disk, else supervised pretraining on the base classes."
     from qgnet_nb.start_point import BaseConfig, base_pretrain
-    if cfg.weights == 'auto' and imagenet_cached(cfg.backbone): weights = 'imagenet'
-    elif cfg.weights == 'auto':
-        bcfg = BaseConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, backbone=cfg.backbone, size=cfg.size,
-                          steps=cfg.base_steps, batch_size=cfg.base_batch, dilated=cfg.base_dilated, seed=cfg.seed)
-        log("[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
-        t0 = time.perf_counter()
-        weights = str(
-            base_pretrain(bcfg, out / 'base', device=device, workers=workers, progress=progress, log=log)['path']
-        )
-        seconds['base'] = round(time.perf_counter() - t0, 1)
-    else: weights = None if cfg.weights == 'none' else cfg.weights
-    start = {
-        'imagenet': f'ImageNet ({cfg.backbone}, torchvision)',
-        None: 'random initialisation',
-        str(
-            out / 'base' / 'backbone.pt'
-        ): 'base-class pretraining of step 2 (ImageNet weights are not on this machine)',
-    }.get(weights, weights)
-    log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
-    results, runs = [], {}
-    for name in cfg.models:
-        tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
-                           weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
-                           batch_size=cfg.batch_size, train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10,
-                           val_every=0, seed=cfg.seed,
-                           decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
-                           prior_projections=cfg.prior_projections,
-                           weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight,
-                           probe_episodes=50 if name == cfg.models[0] else 0)
-        t0 = time.perf_counter()
-        st = train(tcfg, out/name, device=device, precision=precision, workers=workers, progress=progress, log=log)
-        runs[name], seconds[name] = st['model'], round(time.perf_counter() - t0, 1)
-        log(f"      {name}: loss {st['history'][0]['loss']:.3f} -> {st['history'][-1]['loss']:.3f} "
-            f"in {time.perf_counter() - t0:.0f} s")
-    # 3. both on the same novel-class episodes
-    log(f"[4/4] evaluation on the novel classes of fold {cfg.fold}, {cfg.episodes} episodes")
+    if cfg.weights == 'auto' and imagenet_cached(cfg.backbone): return 'imagenet'
+    if cfg.weights != 'auto': return None if cfg.weights == 'none' else cfg.weights
+    bcfg = BaseConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, backbone=cfg.backbone, size=cfg.size,
+                      steps=cfg.base_steps, batch_size=cfg.base_batch, dilated=cfg.base_dilated, seed=cfg.seed)
+    log("[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
+    return str(base_pretrain(bcfg, out/'base', device=device, workers=workers, progress=progress, log=log)['path'])
+
+def _start_note(weights, out: Path, backbone: str) -> str:
+    "How the results name the start point."
+    return {'imagenet': f'ImageNet ({backbone}, torchvision)', None: 'random initialisation',
+            str(out/'base'/'backbone.pt'): 'base-class pretraining of step 2 (ImageNet weights are not on this '
+            'machine)'}.get(weights, weights)
+
+# %% ../nbs/23_demo.ipynb #01efa476
+def _train_stage(cfg: DemoConfig, name: str, weights, prior: Path, out: Path, device, precision, workers, progress,
+                 log) -> torch.nn.Module:
+    "3. One model, trained as every other model of the run is (the first also probes its start point)."
+    tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
+                       weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                       train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed,
+                       decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
+                       prior_projections=cfg.prior_projections, weight_decay=cfg.weight_decay,
+                       fg_weight=cfg.fg_weight, probe_episodes=50 if name == cfg.models[0] else 0)
     t0 = time.perf_counter()
+    st = train(tcfg, out/name, device=device, precision=precision, workers=workers, progress=progress, log=log)
+    log(f"      {name}: loss {st['history'][0]['loss']:.3f} -> {st['history'][-1]['loss']:.3f} "
+        f"in {time.perf_counter() - t0:.0f} s")
+    return st['model']
+
+# %% ../nbs/23_demo.ipynb #3af2b33e
+def _evaluate_stage(cfg: DemoConfig, runs: dict, test_sets: dict, device, precision, workers, progress,
+                    figures) -> list[dict]:
+    "4. Every model on the same novel-class episodes, at every shot; a figure of three episodes each."
+    results = []
     for shot, ds in test_sets.items():
         for name, model in runs.items():
             r = evaluate(model, ds, device, precision, workers=workers, progress=progress)
             results.append(dict(model=name, shot=shot, **{k: r[k] for k in ('miou', 'fbiou', 'per_class', 'episodes',
                                                                             'with_distractor') if k in r}))
-        if figures:
-            for name, model in runs.items():
-                fig = episode_figure(model, ds, indices=tuple(range(min(3, len(ds)))), device=device,
-                                     title=f"{name} on {cfg.data}, fold {cfg.fold} (novel classes), {shot}-shot")
-                save_figure(fig, f'demo_{name}_{shot}shot.png')
-    table, seconds['evaluate'] = _table(results), round(time.perf_counter() - t0, 1)
+        for name, model in (runs.items() if figures else ()):
+            fig = episode_figure(model, ds, indices=tuple(range(min(3, len(ds)))), device=device,
+                                 title=f"{name} on {cfg.data}, fold {cfg.fold} (novel classes), {shot}-shot")
+            save_figure(fig, f'demo_{name}_{shot}shot.png')
+    return results
+
+# %% ../nbs/23_demo.ipynb #564413b1
+def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision):
+    # the test episodes first: a wrong fold, shot or data folder fails now, not after the training
+    test_sets = {shot: cfg.dataset('val', 'test', cfg.size, cfg.episodes, shot=shot) for shot in cfg.shots}
+    seconds, t0 = {}, time.perf_counter()
+    clock = lambda k: seconds.__setitem__(k, round(time.perf_counter() - t0, 1))
+    prior = _prior_stage(cfg, out, device, precision, progress, log)
+    clock('pretrain')
+    t0, weights = time.perf_counter(), _start_stage(cfg, out, device, workers, progress, log)
+    if weights == str(out/'base'/'backbone.pt'): clock('base')
+    start = _start_note(weights, out, cfg.backbone)
+    log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
+    runs = {}
+    for name in cfg.models:
+        t0 = time.perf_counter()
+        runs[name] = _train_stage(cfg, name, weights, prior, out, device, precision, workers, progress, log)
+        clock(name)
+    log(f"[4/4] evaluation on the novel classes of fold {cfg.fold}, {cfg.episodes} episodes")
+    t0 = time.perf_counter()
+    results = _evaluate_stage(cfg, runs, test_sets, device, precision, workers, progress, figures)
+    table = _table(results)
+    clock('evaluate')
+    return _summary(cfg, out, start, results, table, seconds, device, t_start, log)
+
+# %% ../nbs/23_demo.ipynb #1b47ab02
+def _summary(cfg, out, start, results, table, seconds, device, t_start, log) -> dict:
+    "`results.json`: the config, the start point, the results and their table, the seconds of each stage, the machine."
     cpu = (getattr(torch.cpu, 'get_capabilities', dict)() or {}).get('cpu_name', '?')     # where the minutes were spent
     summary = dict(config=dataclasses.asdict(cfg), start_point=start, results=results, table=table, seconds=seconds,
                    machine=dict(device=str(device), cpu=cpu, threads=torch.get_num_threads()),
@@ -157,18 +182,3 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     log('\n' + table + f"\n\nfeature extractor start point: {start}\nresults: {out/'results.json'}; "
         f"total {summary['minutes']:.1f} min")
     return summary
-
-def demo_cli(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog='qgnet demo', description='Pretrain, train QGNet and its baseline, and evaluate '
-                                'both, on the built-in demo set by default (no download, minutes on a CPU): every '
-                                'DemoConfig field is a flag.')
-    config_flags(p, DemoConfig)
-    config_flags(p, RunOptions, only=('device', 'precision', 'workers', 'out'),
-                 defaults={'workers': 0, 'out': 'runs/demo'})
-    a = p.parse_args(argv)
-    check_data_flags(a.data, a.root)
-    check_out_dir(a.out)
-    if a.weights not in ('auto', 'imagenet', 'none'): check_start_points(a)
-    kw = config_values(DemoConfig, a)
-    with flag_errors(kw): demo(DemoConfig(**kw), a.out, a.device, a.workers, precision=a.precision)
-    return 0
