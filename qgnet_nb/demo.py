@@ -17,7 +17,7 @@ from .evaluate import episode_figure, evaluate
 from .train import TrainConfig, check_start_points, train
 
 # %% auto #0
-__all__ = ['imagenet_cached', 'DemoConfig', 'demo']
+__all__ = ['imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
 
 # %% ../nbs/23_demo.ipynb #ced9c700
 def imagenet_cached(arch: str) -> bool:
@@ -182,3 +182,19 @@ def _summary(cfg, out, start, results, table, seconds, device, t_start, log) -> 
     log('\n' + table + f"\n\nfeature extractor start point: {start}\nresults: {out/'results.json'}; "
         f"total {summary['minutes']:.1f} min")
     return summary
+
+# %% ../nbs/23_demo.ipynb #3e06e3ec
+def demo_cli(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog='qgnet demo', description='Pretrain, train QGNet and its baseline, and evaluate '
+                                'both, on the built-in demo set by default (no download, minutes on a CPU): every '
+                                'DemoConfig field is a flag.')
+    config_flags(p, DemoConfig)
+    config_flags(p, RunOptions, only=('device', 'precision', 'workers', 'out'),
+                 defaults={'workers': 0, 'out': 'runs/demo'})
+    a = p.parse_args(argv)
+    check_data_flags(a.data, a.root)
+    check_out_dir(a.out)
+    if a.weights not in ('auto', 'imagenet', 'none'): check_start_points(a)
+    kw = config_values(DemoConfig, a)
+    with flag_errors(kw): demo(DemoConfig(**kw), a.out, a.device, a.workers, precision=a.precision)
+    return 0
