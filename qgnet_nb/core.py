@@ -416,11 +416,11 @@ class PlainBar:
 
 # %% ../nbs/00_core.ipynb #ebb17650
 class PlainMaster:
-    "`master_bar` for logs: iterates epochs, names them in its children's lines, and `write`s plain lines."
-    def __init__(self, gen):
-        self.gen, self.child, self.i = gen, PlainBar([]), 0
+    "`master_bar` for logs: iterates epochs (or another `unit`), names them in its children's lines, `write`s lines."
+    def __init__(self, gen, unit: str = 'epoch'):
+        self.gen, self.child, self.i, self.unit = gen, PlainBar([]), 0, unit
         self.total = len(gen) if hasattr(gen, '__len__') else None
-    def prefix(self) -> str: return f"epoch {self.i + 1}" + (f"/{self.total}" if self.total else '')
+    def prefix(self) -> str: return f"{self.unit} {self.i + 1}" + (f"/{self.total}" if self.total else '')
     def write(self, line, table: bool = False): print(line, flush=True)
     def __iter__(self):
         for self.i, x in enumerate(self.gen): yield x
@@ -435,9 +435,9 @@ def progress_bar(gen, total=None, display: bool = True, leave: bool = True, pare
     return _bar(gen, total=total, leave=leave, parent=parent, comment=comment)
 
 # %% ../nbs/00_core.ipynb #6a808901
-def master_bar(gen):
-    "fastprogress's master bar in a notebook or terminal, `PlainMaster` in a log."
-    if not interactive_output(): return PlainMaster(gen)
+def master_bar(gen, unit: str = 'epoch'):
+    "fastprogress's master bar in a notebook or terminal, `PlainMaster` (naming each `unit`) in a log."
+    if not interactive_output(): return PlainMaster(gen, unit)
     from fastprogress.fastprogress import master_bar as _mb
     return _mb(gen)
 

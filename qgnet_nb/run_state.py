@@ -207,14 +207,14 @@ def plot_log(folder, keys=('loss', 'main_loss', 'aux_loss', 'global', 'local'), 
 
 
 # %% ../nbs/02_run_state.ipynb #5e1e0009
-def epoch_bars(start: int, epochs: int, stop_after: int | None = None, show: bool = True):
+def epoch_bars(start: int, epochs: int, stop_after: int | None = None, show: bool = True, unit: str = 'epoch'):
     """(epochs to run, wrap): epochs `start`..`epochs - 1` (at most `stop_after`) as a master bar when `show`, and
     `wrap(batches)` that shows one epoch's batches under it (the plain range and batches otherwise)."""
     todo = range(start, epochs)
     if stop_after is not None: todo = todo[:stop_after]
     if not show: return todo, lambda batches: batches
     from qgnet_nb.core import master_bar, progress_bar
-    mb = master_bar(todo)
+    mb = master_bar(todo, unit)
     return mb, lambda batches: progress_bar(batches, parent=mb)
 
 
@@ -351,7 +351,7 @@ def refuse_changed_run(path, diff: list[str], hint: str):
 # %% ../nbs/02_run_state.ipynb #1d6f898e
 class Loop:
     "What a trainer supplies to `run_loop`: `state` (with 'epoch' and 'step', the units done) and the steps below."
-    name = 'training'                                     # what diverged, in the guard's message
+    name, unit = 'training', 'epoch'                      # what diverged, in the guard's message; what a bar counts
     def batches(self, epoch: int): raise NotImplementedError("the batches of one epoch")
     def step(self, batch, epoch: int) -> str | None: raise NotImplementedError("train on one batch; a bar comment")
     def end_epoch(self, epoch: int) -> str | None: pass   # log, checkpoint (state['epoch'] counts it); a bar line
@@ -366,7 +366,7 @@ def run_loop(loop: Loop, epochs: int, stop_after: int | None = None, show: bool 
     step, then the weights' guard, `end_epoch` (whose line goes under the bar) and a barrier across processes;
     returns `loop.state`."""
     state = loop.state
-    mb, bar = epoch_bars(state['epoch'], epochs, stop_after, show)
+    mb, bar = epoch_bars(state['epoch'], epochs, stop_after, show, loop.unit)
     for epoch in mb:
         for batch in bar(loop.batches(epoch)):
             comment = loop.step(batch, epoch)

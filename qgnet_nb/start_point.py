@@ -112,7 +112,7 @@ def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int 
 # %% ../nbs/18_start_point.ipynb #8a158df1
 class BaseLoop(Loop):
     "`base_pretrain`'s part of `run_loop`: supervised steps on base-class crops, a checkpoint every `save_every`."
-    name = 'base pretraining'
+    name, unit = 'base pretraining', 'checkpoint'         # a bar's line: "checkpoint 1/2 50/50 (100%) ..."
     def __init__(self, cfg: BaseConfig, out: Path, device, workers: int = 0, log=print):
         self.cfg, self.out, self.device, self.workers, self.log = cfg, out, device, workers, log
         self.last, self.conf = out/'last.pt', json.loads(json.dumps(dataclasses.asdict(cfg)))
