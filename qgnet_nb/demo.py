@@ -17,7 +17,7 @@ from .evaluate import episode_figure, evaluate
 from .train import TrainConfig, check_start_points, train
 
 # %% auto #0
-__all__ = ['imagenet_cached', 'DemoConfig', 'demo', 'demo_cli']
+__all__ = ['imagenet_cached', 'DemoConfig', 'demo', 'start_point_weights', 'demo_cli']
 
 # %% ../nbs/23_demo.ipynb #ced9c700
 def imagenet_cached(arch: str) -> bool:
@@ -99,14 +99,16 @@ def _prior_stage(cfg: DemoConfig, out: Path, device, precision, progress, log) -
     return out/'pretrain'/CHECKPOINT
 
 # %% ../nbs/23_demo.ipynb #276b4a32
-def _start_stage(cfg: DemoConfig, out: Path, device, workers, progress, log) -> str | None:
-    "2. The backbone's start point: ImageNet when on disk, else supervised pretraining on the base classes."
+def start_point_weights(cfg, out: Path, device='auto', workers: int = 0, progress: bool = True, log=print,
+                        heading: str = 'base-class pretraining of the backbone') -> str | None:
+    """2. The backbone's start point of `cfg` (a `DemoConfig` or an `AblateConfig`): `cfg.weights` as given, or with
+    'auto' ImageNet when on disk, else base-class pretraining into `out/base` (logged under `heading`; resumed)."""
     from qgnet_nb.start_point import BaseConfig, base_pretrain
     if cfg.weights == 'auto' and imagenet_cached(cfg.backbone): return 'imagenet'
     if cfg.weights != 'auto': return None if cfg.weights == 'none' else cfg.weights
     bcfg = BaseConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, backbone=cfg.backbone, size=cfg.size,
                       steps=cfg.base_steps, batch_size=cfg.base_batch, dilated=cfg.base_dilated, seed=cfg.seed)
-    log("[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)")
+    log(heading)
     return str(base_pretrain(bcfg, out/'base', device=device, workers=workers, progress=progress, log=log)['path'])
 
 def _start_note(weights, out: Path, backbone: str) -> str:
@@ -155,7 +157,8 @@ def _demo(cfg, out, device, workers, progress, figures, log, t_start, precision)
     clock = lambda k: seconds.__setitem__(k, round(time.perf_counter() - t0, 1))
     prior = _prior_stage(cfg, out, device, precision, progress, log)
     clock('pretrain')
-    t0, weights = time.perf_counter(), _start_stage(cfg, out, device, workers, progress, log)
+    t0, weights = time.perf_counter(), start_point_weights(cfg, out, device, workers, progress, log, heading=(
+        "[2/4] base-class pretraining of the backbone (the fold's novel-class pixels are ignored, never read)"))
     if weights == str(out/'base'/'backbone.pt'): clock('base')
     start = _start_note(weights, out, cfg.backbone)
     log(f"[3/4] QGNet and the baseline, trained the same way; feature extractor start point: {start}")
