@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, dataclasses, json, shutil, time
 import numpy as np
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 from .core import UsageError, atomic_open, save_json
 from .cli import check_out_dir, Count, Index, Rate, Real, RunOptions, check_config, config_flags, config_values
 from .run_state import LOCK_NAME, run_lock
@@ -15,52 +15,65 @@ from .backbones import BACKBONES
 from .data import check_data_flags, flag_errors, DataConfig
 from .metrics import THRESHOLDS
 from .train import TrainConfig, train
-from .demo import imagenet_cached
+from .demo import DemoConfig, start_point_weights
 from .recall import evaluate_maps, recall_figure, recall_table
 
 # %% auto #0
-__all__ = ['STUDIES', 'PAPER_MIOU', 'REFERENCE', 'PRIOR_MODELS', 'AblateConfig', 'setting_name', 'pretrain_dir',
-           'pretrain_config', 'run_pretraining', 'setting_result', 'run_setting', 'study_table', 'study_figure',
-           'ablate', 'AblateStudy', 'ablate_parser', 'ablate_cli']
+__all__ = ['STUDIES', 'PAPER_MIOU', 'PRIOR_MODELS', 'CHANCE_LINE', 'AblateConfig', 'setting_name', 'pretrain_dir',
+           'pretrain_config', 'run_pretraining', 'setting_result', 'run_setting', 'at_chance', 'study_table',
+           'study_figure', 'ablate', 'AblateStudy', 'ablate_parser', 'ablate_cli']
 
 # %% ../nbs/25_ablations.ipynb #6dd51087
 STUDIES = {
-    'patches': {'slic': dict(method='slic', losses='both'), 'felzenszwalb': dict(method='felzenszwalb', losses='both')},
+    'patches': {'slic': dict(method='slic', losses='both'), 'felzenszwalb': dict(method='felzenszwalb', losses='both'),
+                'slic-x2': dict(method='slic', losses='both', length=2),   # Table 5's second column: twice the epochs
+                'felzenszwalb-x2': dict(method='felzenszwalb', losses='both', length=2)},
     'losses': {'local': dict(method='slic', losses='local'), 'global': dict(method='slic', losses='global'),
                'both': dict(method='slic', losses='both')},
     'recall': {'qgnet': dict(method='slic', losses='both')},
 }
 PAPER_MIOU = {
-    'patches': {'slic': 61.6, 'felzenszwalb': 60.8},  # Table 5, PASCAL-5i, ResNet-50, 1-shot mean of folds
+    'patches': {'slic': 61.6, 'felzenszwalb': 60.8, 'slic-x2': 61.0, 'felzenszwalb-x2': 60.9},  # Table 5: 1000 and
+    # 2000 epochs, PASCAL-5i, ResNet-50, 1-shot mean of the folds
     'losses': {'local': 61.2, 'global': 60.9, 'both': 61.6},  # Table 6
     'recall': {'qgnet': 61.6},
 }
-REFERENCE = dict(method='slic', losses='both')
 
 PRIOR_MODELS = ('qgnet', 'qgnet+iir')    # the models that read a prior extractor
 
 @dataclasses.dataclass
 class AblateConfig(DataConfig):
-    "What is held fixed across the variants of a study; the defaults are `qgnet demo`'s CPU scale."
+    """What is held fixed across the variants of a study; the defaults are `qgnet demo`'s recipe, the one that learns
+    on a CPU (base-class start point, the match decoder)."""
     CHOICES: ClassVar[dict] = {'backbone': BACKBONES, 'model': PRIOR_MODELS}
     pretrain_root: str | None = None     # unlabeled pretraining images (None: the training images of `data`)
     shot: Count = 1                      # support images per episode
     backbone: str = 'resnet18'           # the feature extractor and the prior extractor's architecture
-    weights: str = 'auto'                # auto (ImageNet if on disk, else the reference run), imagenet, none or a file
+    weights: str = 'auto'                # auto (ImageNet if on disk, else base-class pretraining), imagenet, none, file
     size: Count = 128                    # input side of training and test episodes, in pixels
     pretrain_size: Count = 64            # view side of the contrastive pretraining
-    pretrain_epochs: Count = 2           # epochs of contrastive pretraining
+    pretrain_epochs: Count = 2           # epochs of contrastive pretraining (Table 5's long variants: twice as many)
+    pretrain_weights: str | None = None  # where both encoders start (None: random, as MoCo; imagenet or a file)
     pretrain_batch: Count = 32           # images per contrastive pretraining step
     pretrain_images: Index | None = None # use only the first N images (None or 0: all)
     bn_group_size: Count | None = None   # images per shuffle-BN group (None: half the pretraining batch)
     queue: Count = 1024                  # K global negatives
     local_queue: Count = 4096            # M local negatives
     moco_m: Real = 0.99                  # key encoder momentum
-    epochs: Count = 6                    # training epochs of each variant
-    train_episodes: Index | None = 160   # training episodes per epoch (None or 0: one per training image)
-    batch_size: Count = 4                # training episodes per step
-    lr: Rate = 0.0025                    # learning rate
-    lr_x10: bool = True                  # PFENet's x10 on the learning rate (on here: the paper's recipe)
+    base_steps: Count = 100              # steps of base-class pretraining (the start point with weights=auto)
+    base_batch: Count = 16               # images per base-class pretraining step
+    base_dilated: bool = False           # base-class pretraining with dilated layer3/4 (off: stride 32, cheaper)
+    decoder: Literal['fem', 'match'] = 'match'   # fem (the paper) or match (the decoder that learns on a CPU)
+    prior_projections: Literal['frozen', 'trained'] | None = None  # prior-map projections (None: frozen if match)
+    dim: Count = 32                      # decoder width
+    optimizer: Literal['sgd', 'adamw'] = 'adamw'  # the decoder's optimizer
+    fg_weight: Rate = 2.0                # cross-entropy weight of object pixels
+    epochs: Count = 3                    # training epochs of each variant
+    train_episodes: Index | None = 400   # training episodes per epoch (None or 0: one per training image)
+    batch_size: Count = 8                # training episodes per step
+    lr: Rate = 3e-3                      # learning rate
+    weight_decay: Real = 1e-2            # weight decay
+    lr_x10: bool = False                 # PFENet's x10 on the learning rate (with --optimizer sgd)
     episodes: Count = 300                # test episodes
     test_split: str = 'val'              # the split the variants are tested on
     model: str = 'qgnet'                 # the model trained on each prior extractor (one that reads a prior)
@@ -74,14 +87,14 @@ class AblateConfig(DataConfig):
         check_config(self)
 
 # %% ../nbs/25_ablations.ipynb #a30b5e00
-def setting_name(method: str, losses: str) -> str:
-    "Folder name of a pretraining setting (the global loss uses no patches)."
-    return 'global' if losses == 'global' else f'{method}-{losses}'
+def setting_name(method: str, losses: str, length: int = 1) -> str:
+    "Folder name of a pretraining setting (the global loss uses no patches; `length`: times the pretraining epochs)."
+    return ('global' if losses == 'global' else f'{method}-{losses}') + ('' if length == 1 else f'-x{length}')
 
 # %% ../nbs/25_ablations.ipynb #a30b5e01
-def pretrain_dir(out, method: str, losses: str) -> Path:
+def pretrain_dir(out, method: str, losses: str, length: int = 1) -> Path:
     "Folder of the pretraining with this setting."
-    return Path(out)/setting_name(method, losses)/'pretrain'
+    return Path(out)/setting_name(method, losses, length)/'pretrain'
 
 # %% ../nbs/25_ablations.ipynb #a30b5e02
 def _pretrain_files(cfg: AblateConfig) -> tuple[list, Path]:
@@ -101,30 +114,28 @@ def _pretrain_files(cfg: AblateConfig) -> tuple[list, Path]:
         )
     return files, root
 
-def pretrain_config(cfg: AblateConfig, method: str, losses: str):
+def pretrain_config(cfg: AblateConfig, method: str, losses: str, length: int = 1):
     """The `PretrainConfig` of one setting; `qgnet pretrain` with the matching flags writes a checkpoint `ablate`
     resumes from."""
     from qgnet_nb.prior_extractor import PretrainConfig
 
     return PretrainConfig(arch=cfg.backbone, size=cfg.pretrain_size, batch_size=cfg.pretrain_batch,
-                          epochs=cfg.pretrain_epochs, queue=cfg.queue, local_queue=cfg.local_queue,
+                          epochs=cfg.pretrain_epochs * length, queue=cfg.queue, local_queue=cfg.local_queue,
                           bn_group_size=cfg.bn_group_size or max(1, cfg.pretrain_batch // 2), m=cfg.moco_m,
-                          losses=losses, method=method, seed=cfg.seed)
+                          losses=losses, method=method, seed=cfg.seed, weights=cfg.pretrain_weights)
 
 # %% ../nbs/25_ablations.ipynb #a30b5e03
-def run_pretraining(
-    cfg: AblateConfig, method: str, losses: str, out, device='auto', progress: bool = True, log=print
-) -> Path:
-    "Pretrain (or resume) the prior extractor with one setting; returns its checkpoint."
-    from qgnet_nb.prior_extractor import pretrain, CHECKPOINT
-    d = pretrain_dir(out, method, losses)
+def run_pretraining(cfg: AblateConfig, method: str, losses: str, out, device='auto', progress: bool = True, log=print,
+                    length: int = 1) -> tuple[Path, dict]:
+    """Pretrain (or resume) the prior extractor with one setting -> (its checkpoint, its losses against chance,
+    `chance_ratios`)."""
+    from qgnet_nb.prior_extractor import pretrain, chance_ratios, CHECKPOINT
+    d, pcfg = pretrain_dir(out, method, losses, length), pretrain_config(cfg, method, losses, length)
     files, root = _pretrain_files(cfg)
-    log(
-        f"  pretraining {setting_name(method, losses)}: {cfg.backbone}, {len(files)} images, "
-        f"{cfg.pretrain_epochs} epoch(s)"
-    )
-    pretrain(files, pretrain_config(cfg, method, losses), out=d, device=device, progress=progress, root=root, log=log)
-    return d/CHECKPOINT                                             # a finished run resumes into nothing
+    log(f"  pretraining {setting_name(method, losses, length)}: {cfg.backbone}, {len(files)} images, {pcfg.epochs} "
+        "epoch(s)")
+    st = pretrain(files, pcfg, out=d, device=device, progress=progress, root=root, log=log)
+    return d/CHECKPOINT, chance_ratios(st['history'], pcfg)          # a finished run resumes into nothing
 
 # %% ../nbs/25_ablations.ipynb #1a3fb800
 def _config_key(cfg: AblateConfig) -> dict:
@@ -136,10 +147,10 @@ def _suffix(cfg: AblateConfig) -> str:
     result are not."""
     return '' if cfg.model == 'qgnet' else f'-{cfg.model}'
 
-def setting_result(out, method: str, losses: str, cfg: AblateConfig) -> dict | None:
+def setting_result(out, method: str, losses: str, cfg: AblateConfig, length: int = 1) -> dict | None:
     """The finished result of a setting in `out`, None if there is none; a ValueError if it was made with another
     configuration."""
-    p = Path(out)/setting_name(method, losses)/f'result{_suffix(cfg)}.json'
+    p = Path(out)/setting_name(method, losses, length)/f'result{_suffix(cfg)}.json'
     if not p.exists(): return None
     r = json.loads(p.read_text())
     old, new = r.get('config', {}), _config_key(cfg)
@@ -150,51 +161,61 @@ def setting_result(out, method: str, losses: str, cfg: AblateConfig) -> dict | N
         )
     return r
 
-# %% ../nbs/25_ablations.ipynb #1a3fb801
-def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto', workers: int = 0,
-                progress: bool = True, log=print) -> dict:
-    "Pretrain, train and evaluate one setting into `out/SETTING` (resuming each step); returns its result."
-    out = Path(out)
-    name = setting_name(method, losses)
-    t0 = time.perf_counter()
-    prior = run_pretraining(cfg, method, losses, out, device, progress, log)
-    if cfg.weights == 'auto':
-        weights = (
-            'imagenet'
-            if imagenet_cached(cfg.backbone)
-            else str(run_pretraining(cfg, **REFERENCE, out=out, device=device, progress=progress, log=log))
-        )
-    else: weights = None if cfg.weights == 'none' else cfg.weights
-    tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=cfg.shot, model=cfg.model,
+# %% ../nbs/25_ablations.ipynb #c17500bd
+def _train_config(cfg: AblateConfig, weights, prior: Path) -> TrainConfig:
+    "The `TrainConfig` every variant of a study trains with: only its prior extractor differs."
+    return TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=cfg.shot, model=cfg.model,
                        backbone=cfg.backbone, weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
                        batch_size=cfg.batch_size, train_episodes=cfg.train_episodes or None, lr=cfg.lr,
-                       lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed)
+                       lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed, decoder=cfg.decoder, dim=cfg.dim,
+                       optimizer=cfg.optimizer, prior_projections=cfg.prior_projections,
+                       weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight, probe_episodes=0)
+
+# %% ../nbs/25_ablations.ipynb #4d4c77ab
+def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto', workers: int = 0,
+                progress: bool = True, log=print, length: int = 1) -> dict:
+    "Pretrain, train and evaluate one setting into `out/SETTING` (resuming each step); returns its result."
+    out, name, t0 = Path(out), setting_name(method, losses, length), time.perf_counter()
+    prior, chance = run_pretraining(cfg, method, losses, out, device, progress, log, length)
+    weights = start_point_weights(cfg, out, device, workers, progress, log, heading='  base-class pretraining of the '
+                                  'start point every variant shares (no novel-class label is read)')
     log(f"  training {name}: prior extractor {prior.parent.parent.name}, feature extractor "
-        f"{'ImageNet' if weights == 'imagenet' else Path(weights).parent.parent.name if weights else 'random'}")
-    st = train(tcfg, out/name/f'train{_suffix(cfg)}', device=device, workers=workers, progress=progress, log=log)
-    ds = cfg.dataset(cfg.test_split, 'test', cfg.size, cfg.episodes)
-    r = evaluate_maps(st['model'], ds, device, workers=workers, progress=progress)
-    res = dict(setting=dict(method=method, losses=losses), model=cfg.model, prior=str(prior), weights=weights,
-               config=_config_key(cfg), train_loss=[h['loss'] for h in st['history']],
-               minutes=round((time.perf_counter() - t0) / 60, 2), **r)
+        f"{'ImageNet' if weights == 'imagenet' else Path(weights).parent.name if weights else 'random'}")
+    st = train(_train_config(cfg, weights, prior), out/name/f'train{_suffix(cfg)}', device=device, workers=workers,
+               progress=progress, log=log)
+    r = evaluate_maps(st['model'], cfg.dataset(cfg.test_split, 'test', cfg.size, cfg.episodes), device,
+                      workers=workers, progress=progress)
+    res = dict(setting=dict(method=method, losses=losses, **({'length': length} if length != 1 else {})),
+               model=cfg.model, prior=str(prior), weights=weights, chance=chance, config=_config_key(cfg),
+               train_loss=[h['loss'] for h in st['history']], minutes=round((time.perf_counter() - t0) / 60, 2), **r)
     save_json(res, out/name/f'result{_suffix(cfg)}.json')             # atomic: exists only once the setting is done
     return res
 
 # %% ../nbs/25_ablations.ipynb #49bbbd00
+CHANCE_LINE = 0.7   # a prior extractor whose global loss is above this share of chance has not learned (notebook 10)
+
+def at_chance(r: dict) -> bool:
+    "Did the variant's prior extractor stay at chance (its global InfoNCE above `CHANCE_LINE` of log(K + 1))?"
+    c = (r.get('chance') or {}).get('global') or (r.get('chance') or {}).get('local') or {}
+    return c.get('ratio', 0) > CHANCE_LINE
+
 def study_table(results: list[dict]) -> str:
-    "Markdown table of a study's finished variants."
+    "Markdown table of a study's finished variants; a variant whose prior extractor stayed at chance is marked."
     i5 = THRESHOLDS.index(0.5)
     lines = ['| variant | patches | losses | mIoU (ours) | FB-IoU (ours) | mIoU (paper) | recall@0.5 guided | '
-             'recall@0.5 prior V | recall@0.5 prior 1-V | prior lower inside | minutes |', '|---|' + '---|' * 10]
+             'recall@0.5 prior V | recall@0.5 prior 1-V | prior lower inside | loss / chance | minutes |',
+             '|---|' + '---|' * 11]
     for r in results:
-        m = r.get('maps', {})
+        m, c = r.get('maps', {}), r.get('chance') or {}
         rc = lambda k: f"{100 * m[k]['recall'][i5]:.1f}" if k in m else '-'
         lower = f"{100*m['prior']['lower_inside']:.0f}%" if 'prior' in m else '-'
         patches = r['setting']['method'] if r['setting']['losses'] != 'global' else '-'
+        ratio = ' / '.join(f"{k} {c[k]['ratio']:.2f}" for k in ('global', 'local') if k in c) or '-'
+        name = r['variant'] + (' (prior at chance: measures nothing)' if at_chance(r) else '')
         lines.append(
-            f"| {r['variant']} | {patches} | {r['setting']['losses']} | {100 * r['miou']:.1f} | "
+            f"| {name} | {patches} | {r['setting']['losses']} | {100 * r['miou']:.1f} | "
             f"{100 * r['fbiou']:.1f} | "
-            f"{r['paper_miou']:.1f} | {rc('guided')} | {rc('prior')} | {rc('prior (1 - V)')} | {lower} | "
+            f"{r['paper_miou']:.1f} | {rc('guided')} | {rc('prior')} | {rc('prior (1 - V)')} | {lower} | {ratio} | "
             f"{r['minutes']:.1f} |"
         )
     return '\n'.join(lines)
@@ -270,13 +291,13 @@ def _ablate(study, cfg, out, variants, device, workers, progress, figure, log):
     results, skipped = [], []
     for v in variants:
         s = STUDIES[study][v]
-        r = setting_result(out, s['method'], s['losses'], cfg)
+        r = setting_result(out, cfg=cfg, **s)
         if r is not None:
             log(f"[{study}] {v}: finished earlier ({setting_name(**s)}, mIoU {100 * r['miou']:.1f}), skipped")
             skipped.append(v)
         else:
             log(f"[{study}] {v}: pretraining with {s}")
-            r = run_setting(s['method'], s['losses'], cfg, out, device, workers, progress, log)
+            r = run_setting(cfg=cfg, out=out, device=device, workers=workers, progress=progress, log=log, **s)
             log(f"[{study}] {v}: mIoU {100*r['miou']:.1f} in {r['minutes']:.1f} min")
         results.append(dict(r, study=study, variant=v, paper_miou=PAPER_MIOU[study][v]))
         table = _write(study, results, out, figure)
@@ -325,6 +346,10 @@ def ablate_cli(argv: list[str]) -> int:
     out = check_out_dir(a.out)
     if a.pretrain_root is not None and not Path(a.pretrain_root).is_dir():
         raise UsageError(f"--pretrain-root {a.pretrain_root}: not a folder (expected a folder of unlabeled images)")
+    for flag, v, words in (('--weights', a.weights, ('auto', 'imagenet', 'none')), ('--pretrain-weights',
+                           a.pretrain_weights, ('imagenet',))):
+        if v is not None and v.lower() not in words and not Path(v).is_file():
+            raise UsageError(f"{flag} {v}: file not found (expected {', '.join(words)} or a checkpoint file)")
     kw = config_values(AblateConfig, a)
     with flag_errors(kw):
         cfg = AblateConfig(**kw)
