@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from qgnet_nb.core import amp_dtype, get_device, read_mask, save_json, shared_data_dir
 from qgnet_nb.episodes import test_transform
 from qgnet_nb.metrics import IoUMeter
+from qgnet_nb.models import eval_wrapper, import_model_modules
 from qgnet_nb.region_maps import masked_average_pool
 from qgnet_nb.segment import as_image, as_mask, find_checkpoint, open_model, own_query, segment
 from table import cross_domain_table             # this script's folder is on sys.path: RESULTS.md's table
@@ -96,7 +97,7 @@ def prototype_baseline(backbone, size: int, data: dict, layer: str, device) -> d
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--ckpt', nargs='+', required=True, metavar='NAME=PATH',
+    p.add_argument('--ckpt', nargs='+', action='extend', required=True, metavar='NAME=PATH',
                    help='checkpoints to compare: a name, =, a checkpoint file or run folder')
     p.add_argument('--root', type=Path, default=None, help='FSS-1000-layout folder (default: the sample fss1000_mini)')
     p.add_argument('--classes', nargs='+', default=['eiffel_tower', 'african_elephant'])
@@ -104,6 +105,8 @@ def main(argv=None) -> int:
     p.add_argument('--size', type=int, default=None, help="input side (default: each checkpoint's training size)")
     p.add_argument('--precision', default='auto', choices=('auto', 'bf16', 'fp32'))
     p.add_argument('--device', default='auto')
+    p.add_argument('--tta', action='store_true', help="also score each model with IIR's multi-scale test-time "
+                   "augmentation (as `qgnet eval --tta`), as a row of its own")
     p.add_argument('--out', default=None, help='write the results as JSON')
     a = p.parse_args(argv)
     root = a.root
@@ -118,12 +121,16 @@ def main(argv=None) -> int:
         ckpts[name] = find_checkpoint(path, '--ckpt')
     data = class_images(root, a.classes)
     device = get_device(a.device)
+    import_model_modules()                                          # registers the 'tta' wrapper (qgnet_nb.iir)
     res = dict(root=root.name, classes={c: len(v) for c, v in data.items()},
                episodes={c: len(episodes(v)) for c, v in data.items()}, shot=1, checkpoints={})
     for name, path in ckpts.items():
         model, extra = open_model(path, '--ckpt')
         size = a.size or int((extra.get('train_config') or {}).get('size', 473))
         r = model_scores(model, size, data, a.precision, device)
+        if a.tta:
+            tta = eval_wrapper('tta')(model)
+            r['tta'] = dict(model_scores(tta, size, data, a.precision, device), scales=list(tta.scales))
         r['baseline'] = prototype_baseline(model.backbone, size, data, a.probe_layer, device)
         tc = extra.get('train_config') or {}
         parts = Path(path).parts
@@ -133,8 +140,8 @@ def main(argv=None) -> int:
             start_point=getattr(model, 'start_point', None), size=size,
             precision=str(amp_dtype(device, a.precision) or 'fp32').replace('torch.', ''),
             trained_on=f"{tc.get('data')} fold {tc.get('fold')}" if tc else None, **r)
-        print(f"{name}: mean IoU {100 * r['miou']:.1f} over {r['episodes']} episodes in {r['seconds']:.0f} s",
-              file=sys.stderr)
+        print(f"{name}: mean IoU {100 * r['miou']:.1f} over {r['episodes']} episodes in {r['seconds']:.0f} s" +
+              (f"; +TTA {100 * r['tta']['miou']:.1f}" if a.tta else ''), file=sys.stderr)
     print(cross_domain_table(res))
     print('each prototype threshold is chosen with the answers: an upper bound for that rule')
     if a.out: save_json(res, a.out)

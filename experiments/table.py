@@ -178,6 +178,37 @@ def demo_seeds_section(src: Path, stem: str = 'demo-four-seeds') -> str:
     return section(f"`qgnet demo`: the four models on the demo set, IIR's with the match decoder, {many}",
                    f'{command}        # every other flag at its default', notes, '\n'.join(out))
 
+def demo_tta_section(src: Path, stem: str = 'demo-tta') -> str:
+    "experiments/demo_tta.py's file: the four-model demo runs evaluated again, with IIR's test-time augmentation."
+    if not (src/f'{stem}.json').is_file(): return ''
+    d = read_json(src/f'{stem}.json')
+    rows, by = d['rows'], defaultdict(list)
+    off = [f"{r['run']} {r['model']} {r['shot']}-shot" for r in rows if abs(r['plain']['miou'] - r['recorded']) > 1e-9]
+    if off: raise SystemExit(f"{src/stem}.json: the control differs from the run's recorded mIoU: {', '.join(off)}")
+    for r in rows: by[(r['shot'], r['model'])].append(r)
+    order = list(dict.fromkeys(r['model'] for r in rows))
+    scales = '/'.join(f'{s:g}' for s in rows[0]['scales'])
+    out = [f'| model | shot | mIoU | mIoU +TTA {scales} | +TTA minus without, seed by seed | '
+           'FB-IoU | FB-IoU +TTA | seconds without / with (all seeds) |', '|' + '---|' * 8]
+    for (shot, model), rs in sorted(by.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
+        out.append(f"| {model} | {shot} | {mean_std([r['plain']['miou'] for r in rs])} | "
+                   f"{mean_std([r['tta']['miou'] for r in rs])} | "
+                   f"{mean_std([r['tta']['miou'] - r['plain']['miou'] for r in rs], signed=True)} | "
+                   f"{mean_std([r['plain']['fbiou'] for r in rs])} | {mean_std([r['tta']['fbiou'] for r in rs])} | "
+                   f"{sum(r['plain']['seconds'] for r in rs):.0f} / {sum(r['tta']['seconds'] for r in rs):.0f} |")
+    seeds = sorted({r['seed'] for r in rows})
+    runs = ' '.join(f'runs/demo4n-{s}' for s in seeds)
+    notes = [f"conditions: the trained models of the four-model demo runs above (seeds {', '.join(map(str, seeds))}), "
+             "each evaluated twice on the demo's own test episodes (rebuilt from the config in its results.json): as "
+             f"trained, and wrapped in IIR's multi-scale test-time augmentation (the softmax averaged over the inputs "
+             f"scaled {scales}, `qgnet eval --tta`); {d['precision']}, {d['cpu']}, {d['threads']} thread(s)",
+             "the first column is the control: it equals each run's recorded mIoU (the generator checks it), so the "
+             "difference is the augmentation alone",
+             "the IIR paper reports its own numbers with this augmentation, which other methods do not use; the QGNet "
+             "paper reports none", f"from `{SHOWN_DIR}/{stem}.json`"]
+    return section("IIR's multi-scale test-time augmentation on the four models of the demo, 3 seeds",
+                   f'python experiments/demo_tta.py {runs} --out {SHOWN_DIR}/{stem}.json', notes, '\n'.join(out))
+
 # ---- (b) CamVid-FSS ----
 
 def eval_conditions(rows: list[dict]) -> str:
@@ -348,16 +379,22 @@ def cross_domain_table(d: dict) -> str:
     for name, r in d['checkpoints'].items():
         b = r['baseline']
         out += [f'| {name}: the model, through `segment` | ' + ' | '.join(pct(r['per_class'][c]) for c in names) +
-                f" | {pct(r['miou'])} | {pct(r['episode_mean_iou'])} |",
-                f"| {name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f}) | " +
+                f" | {pct(r['miou'])} | {pct(r['episode_mean_iou'])} |"]
+        if 'tta' in r:
+            t, scales = r['tta'], '/'.join(f'{s:g}' for s in r['tta'].get('scales', (0.8, 1, 1.25)))
+            out.append(f'| {name}: the model +TTA {scales}, through `segment` | ' +
+                       ' | '.join(pct(t['per_class'][c]) for c in names) +
+                       f" | {pct(t['miou'])} | {pct(t['episode_mean_iou'])} |")
+        out += [f"| {name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f}) | " +
                 ' | '.join(pct(b['per_class'][c]) for c in names) + f" | {pct(b['miou'])} | |"]
     return '\n'.join(out)
 
 def cross_domain_section(src: Path) -> str:
     d = read_json(src/'cross_domain.json')
     cks = d['checkpoints']
+    tta = ['--tta'] if any('tta' in r for r in cks.values()) else []
     command = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in cks.items()),
-                     '--out runs/cross_domain.json'])
+                     *tta, '--out runs/cross_domain.json'])
     n = sum(d['episodes'].values())
     notes = [f"conditions: FSS-1000 images (`{d['root']}`), classes " +
              ', '.join(f'{c} ({k} images)' for c, k in d['classes'].items()) +
@@ -371,8 +408,18 @@ def cross_domain_section(src: Path) -> str:
     notes += ["the prototype baseline runs on the same checkpoint's frozen backbone; its one threshold is the best "
               'over all episodes, chosen with the answers (an upper bound for that rule)',
               f'from `{SHOWN_DIR}/cross_domain.json`']
+    body = cross_domain_table(d)
+    for extra in sorted(src.glob('cross_domain-*.json')):              # the same episodes, another input side
+        e = read_json(extra)
+        sizes = sorted({r['size'] for r in e['checkpoints'].values()})
+        cmd = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in
+                                                                e['checkpoints'].items()),
+                     *(f'--size {z}' for z in sizes), f'--out {SHOWN_DIR}/{extra.name}'])
+        body += (f"\n\nThe same episodes at {'/'.join(map(str, sizes))} px input (FSS-1000's usual side is 400; the "
+                 f"checkpoints were trained at {', '.join(sorted({str(r['size']) for r in cks.values()}))} px), "
+                 f"from `{SHOWN_DIR}/{extra.name}`:\n\n```bash\n{cmd}\n```\n\n" + cross_domain_table(e))
     return section('Across domains: CamVid-FSS checkpoints on FSS-1000 images, through `qgnet_nb.segment`', command,
-                   notes, cross_domain_table(d))
+                   notes, body)
 
 # ---- RESULTS.md ----
 
@@ -480,7 +527,8 @@ def results(src: Path) -> str:
     head = ('# Results\n\nGenerated by `python experiments/table.py --results` from `experiments/results/`: '
             'do not edit it by hand.\n\n`python experiments/table.py --check` tells when it is out of date. '
             'Numbers in %, except mean map values V.\n')
-    parts = [demo_section(src), demo_section(src, 'demo-four'), demo_seeds_section(src), camvid_section(src), recall_section(src, 'recall-demo'),
+    parts = [demo_section(src), demo_section(src, 'demo-four'), demo_seeds_section(src), demo_tta_section(src),
+             camvid_section(src), recall_section(src, 'recall-demo'),
              recall_section(src, 'recall-camvid'), vgg_section(src), cross_domain_section(src),
              prior_section(src), prior_study_section(src), iir_prior_section(src),
              iir_prior_section(src, 'iir-prior-camvid')]
