@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, json, os, sys, time, warnings
 import numpy as np
+from fastcore.basics import patch
 from pathlib import Path
 from .core import IMG_EXTS, ImageReadError, atomic_open, get_device, read_image, save_json, UsageError
 from .cli import RunOptions, check_out_dir, config_flags, finite_float, nonneg_int, positive_float, positive_int
@@ -14,7 +15,8 @@ from .superpixels import BACKENDS, superpixels
 
 # %% auto #0
 __all__ = ['MANIFEST', 'CACHE_FORMAT', 'SUPERPIXEL_FLAGS', 'save_labels', 'load_labels', 'PatchCache', 'get_patches',
-           'find_images', 'cache_patches', 'superpixel_flags', 'given_superpixel_params', 'patches_cli']
+           'find_images', 'cache_patches', 'filling_cache', 'superpixel_flags', 'given_superpixel_params',
+           'patches_cli']
 
 # %% ../nbs/06_patches.ipynb #d58e9000
 MANIFEST = 'manifest.json'
@@ -50,7 +52,7 @@ class PatchCache:
         if self.manifest.get('format') != CACHE_FORMAT:
             raise ValueError(f"{mf}: format {self.manifest.get('format')!r}, expected {CACHE_FORMAT!r}")
         self.method, self.params = self.manifest['method'], self.manifest['params']
-        self.root = Path(self.manifest['root'])
+        self.root, self.fill = Path(self.manifest['root']), False     # fill: `get_patches` saves what it computes
 
     def key(self, path) -> str:
         """The cache key of an image: its path relative to the cache's root, with '/' separators (root-relative keys
@@ -101,7 +103,9 @@ def get_patches(path, img=None, cache=None, method: str | None = None, **params)
     if img is None:
         if path is None: raise ValueError("get_patches needs a path or an image")
         img = read_image(path)
-    return superpixels(img, method, **params)
+    lab = superpixels(img, method, **params)
+    if cache is not None and cache.fill and path is not None: cache.put(path, lab)     # filled on first use
+    return lab
 
 # %% ../nbs/06_patches.ipynb #cad96200
 def find_images(root, exclude=()) -> list[Path]:
@@ -157,6 +161,27 @@ def cache_patches(root, out=None, method: str = 'slic', backend: str = 'auto', o
         raise ValueError(f"ROOT {root}: none of its {len(imgs)} images could be read (e.g. {bad[0]})")
     save_json({**manifest, 'status': 'complete', **stats}, mf)
     return stats
+
+# %% ../nbs/06_patches.ipynb #d68e6786
+@patch
+def put(self: PatchCache, path, labels) -> Path:
+    "Save the label map of image `path` into the cache (atomically); returns its file."
+    return save_labels(labels, self.file(path))
+
+def filling_cache(root, method: str, params: dict, out=None) -> PatchCache:
+    """A cache at `out` (default `root/.qgnet_patches/METHOD`) that `get_patches` fills as it computes; it resumes one
+    made with the same settings, and refuses one made with others."""
+    out = Path(out) if out is not None else Path(root)/'.qgnet_patches'/method
+    manifest = dict(format=CACHE_FORMAT, method=method, params=superpixel_params(method, **params),
+                    root=str(Path(root).resolve()), backend='auto')
+    if (out/MANIFEST).exists():
+        cache = PatchCache(out)
+        if not cache.matches(method, params) or cache.root.resolve() != Path(root).resolve():
+            raise ValueError(f"{out} holds {cache.method} {cache.params} for {cache.root}, not {method} {params}")
+    else: save_json({**manifest, 'status': 'filling'}, out/MANIFEST)
+    cache = PatchCache(out)
+    cache.fill = True
+    return cache
 
 # %% ../nbs/06_patches.ipynb #31c15cf2
 SUPERPIXEL_FLAGS = {  # the superpixel parameters as flags: (argument type, help); defaults are each method's own

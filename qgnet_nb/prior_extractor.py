@@ -20,7 +20,7 @@ from .run_state import (GlobalBatchSampler, Loop, SHUFFLE_TAG, all_reduce_sum, c
                                 dist_info, init_distributed, item_seed, optimizer_step, read_checkpoint,
                                 refuse_changed_run, resume_checkpoint, run_lock, run_loop)
 from .superpixels_numpy import METHODS
-from .patches import PatchCache, find_images, given_superpixel_params, superpixel_flags
+from .patches import PatchCache, filling_cache, find_images, given_superpixel_params, superpixel_flags
 from .contrastive import ContrastivePairs
 from .backbones import (ARCHS, Backbone, VGGBackbone, backbone_state_dict, infer_arch, load_checkpoint_file,
                                 load_strict, make_backbone)
@@ -307,18 +307,24 @@ def check_enough_images(files, batch_size: int, root) -> None:
 
 # %% ../nbs/10_prior_extractor.ipynb #9cfc5a33
 def _patch_cache(root: Path, given, method: str, params: dict, log):
-    "The patch cache to use: `given`, else ROOT/.qgnet_patches/METHOD when it matches, else None (compute on the fly)."
+    """The patch cache to use: `given`, else ROOT/.qgnet_patches/METHOD, filled as the first epoch computes its maps;
+    None (computed on the fly, every epoch) when ROOT is read-only or holds a cache made with other parameters."""
     if given is not None:
         cache = PatchCache(given)
         if not cache.matches(method, params):
             raise ValueError(f"--patch-cache {given} holds {cache.method} {cache.params}, not {method} {params}")
         return cache
     auto = root/'.qgnet_patches'/method
-    if (auto/'manifest.json').exists():
-        cache = PatchCache(auto)
-        if cache.matches(method, params): return cache
-        log(f"note: {auto} was made with other parameters ({cache.params}); computing label maps on the fly")
-    return None
+    if not (auto/'manifest.json').exists() and not os.access(root, os.W_OK):
+        log(f"note: {root} is read-only: label maps are computed on the fly every epoch (cache them elsewhere with "
+            "`qgnet patches ROOT --out DIR`, then pass --patch-cache DIR)")
+        return None
+    try: cache = filling_cache(root, method, params)
+    except ValueError as e:
+        log(f"note: {e}; computing label maps on the fly")
+        return None
+    cache.fill = os.access(auto, os.W_OK)
+    return cache
 
 # %% ../nbs/10_prior_extractor.ipynb #fee835de
 def pretrain_cli(argv: list[str] | None = None) -> int:
@@ -336,7 +342,8 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
     ap.add_argument('--crop-min', type=positive_float, default=PretrainConfig.crop_scale[0],
                     help='smallest crop, a fraction of the image (the largest is the whole image)')
     ap.add_argument('--patch-cache', default=None,
-                    help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD if present)')
+                    help='a folder written by `qgnet patches` (default ROOT/.qgnet_patches/METHOD, filled on first '
+                    'use)')
     superpixel_flags(ap)
     config_flags(ap, RunOptions, defaults={'workers': min(4, os.cpu_count() or 1)}, required=('out',))
     a = ap.parse_args(argv)
@@ -356,7 +363,8 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         _, world, device = init_distributed(a.device)
         log(
             f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated and cfg.arch != 'vgg16' else ''}, "
-            f"losses={cfg.losses}, patches={cfg.method}{' (cached)' if cache else ''}, batch {cfg.batch_size} "
+            f"losses={cfg.losses}, patches={cfg.method}{'' if cache is None else f' (cache {cache.out}, {len(cache)} maps)'}, "
+            f"batch {cfg.batch_size} "
             f"on {world} process(es), {device}, lr {cfg.lr:g}"
         )
         st = pretrain(files, cfg, out, device, a.precision, a.workers, cache, resume=not a.overwrite,
