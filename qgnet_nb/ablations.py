@@ -23,7 +23,7 @@ __all__ = ['STUDIES', 'PAPER_MIOU', 'PRIOR_MODELS', 'CHANCE_LINE', 'AblateConfig
            'pretrain_config', 'run_pretraining', 'setting_result', 'run_setting', 'at_chance', 'study_table',
            'study_figure', 'ablate', 'AblateStudy', 'ablate_parser', 'ablate_cli']
 
-# %% ../nbs/25_ablations.ipynb #6dd51087
+# %% ../nbs/25_ablations.ipynb #f16980d1
 STUDIES = {
     'patches': {'slic': dict(method='slic', losses='both'), 'felzenszwalb': dict(method='felzenszwalb', losses='both'),
                 'slic-x2': dict(method='slic', losses='both', length=2),   # Table 5's second column: twice the epochs
@@ -41,6 +41,7 @@ PAPER_MIOU = {
 
 PRIOR_MODELS = ('qgnet', 'qgnet+iir')    # the models that read a prior extractor
 
+# %% ../nbs/25_ablations.ipynb #eef8a24b
 @dataclasses.dataclass
 class AblateConfig(DataConfig):
     """What is held fixed across the variants of a study; the defaults are `qgnet demo`'s recipe, the one that learns
