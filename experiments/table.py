@@ -183,7 +183,7 @@ def demo_tta_section(src: Path, stem: str = 'demo-tta') -> str:
     if not (src/f'{stem}.json').is_file(): return ''
     d = read_json(src/f'{stem}.json')
     rows, by = d['rows'], defaultdict(list)
-    off = [f"{r['run']} {r['model']} {r['shot']}-shot" for r in rows if abs(r['plain']['miou'] - r['recorded']) > 1e-9]
+    off = [f"{r['run']} {r['model']} {r['shot']}-shot" for r in rows if abs(r['plain']['miou'] - r['recorded']) > 1e-4]
     if off: raise SystemExit(f"{src/stem}.json: the control differs from the run's recorded mIoU: {', '.join(off)}")
     for r in rows: by[(r['shot'], r['model'])].append(r)
     order = list(dict.fromkeys(r['model'] for r in rows))
@@ -202,8 +202,9 @@ def demo_tta_section(src: Path, stem: str = 'demo-tta') -> str:
              "each evaluated twice on the demo's own test episodes (rebuilt from the config in its results.json): as "
              f"trained, and wrapped in IIR's multi-scale test-time augmentation (the softmax averaged over the inputs "
              f"scaled {scales}, `qgnet eval --tta`); {d['precision']}, {d['cpu']}, {d['threads']} thread(s)",
-             "the first column is the control: it equals each run's recorded mIoU (the generator checks it), so the "
-             "difference is the augmentation alone",
+             "the first column is the control: it equals each run's recorded mIoU to 0.01 points (the generator checks "
+             "it; run here on one thread, three IIR rows differ from the two-thread runs by a few pixels, under 0.001 "
+             "points), so the difference is the augmentation alone",
              "the IIR paper reports its own numbers with this augmentation, which other methods do not use; the QGNet "
              "paper reports none", f"from `{SHOWN_DIR}/{stem}.json`"]
     return section("IIR's multi-scale test-time augmentation on the four models of the demo, 3 seeds",
