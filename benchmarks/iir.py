@@ -30,10 +30,10 @@ def _setup(device, threads):
 
 def _build(name, arch, size, dev):
     from qgnet_nb.core import seed_everything
-    from qgnet_nb.models import make_model
+    from qgnet_nb.models import build_model
     from qgnet_nb.fem import PFENET_BINS, FRACTION_BINS
     seed_everything(0)
-    return make_model(
+    return build_model(
         name,
         backbone=arch,
         weights=None,

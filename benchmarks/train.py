@@ -22,12 +22,12 @@ def run_one(model: str, arch: str, size: int, device: str, steps: int, episodes:
     from qgnet_nb.data import make_dataset, collate_episodes
     from qgnet_nb.qgnet import fast_path
     from qgnet_nb.train import TrainConfig
-    from qgnet_nb.models import make_model
+    from qgnet_nb.models import build_model
     from qgnet_nb.evaluate import evaluate
     if threads: torch.set_num_threads(threads)
     dev = get_device(device)
     cfg = TrainConfig(model=model, backbone=arch, weights=None, prior='random', size=size)
-    net = make_model(model, **cfg.model_kwargs()).to(dev)
+    net = build_model(model, **cfg.model_kwargs()).to(dev)
     precision = 'fp32' if path == 'fp32' else 'auto'
     net, dtype = fast_path(net, dev, precision) if path != 'fp32' else (net, None)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()

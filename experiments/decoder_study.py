@@ -20,7 +20,7 @@ from qgnet_nb.core import save_json
 from qgnet_nb.data import make_dataset
 from qgnet_nb.fem import MatchDecoder, segmentation_ce
 from qgnet_nb.metrics import IoUMeter
-from qgnet_nb.models import make_model
+from qgnet_nb.models import build_model
 from qgnet_nb.qgnet import MATCH_MAPS
 from map_probe import match_inputs              # this script's folder is on sys.path
 
@@ -38,7 +38,7 @@ NAMES = tuple(dict.fromkeys(n for maps, _, _ in VARIANTS.values() for n in maps)
 
 def cache_maps(a) -> dict:
     "The maps of every variant (`NAMES`), the targets, classes and sizes, for the training and validation episodes."
-    model = make_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=8,
+    model = build_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=8,
                        match_maps=NAMES).eval()
     def collect(ds):
         out = {'maps': [], 'target': [], 'class_id': [], 'size': []}

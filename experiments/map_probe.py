@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from qgnet_nb.core import save_json
 from qgnet_nb.data import make_dataset
 from qgnet_nb.metrics import IoUMeter
-from qgnet_nb.models import load_checked, make_model
+from qgnet_nb.models import load_checked, build_model
 from qgnet_nb.start_point import ThresholdSweep
 
 @torch.no_grad()
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     ds = make_dataset(a.data, a.root, split=a.split, fold=a.fold, shot=1, mode='test', size=a.size,
                       episodes=a.episodes, seed=a.seed)
     if a.ckpt: model = load_checked(a.ckpt)[0]
-    else: model = make_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=32)
+    else: model = build_model('baseline', backbone=a.backbone, weights=a.weights, decoder='match', dim=32)
     if getattr(model, 'decoder', None) != 'match': raise SystemExit('--ckpt: expected a model with the match decoder')
     model.eval()
     names = model.match_maps if model.mode == 'baseline' else ('prior',) + model.match_maps

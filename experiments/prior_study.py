@@ -27,7 +27,7 @@ from qgnet_nb.backbones import VGGBackbone, make_backbone
 from qgnet_nb.core import save_json
 from qgnet_nb.data import make_dataset
 from qgnet_nb.fem import MatchDecoder
-from qgnet_nb.models import make_model
+from qgnet_nb.models import build_model
 from qgnet_nb.prior_extractor import load_prior_extractor
 from qgnet_nb.region_maps import PriorRegionMap
 from decoder_study import CONTRAST, fit, score, study_flags, train_and_score   # this script's folder is on sys.path
@@ -46,7 +46,7 @@ def prior_extractor(spec: str) -> nn.Module:
 @torch.no_grad()
 def cache(a, priors: dict) -> dict:
     "The maps, the query's layer 4 and each prior extractor's layer 4 (fp16), targets, classes, sizes per episode."
-    model = make_model('baseline', backbone='vgg16', weights='imagenet', decoder='match', dim=8,
+    model = build_model('baseline', backbone='vgg16', weights='imagenet', decoder='match', dim=8,
                        match_maps=CONTRAST).eval()
     nets = {n: None if s == 'imagenet' else prior_extractor(s) for n, s in priors.items()}   # imagenet: the backbone
     seen, features = {}, model._features

@@ -13,9 +13,8 @@ from .run_state import nonfinite_tensors, read_checkpoint
 from .qgnet import QGNet
 
 # %% auto #0
-__all__ = ['MODELS', 'MODEL_MODULES', 'make_model', 'EVAL_WRAPPERS', 'register_model', 'import_model_modules', 'build_model',
-           'model_checkpoint', 'model_from_checkpoint', 'save_model', 'load_model', 'register_eval_wrapper',
-           'eval_wrapper', 'load_checked']
+__all__ = ['MODELS', 'EVAL_WRAPPERS', 'register_model', 'import_model_modules', 'build_model', 'model_checkpoint',
+           'model_from_checkpoint', 'save_model', 'load_model', 'register_eval_wrapper', 'eval_wrapper', 'load_checked']
 
 # %% ../nbs/20_models.ipynb #81983800
 MODELS: dict[str, Callable[..., nn.Module]] = {}
@@ -26,14 +25,9 @@ def register_model(name: str, builder: Callable[..., nn.Module]):
     return builder
 
 # %% ../nbs/20_models.ipynb #5e1f0a22
-MODEL_MODULES = ('qgnet_nb.iir',)        # modules that register further models with `register_model` when imported
-
 def import_model_modules():
-    """Import the optional model modules (`MODEL_MODULES`) that exist, so the models they register can be built or
-    loaded."""
-    import importlib, importlib.util
-    for mod in MODEL_MODULES:
-        if importlib.util.find_spec(mod) is not None: importlib.import_module(mod)
+    "Import the modules that register further models (`iir` and `qgnet+iir`), so they can be built or loaded."
+    import qgnet_nb.iir  # noqa: F401  (here, not at the top: qgnet_nb.iir imports this module's registries)
 
 # %% ../nbs/20_models.ipynb #81983801
 register_model('qgnet', lambda **kw: QGNet('qgnet', **kw))
@@ -48,8 +42,6 @@ def build_model(name: str = 'qgnet', **kw) -> nn.Module:
     model = MODELS[name](**kw)
     model.config['name'] = name
     return model
-
-make_model = build_model                 # its former second name, still called by notebook 26 and experiments/
 
 # %% ../nbs/20_models.ipynb #81983802
 def model_checkpoint(model: nn.Module) -> dict:
