@@ -204,12 +204,15 @@ def resume(self: ContrastiveLoop):
 
 # %% ../nbs/10_prior_extractor.ipynb #97a85aa9
 @patch
+def begin(self: ContrastiveLoop):
+    "One loader for the whole run (its workers keep their memoised label maps), and the model to train."
+    self.net = ddp_wrap(self.model, self.device, broadcast_buffers=False)
+    self.model.train()
+    self.loader = _loader(self.ds, self.sampler, self.workers, self.device)
+
+@patch
 def batches(self: ContrastiveLoop, epoch: int):
-    "One loader for the whole run (its workers keep their memoised label maps); the epoch travels in each index."
-    if not hasattr(self, 'loader'):
-        self.net = ddp_wrap(self.model, self.device, broadcast_buffers=False)
-        self.model.train()
-        self.loader = _loader(self.ds, self.sampler, self.workers, self.device)
+    "The run's loader; the epoch travels in each index."
     self.sampler.set_epoch(epoch)
     return self.loader
 
@@ -361,12 +364,10 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         check_enough_images(files, cfg.batch_size, root)
         cache = _patch_cache(root, a.patch_cache, a.method, params, log) if a.losses != 'global' else None
         _, world, device = init_distributed(a.device)
-        log(
-            f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{' dilated' if cfg.dilated and cfg.arch != 'vgg16' else ''}, "
-            f"losses={cfg.losses}, patches={cfg.method}{'' if cache is None else f' (cache {cache.out}, {len(cache)} maps)'}, "
-            f"batch {cfg.batch_size} "
-            f"on {world} process(es), {device}, lr {cfg.lr:g}"
-        )
+        dilated = ' dilated' if cfg.dilated and cfg.arch != 'vgg16' else ''
+        cached = '' if cache is None else f' (cache {cache.out}, {len(cache)} maps)'
+        log(f"qgnet pretrain: {len(files)} images under {root}, {cfg.arch}{dilated}, losses={cfg.losses}, "
+            f"patches={cfg.method}{cached}, batch {cfg.batch_size} on {world} process(es), {device}, lr {cfg.lr:g}")
         st = pretrain(files, cfg, out, device, a.precision, a.workers, cache, resume=not a.overwrite,
                       progress=not a.quiet, root=root, log=log)
     finally:

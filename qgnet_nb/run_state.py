@@ -352,6 +352,7 @@ def refuse_changed_run(path, diff: list[str], hint: str):
 class Loop:
     "What a trainer supplies to `run_loop`: `state` (with 'epoch' and 'step', the units done) and the steps below."
     name, unit = 'training', 'epoch'                      # what diverged, in the guard's message; what a bar counts
+    def begin(self): pass                                 # once, before the first epoch this call runs (none: not)
     def batches(self, epoch: int): raise NotImplementedError("the batches of one epoch")
     def step(self, batch, epoch: int) -> str | None: raise NotImplementedError("train on one batch; a bar comment")
     def end_epoch(self, epoch: int) -> str | None: pass   # log, checkpoint (state['epoch'] counts it); a bar line
@@ -362,10 +363,11 @@ class Loop:
 
 # %% ../nbs/02_run_state.ipynb #9f02d647
 def run_loop(loop: Loop, epochs: int, stop_after: int | None = None, show: bool = True) -> dict:
-    """Run `loop` from epoch `loop.state['epoch']` to `epochs - 1` (at most `stop_after` of them): each batch's
-    step, then the weights' guard, `end_epoch` (whose line goes under the bar) and a barrier across processes;
-    returns `loop.state`."""
+    """Run `loop` from epoch `loop.state['epoch']` to `epochs - 1` (at most `stop_after` of them): `begin` if any
+    epoch is left, then per epoch each batch's step, the weights' guard, `end_epoch` (whose line goes under the bar)
+    and a barrier across processes; returns `loop.state`."""
     state = loop.state
+    if state['epoch'] < epochs and stop_after != 0: loop.begin()
     mb, bar = epoch_bars(state['epoch'], epochs, stop_after, show, loop.unit)
     for epoch in mb:
         for batch in bar(loop.batches(epoch)):

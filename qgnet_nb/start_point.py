@@ -103,9 +103,10 @@ def base_pretrain(cfg: BaseConfig, out='runs/base', device='auto', workers: int 
     with run_lock(out, log):
         loop = BaseLoop(cfg, out, get_device(device), workers, log)
         loop.resume()
+        start = loop.state['step']
         state = run_loop(loop, -(-cfg.steps // cfg.save_every), stop_after, progress)
-        if hasattr(loop, 't0'): log(f"      loss {np.mean(state['losses'][:10]):.3f} -> "
-                                    f"{np.mean(state['losses'][-10:]):.3f} in {time.perf_counter() - loop.t0:.0f} s")
+        if state['step'] > start: log(f"      loss {np.mean(state['losses'][:10]):.3f} -> "
+                                      f"{np.mean(state['losses'][-10:]):.3f} in {time.perf_counter() - loop.t0:.0f} s")
         atomic_save(loop.bb.state_dict(), out/'backbone.pt')
     return {**state, 'backbone': loop.bb.eval(), 'path': out/'backbone.pt', 'classes': loop.classes}
 
@@ -151,19 +152,21 @@ class _Take:
 
 # %% ../nbs/18_start_point.ipynb #8595c4de
 @patch
+def begin(self: BaseLoop):
+    "One loader over the steps left (its batches: a function of the step), and the networks to train."
+    cfg = self.cfg
+    self.log(f"base-class pretraining: {cfg.backbone} on {cfg.data} fold {cfg.fold}, classes {self.classes} "
+             f"(novel {self.ds.novel} and void are ignored), {cfg.steps} steps of {cfg.batch_size} at {cfg.size} px")
+    self.it = iter(torch.utils.data.DataLoader(
+        BaseImages(self.ds, cfg.size, self.classes, cfg.seed, cfg.scale), num_workers=self.workers,
+        batch_sampler=list(_step_batches(len(self.ds.records), cfg, self.state['step'])), worker_init_fn=seed_worker))
+    self.bb.train(), self.head.train()
+    self.t0 = time.perf_counter()
+
+@patch
 def batches(self: BaseLoop, epoch: int):
-    "The steps up to the next checkpoint, from one loader over the whole run (its batches: a function of the step)."
-    cfg, step = self.cfg, self.state['step']
-    if not hasattr(self, 't0'):
-        self.log(f"base-class pretraining: {cfg.backbone} on {cfg.data} fold {cfg.fold}, classes {self.classes} "
-                 f"(novel {self.ds.novel} and void are ignored), {cfg.steps} steps of {cfg.batch_size} at "
-                 f"{cfg.size} px")
-        self.it = iter(torch.utils.data.DataLoader(
-            BaseImages(self.ds, cfg.size, self.classes, cfg.seed, cfg.scale), num_workers=self.workers,
-            batch_sampler=list(_step_batches(len(self.ds.records), cfg, step)), worker_init_fn=seed_worker))
-        self.bb.train(), self.head.train()
-        self.t0 = time.perf_counter()
-    return _Take(self.it, min((epoch + 1) * cfg.save_every, cfg.steps) - step)
+    "The steps up to the next checkpoint."
+    return _Take(self.it, min((epoch + 1) * self.cfg.save_every, self.cfg.steps) - self.state['step'])
 
 # %% ../nbs/18_start_point.ipynb #d241c10f
 @patch

@@ -215,11 +215,13 @@ def resume(self: EpisodeLoop):
 
 # %% ../nbs/22_train.ipynb #e34e9073
 @patch
+def begin(self: EpisodeLoop): self.net = ddp_wrap(self.model, self.device)     # after a resume's load
+
+@patch
 def batches(self: EpisodeLoop, epoch: int):
     "The epoch's loader (workers need no set_epoch call: the epoch travels in each index); resets the epoch's sums."
     self.sampler.set_epoch(epoch)
     self.model.train()
-    if not hasattr(self, 'net'): self.net = ddp_wrap(self.model, self.device)     # after a resume's load
     self.t0, self.sums = time.perf_counter(), torch.zeros(6, dtype=torch.float64)
     return torch.utils.data.DataLoader(_EpochEpisodes(self.tds), batch_sampler=self.sampler, num_workers=self.workers,
                                        collate_fn=collate_episodes, worker_init_fn=seed_worker,
