@@ -172,14 +172,12 @@ def filling_cache(root, method: str, params: dict, out=None) -> PatchCache:
     """A cache at `out` (default `root/.qgnet_patches/METHOD`) that `get_patches` fills as it computes; it resumes one
     made with the same settings, and refuses one made with others."""
     out = Path(out) if out is not None else Path(root)/'.qgnet_patches'/method
-    manifest = dict(format=CACHE_FORMAT, method=method, params=superpixel_params(method, **params),
-                    root=str(Path(root).resolve()), backend='auto')
-    if (out/MANIFEST).exists():
-        cache = PatchCache(out)
-        if not cache.matches(method, params) or cache.root.resolve() != Path(root).resolve():
-            raise ValueError(f"{out} holds {cache.method} {cache.params} for {cache.root}, not {method} {params}")
-    else: save_json({**manifest, 'status': 'filling'}, out/MANIFEST)
+    if not (out/MANIFEST).exists():
+        save_json(dict(format=CACHE_FORMAT, method=method, params=superpixel_params(method, **params),
+                       root=str(Path(root).resolve()), backend='auto', status='filling'), out/MANIFEST)
     cache = PatchCache(out)
+    if not cache.matches(method, params) or cache.root.resolve() != Path(root).resolve():
+        raise ValueError(f"{out} holds {cache.method} {cache.params} for {cache.root}, not {method} {params}")
     cache.fill = True
     return cache
 
