@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse, json, sys, time, torch
 from pathlib import Path
 from qgnet_nb.core import save_json
-from qgnet_nb.demo import DemoConfig
+from qgnet_nb.demo import demo_config
 from qgnet_nb.evaluate import evaluate
 from qgnet_nb.models import eval_wrapper, import_model_modules, load_model
 
@@ -21,20 +21,21 @@ from qgnet_nb.models import eval_wrapper, import_model_modules, load_model
 def run_rows(run: Path, precision: str, progress: bool) -> list[dict]:
     "Every (model, shot) of one demo run, scored without and with the augmentation on the demo's episodes."
     d = json.loads((run/'results.json').read_text())
-    cfg = DemoConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d['config'].items()})
+    cfg = demo_config(d)
     recorded = {(r['model'], r['shot']): r['miou'] for r in d['results']}
+    models = {name: load_model(run/name/'last.pt').eval() for name in cfg.models}
     rows = []
     for shot in cfg.shots:
         ds = cfg.dataset('val', 'test', cfg.size, cfg.episodes, shot=shot)
-        for name in cfg.models:
-            model = load_model(run/name/'last.pt').eval()
+        for name, model in models.items():
             row = dict(run=str(run), seed=cfg.seed, model=name, shot=shot, recorded=recorded[(name, shot)])
-            for label, m in (('plain', model), ('tta', eval_wrapper('tta')(model))):
+            tta = eval_wrapper('tta')(model)
+            for label, m in (('plain', model), ('tta', tta)):
                 t0 = time.perf_counter()
                 r = evaluate(m, ds, 'cpu', precision, progress=progress)
                 row[label] = dict(miou=r['miou'], fbiou=r['fbiou'], per_class=r['per_class'],
                                   seconds=round(time.perf_counter() - t0, 1))
-            row['scales'] = eval_wrapper('tta')(model).scales
+            row['scales'] = tta.scales
             print(f"{run.name} {name} {shot}-shot: recorded {100*row['recorded']:.1f}, plain "
                   f"{100*row['plain']['miou']:.1f}, +TTA {100*row['tta']['miou']:.1f}", file=sys.stderr)
             rows.append(row)

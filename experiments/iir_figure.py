@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from pathlib import Path
 from qgnet_nb.core import overlay_heatmap, overlay_mask, save_figure, to_image
 from qgnet_nb.data import collate_episodes
-from qgnet_nb.demo import DemoConfig
+from qgnet_nb.demo import demo_config
 from qgnet_nb.models import import_model_modules, load_model
 
 COLUMNS = ('support: core / local', 'query: CAM-foreground', 'IIR prior', 'QGNet prior map', 'guided map',
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     if missing: p.error(f"missing {', '.join(missing)}: expected a `qgnet demo` run with the iir and qgnet models")
     import_model_modules()
     d = json.loads((a.run/'results.json').read_text())
-    cfg = DemoConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d['config'].items()})
+    cfg = demo_config(d)
     ds = cfg.dataset('val', 'test', cfg.size, cfg.episodes, shot=1)
     iir, qgnet = (load_model(a.run/n/'last.pt').eval() for n in ('iir', 'qgnet'))
     from matplotlib.figure import Figure

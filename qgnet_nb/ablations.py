@@ -15,7 +15,7 @@ from .backbones import BACKBONES
 from .data import check_data_flags, flag_errors, DataConfig
 from .metrics import THRESHOLDS
 from .train import TrainConfig, train
-from .demo import DemoConfig, start_point_weights
+from .demo import DemoConfig, recipe_train_config, start_point_weights
 from .recall import evaluate_maps, recall_figure, recall_table
 
 # %% auto #0
@@ -164,13 +164,9 @@ def setting_result(out, method: str, losses: str, cfg: AblateConfig, length: int
 
 # %% ../nbs/25_ablations.ipynb #c17500bd
 def _train_config(cfg: AblateConfig, weights, prior: Path) -> TrainConfig:
-    "The `TrainConfig` every variant of a study trains with: only its prior extractor differs."
-    return TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=cfg.shot, model=cfg.model,
-                       backbone=cfg.backbone, weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
-                       batch_size=cfg.batch_size, train_episodes=cfg.train_episodes or None, lr=cfg.lr,
-                       lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed, decoder=cfg.decoder, dim=cfg.dim,
-                       optimizer=cfg.optimizer, prior_projections=cfg.prior_projections,
-                       weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight, probe_episodes=0)
+    "The `TrainConfig` every variant of a study trains with (the demo's recipe): only its prior extractor differs."
+    return recipe_train_config(cfg, cfg.model, weights, prior, shot=cfg.shot,
+                               train_episodes=cfg.train_episodes or None, probe_episodes=0)
 
 # %% ../nbs/25_ablations.ipynb #4d4c77ab
 def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto', workers: int = 0,

@@ -17,7 +17,7 @@ from .evaluate import episode_figure, evaluate
 from .train import TrainConfig, check_start_points, train
 
 # %% auto #0
-__all__ = ['imagenet_cached', 'DemoConfig', 'demo', 'start_point_weights', 'demo_cli']
+__all__ = ['imagenet_cached', 'DemoConfig', 'demo', 'start_point_weights', 'recipe_train_config', 'demo_config', 'demo_cli']
 
 # %% ../nbs/23_demo.ipynb #ced9c700
 def imagenet_cached(arch: str) -> bool:
@@ -117,16 +117,22 @@ def _start_note(weights, out: Path, backbone: str) -> str:
             str(out/'base'/'backbone.pt'): 'base-class pretraining of step 2 (ImageNet weights are not on this '
             'machine)'}.get(weights, weights)
 
+# %% ../nbs/23_demo.ipynb #0e927060
+def recipe_train_config(cfg, model: str, weights, prior, **kw) -> TrainConfig:
+    """The `TrainConfig` of `model` in the recipe of `cfg` (a `DemoConfig` or an `AblateConfig`, which share its
+    fields), trained from the start point `weights` with the prior extractor `prior`; `kw` sets other fields."""
+    return TrainConfig(**{**dict(data=cfg.data, root=cfg.root, fold=cfg.fold, model=model, backbone=cfg.backbone,
+                                 weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs,
+                                 batch_size=cfg.batch_size, train_episodes=cfg.train_episodes, lr=cfg.lr,
+                                 lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed, decoder=cfg.decoder, dim=cfg.dim,
+                                 optimizer=cfg.optimizer, prior_projections=cfg.prior_projections,
+                                 weight_decay=cfg.weight_decay, fg_weight=cfg.fg_weight), **kw})
+
 # %% ../nbs/23_demo.ipynb #01efa476
 def _train_stage(cfg: DemoConfig, name: str, weights, prior: Path, out: Path, device, precision, workers, progress,
                  log) -> torch.nn.Module:
     "3. One model, trained as every other model of the run is (the first also probes its start point)."
-    tcfg = TrainConfig(data=cfg.data, root=cfg.root, fold=cfg.fold, shot=1, model=name, backbone=cfg.backbone,
-                       weights=weights, prior=str(prior), size=cfg.size, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                       train_episodes=cfg.train_episodes, lr=cfg.lr, lr_x10=cfg.lr_x10, val_every=0, seed=cfg.seed,
-                       decoder=cfg.decoder, dim=cfg.dim, optimizer=cfg.optimizer,
-                       prior_projections=cfg.prior_projections, weight_decay=cfg.weight_decay,
-                       fg_weight=cfg.fg_weight, probe_episodes=50 if name == cfg.models[0] else 0)
+    tcfg = recipe_train_config(cfg, name, weights, prior, shot=1, probe_episodes=50 if name == cfg.models[0] else 0)
     t0 = time.perf_counter()
     st = train(tcfg, out/name, device=device, precision=precision, workers=workers, progress=progress, log=log)
     log(f"      {name}: loss {st['history'][0]['loss']:.3f} -> {st['history'][-1]['loss']:.3f} "
@@ -185,6 +191,11 @@ def _summary(cfg, out, start, results, table, seconds, device, t_start, log) -> 
     log('\n' + table + f"\n\nfeature extractor start point: {start}\nresults: {out/'results.json'}; "
         f"total {summary['minutes']:.1f} min")
     return summary
+
+# %% ../nbs/23_demo.ipynb #08c9693b
+def demo_config(results: dict) -> DemoConfig:
+    "The `DemoConfig` a run's `results.json` (read as a dict) records, for scripts that revisit a finished run."
+    return DemoConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in results['config'].items()})
 
 # %% ../nbs/23_demo.ipynb #3e06e3ec
 def demo_cli(argv: list[str]) -> int:
