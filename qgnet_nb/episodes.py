@@ -56,6 +56,7 @@ def _image_hw(path) -> tuple[int, int]:
     except Exception as e: raise ImageReadError(f'cannot read image file {path}: {e}') from e
     return h, w
 
+# %% ../nbs/11_episodes.ipynb #135398b4
 def describe_values(allowed) -> str:
     v = sorted(allowed)
     runs, s = [], v[0]
@@ -101,8 +102,10 @@ def _resize_pair(x, m, h, w):
         TF.resize(m, [h, w], interpolation=_NEAREST),
     )
 
+# %% ../nbs/11_episodes.ipynb #0664e7cb
 def _to_input(x: torch.Tensor) -> torch.Tensor: return normalize(x.float().div_(255))
 
+# %% ../nbs/11_episodes.ipynb #6f2c69d3
 def gaussian_blur5(x: torch.Tensor, sigma: float = 1.1) -> torch.Tensor:
     """OpenCV's `GaussianBlur(img, (5, 5), 0)` on a (C, H, W) float tensor: separable, reflect-101 borders, fixed
     summation order."""
@@ -123,11 +126,13 @@ def _check_pair(img, mask):
     img, mask = (a if a.flags.writeable else a.copy() for a in (img, mask))   # torch warns on read-only arrays
     return torch.from_numpy(img).permute(2, 0, 1).contiguous(), torch.from_numpy(mask)[None]
 
+# %% ../nbs/11_episodes.ipynb #962020ba
 def _check_size(size):
     if not isinstance(size, (int, np.integer)) or size < 8:
         raise ValueError(f'size={size!r}: expected an integer >= 8 (pixels)')
     return int(size)
 
+# %% ../nbs/11_episodes.ipynb #ff97bfe1
 def train_transform(img: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator,
                     scale=(0.9, 1.1), rotate=(-10., 10.), p_rotate=0.5, p_blur=0.5, p_flip=0.5,
                     keep_fg=0.85, crop_tries=30) -> tuple[torch.Tensor, torch.Tensor]:
@@ -251,6 +256,7 @@ def fold_classes(self: FewShotDataset, fold: int) -> tuple[list[int], list[int]]
     novel = sorted(self.folds[fold])
     return [c for c in self.all_classes if c not in novel], novel
 
+# %% ../nbs/11_episodes.ipynb #e9a116af
 @patch
 def _sequence_frame(self: FewShotDataset, rec: Record) -> tuple[str, int]:
     "(sequence, frame number) of a record, for the `min_gap` rule: NAME = SEQUENCE_FRAME."
@@ -272,6 +278,7 @@ def _candidates(self: FewShotDataset, q: int, c: int) -> np.ndarray:
         ok &= (self._seq[cand] != self._seq[q]) | (np.abs(self._frame[cand] - self._frame[q]) >= self.min_gap)
     return cand[ok]
 
+# %% ../nbs/11_episodes.ipynb #92f67012
 @patch
 def distinct_episodes(self: FewShotDataset, enough: int | None = None) -> int:
     "Distinct episodes (query, class, support set) the data can give; the count stops once it reaches `enough`."
@@ -360,11 +367,13 @@ def set_epoch(self: FewShotDataset, epoch: int):
     "Change the training episodes' draw (call before each epoch; not seen by persistent DataLoader workers)."
     self.epoch = check_int('epoch', epoch, 0)
 
+# %% ../nbs/11_episodes.ipynb #7bd4af6b
 @patch
 def __len__(self: FewShotDataset):
     if self.episodes is not None: return self.episodes
     return len(self._pairs) if self.mode == 'test' else len(self._queries)
 
+# %% ../nbs/11_episodes.ipynb #5d162493
 @patch
 def _order(self: FewShotDataset, cycle: int) -> np.ndarray:
     if cycle not in self._orders:         # one cycle's order kept: memory never grows with the episode count
@@ -387,6 +396,7 @@ def _episode(self: FewShotDataset, index: int):
     sup = rng.choice(self._candidates(q, c), self.shot, replace=False).tolist()
     return q, c, sup, rng
 
+# %% ../nbs/11_episodes.ipynb #cfa1d2f5
 @patch
 def episode(self: FewShotDataset, index: int) -> tuple[str, int, list[str]]:
     "(query name, class id, support names) of episode `index`."
