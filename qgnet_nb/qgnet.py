@@ -91,7 +91,7 @@ def _check(self: FewShotBase, query, support_imgs, support_masks, target):
     if target is not None and target.shape != (B, *query.shape[-2:]):
         raise ValueError(f"target must be (B, H, W) = {(B, *query.shape[-2:])}, got {tuple(target.shape)}")
 
-# %% ../nbs/19_qgnet.ipynb #12ac8094
+# %% ../nbs/19_qgnet.ipynb #aec88d34
 @patch
 def _mid(self: FewShotBase, x):
     "Backbone to layer3 -> (mid-level concat(layer2, layer3), layer3)."
@@ -100,6 +100,7 @@ def _mid(self: FewShotBase, x):
     f3 = bb.layer3(f2)
     return torch.cat([resize(f2, f3.shape[-2:]), f3], 1), f3
 
+# %% ../nbs/19_qgnet.ipynb #4751b8f1
 @patch
 def _query_feats(self: FewShotBase, query):
     "Query images (N, 3, H, W) -> (mid-level, layer4)."
@@ -107,7 +108,7 @@ def _query_feats(self: FewShotBase, query):
         q_mid, q3 = self._mid(query)
         return q_mid, self.backbone.layer4(q3)
 
-# %% ../nbs/19_qgnet.ipynb #cbc4cdea
+# %% ../nbs/19_qgnet.ipynb #ead2e7eb
 @patch
 def _support_feats(self: FewShotBase, s_imgs, masks):
     """Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask, or of the
@@ -117,6 +118,7 @@ def _support_feats(self: FewShotBase, s_imgs, masks):
         if self.support_layer4 == 'image': return s_mid, self.backbone.layer4(s3)
         return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
 
+# %% ../nbs/19_qgnet.ipynb #c86cf28b
 @patch
 def _joint_feats(self: FewShotBase, query, s_imgs, masks):
     """`_query_feats` and `_support_feats` in one backbone call per stage: the same features, fewer and larger
@@ -128,13 +130,14 @@ def _joint_feats(self: FewShotBase, query, s_imgs, masks):
         f4 = self.backbone.layer4(torch.cat([f3[:n], s3]))
     return (mid[:n], f4[:n]), (mid[n:], f4[n:])
 
-# %% ../nbs/19_qgnet.ipynb #6bcf6cd2
+# %% ../nbs/19_qgnet.ipynb #f23698f7
 @patch
 def _cache(self: FewShotBase):
     "The active FeatureCache, when the features may be memoised: evaluation mode and no gradients."
     c = self._feature_cache
     return c if c is not None and not self.training and not torch.is_grad_enabled() else None
 
+# %% ../nbs/19_qgnet.ipynb #651f6bef
 @patch
 def _features(self: FewShotBase, query, support_imgs, support_masks):
     """Frozen features -> (query, masks, (query mid-level, query layer4, support mid-level, support layer4 of
@@ -154,7 +157,7 @@ def _features(self: FewShotBase, query, support_imgs, support_masks):
         s_mid, s4 = c.batch('support', (s_imgs, m), self._support_feats)
     return query, masks, (q_mid, q4, s_mid.unflatten(0, (B, K)), s4.unflatten(0, (B, K)))
 
-# %% ../nbs/19_qgnet.ipynb #43bd1685
+# %% ../nbs/19_qgnet.ipynb #80b9eec3
 @patch
 def _prior_features(self: FewShotBase, query):
     "The frozen prior extractor's layer4 of the query (eq. 8: P_q = F_p(I_q))."
@@ -163,6 +166,7 @@ def _prior_features(self: FewShotBase, query):
         if c is None: return self.prior_extractor(query)['layer4']
         return c.batch('prior', (query,), lambda x: (self.prior_extractor(x)['layer4'],))[0]
 
+# %% ../nbs/19_qgnet.ipynb #c4133185
 @patch
 def parameter_groups(self: FewShotBase) -> dict:
     """Trainable parameters split into 'backbone' (empty unless fine-tuned) and 'head', e.g. for per-group
@@ -171,7 +175,7 @@ def parameter_groups(self: FewShotBase) -> dict:
     return {'backbone': [p for p in self.backbone.parameters() if p.requires_grad],
             'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
 
-# %% ../nbs/19_qgnet.ipynb #22e62fa0
+# %% ../nbs/19_qgnet.ipynb #0482019c
 MATCH_KINDS, MATCH_LEVELS = ('prototype', 'calibrated', 'contrast', 'cosmax'), ('mid', 'layer3', 'layer4')
 
 def check_match_maps(names) -> tuple[str, ...]:
@@ -184,6 +188,7 @@ def check_match_maps(names) -> tuple[str, ...]:
                          f"{', '.join(MATCH_KINDS)} and LEVEL one of {', '.join(MATCH_LEVELS)}")
     return names
 
+# %% ../nbs/19_qgnet.ipynb #fa567a77
 def _match_map(kind, level, q, s, masks, size):
     "One KIND-LEVEL map of query features q (B, C, h, w) against support features s (B, K, C, h', w') -> (B, 1, h, w)."
     if kind != 'cosmax': return {'prototype': prototype_cosine, 'calibrated': calibrated_cosine,
@@ -203,13 +208,14 @@ def similarity_maps(backbone, names, feats, masks, size, guided=None) -> list:
     return [guided if n == 'guided' else _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size)
             for n in names]
 
-# %% ../nbs/19_qgnet.ipynb #ca4d35d9
+# %% ../nbs/19_qgnet.ipynb #b287d98b
 PRIOR_PROJECTIONS = ('frozen', 'trained')
 
 def default_prior_projections(decoder: str) -> str:
     "frozen with the match decoder (measured), trained with the FEM (the paper as written)."
     return 'frozen' if decoder == 'match' else 'trained'
 
+# %% ../nbs/19_qgnet.ipynb #c5c46adc
 def prior_map_head(bridge_dim: int, prior_dim: int, decoder: str, dim: int, projections: str | None = None):
     """QGNet's prior region map for `decoder` (the FEM's width and dropout; 64 channels and no dropout for the match
     decoder, which reads the map directly) with its two projections `trained` with the decoder or `frozen` at their
@@ -279,7 +285,7 @@ class QGNet(FewShotBase):
                            match_maps=None if self.match_maps in ((), MATCH_MAPS) else list(self.match_maps))
         if channels_last: self.to(memory_format=torch.channels_last)
 
-# %% ../nbs/19_qgnet.ipynb #3895e5df
+# %% ../nbs/19_qgnet.ipynb #ea455cb7
 @patch
 def forward(self: QGNet, query: torch.Tensor, support_imgs: torch.Tensor, support_masks: torch.Tensor,
             target: torch.Tensor | None = None) -> dict:
@@ -307,6 +313,7 @@ def forward(self: QGNet, query: torch.Tensor, support_imgs: torch.Tensor, suppor
         out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
     return out
 
+# %% ../nbs/19_qgnet.ipynb #0c448902
 @patch
 def _class_weight(self: QGNet):
     return None if self.fg_weight == 1.0 else [1.0, self.fg_weight]
@@ -328,9 +335,10 @@ def _match_forward(self: QGNet, query, masks, feats, guided, target):
         out.update(fem_loss(out['logits'], aux, target, self.aux_weight, weight=self._class_weight()))
     return out
 
-# %% ../nbs/19_qgnet.ipynb #8e6e1300
+# %% ../nbs/19_qgnet.ipynb #6108272b
 def _nbytes(v) -> int: return sum(t.numel() * t.element_size() for t in v)
 
+# %% ../nbs/19_qgnet.ipynb #897bc731
 class FeatureCache:
     "An LRU memo of frozen-feature tensors keyed by the exact bytes of their inputs, bounded by `max_bytes`."
     def __init__(self, max_bytes: float = 2 * 2**30):
@@ -347,29 +355,33 @@ class FeatureCache:
             h.update(t.cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
         return tag, h.digest()
 
-    def get(self, tag: str, inputs: tuple, fn) -> tuple:
-        "The tuple of tensors `fn(*inputs)`, computed once per distinct `inputs`."
-        k = self.key(tag, *inputs)
-        if k in self.items:
-            self.hits += 1
-            self.items.move_to_end(k)
-            return self.items[k]
-        self.misses += 1
-        v = tuple(fn(*inputs))
-        n = _nbytes(v)
-        if n <= self.max_bytes:
-            self.items[k] = v
-            self.nbytes += n
-            while self.nbytes > self.max_bytes: self.nbytes -= _nbytes(self.items.popitem(last=False)[1])
-        return v
-
-    def batch(self, tag: str, inputs: tuple, fn) -> tuple:
-        "`fn` applied to the batch `inputs` one item at a time through the memo, results concatenated."
-        outs = [self.get(tag, tuple(x[i:i+1] for x in inputs), fn) for i in range(len(inputs[0]))]
-        return tuple(torch.cat(parts) for parts in zip(*outs))
-
     def __repr__(self): return (f'FeatureCache({len(self.items)} items, {self.nbytes / 2**20:.0f} MiB, '
                                 f'{self.hits} hits, {self.misses} misses)')
+
+# %% ../nbs/19_qgnet.ipynb #cc1036f4
+@patch
+def get(self: FeatureCache, tag: str, inputs: tuple, fn) -> tuple:
+    "The tuple of tensors `fn(*inputs)`, computed once per distinct `inputs`."
+    k = self.key(tag, *inputs)
+    if k in self.items:
+        self.hits += 1
+        self.items.move_to_end(k)
+        return self.items[k]
+    self.misses += 1
+    v = tuple(fn(*inputs))
+    n = _nbytes(v)
+    if n <= self.max_bytes:
+        self.items[k] = v
+        self.nbytes += n
+        while self.nbytes > self.max_bytes: self.nbytes -= _nbytes(self.items.popitem(last=False)[1])
+    return v
+
+# %% ../nbs/19_qgnet.ipynb #a035e370
+@patch
+def batch(self: FeatureCache, tag: str, inputs: tuple, fn) -> tuple:
+    "`fn` applied to the batch `inputs` one item at a time through the memo, results concatenated."
+    outs = [self.get(tag, tuple(x[i:i+1] for x in inputs), fn) for i in range(len(inputs[0]))]
+    return tuple(torch.cat(parts) for parts in zip(*outs))
 
 # %% ../nbs/19_qgnet.ipynb #8e6e1301
 @contextlib.contextmanager
@@ -393,6 +405,13 @@ def frozen_resnets(model: nn.Module) -> list:
             nets += [n for n in cand if isinstance(n, Backbone) and not any(n is x for x in nets)]
     return nets
 
+# %% ../nbs/19_qgnet.ipynb #b7e1a005
+def _calibration_images(size: int = 129, n: int = 2) -> torch.Tensor:
+    "Fixed smooth random pictures, normalised as inputs are: int8 ranges observed on them depend on the weights only."
+    g = torch.Generator().manual_seed(0)
+    coarse = F.interpolate(torch.rand(n, 3, size // 16, size // 16, generator=g), size=(size, size), mode='bilinear')
+    return normalize(0.8 * coarse + 0.2 * torch.rand(n, 3, size, size, generator=g))
+
 # %% ../nbs/19_qgnet.ipynb #b7e1a004
 def _int8_stages(net: Backbone, images: torch.Tensor) -> dict:
     "Each stage of ResNet trunk `net` (stem, layer1..layer4) as an int8 copy, its ranges observed on `images`."
@@ -407,13 +426,6 @@ def _int8_stages(net: Backbone, images: torch.Tensor) -> dict:
             x = prepared(x)                                         # observed; the next stage's input
             out[name] = convert_fx(prepared)
     return out
-
-# %% ../nbs/19_qgnet.ipynb #b7e1a005
-def _calibration_images(size: int = 129, n: int = 2) -> torch.Tensor:
-    "Fixed smooth random pictures, normalised as inputs are: int8 ranges observed on them depend on the weights only."
-    g = torch.Generator().manual_seed(0)
-    coarse = F.interpolate(torch.rand(n, 3, size // 16, size // 16, generator=g), size=(size, size), mode='bilinear')
-    return normalize(0.8 * coarse + 0.2 * torch.rand(n, 3, size, size, generator=g))
 
 # %% ../nbs/19_qgnet.ipynb #b7e1a007
 def _int8_hook(module: nn.Module, args):
