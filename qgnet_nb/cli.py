@@ -25,6 +25,7 @@ def _arg_type(name, cast, ok, what):
     f.__name__ = name
     return f
 
+# %% ../nbs/01_cli.ipynb #10873037
 positive_int = _arg_type('positive_int', int, lambda v: v >= 1, 'a positive integer')
 nonneg_int = _arg_type('nonneg_int', int, lambda v: v >= 0, 'an integer >= 0')
 positive_float = _arg_type('positive_float', float, lambda v: math.isfinite(v) and v > 0, 'a positive finite number')
@@ -54,23 +55,27 @@ def _unwrap(t):
         return rest[0], True
     return t, False
 
+# %% ../nbs/01_cli.ipynb #1bc21d35
 @functools.cache
 def _hints(cls) -> dict:
     "Each field of `cls` -> (its annotation without `| None`, may be None); evaluated once per class."
     return {k: _unwrap(v) for k, v in typing.get_type_hints(cls, include_extras=True).items()}
 
+# %% ../nbs/01_cli.ipynb #09bf091d
 @functools.cache
 def _docs(cls) -> dict:
     "The comments beside the fields of `cls`, read from its source once ({} without source: a notebook's class)."
     try: return docments(cls)
     except (OSError, TypeError): return {}
 
+# %% ../nbs/01_cli.ipynb #97f6cc96
 def _help(cls, name: str) -> str | None:
     "The comment beside field `name` in `cls` or the first of its bases that has one."
     for c in cls.__mro__:
         if dataclasses.is_dataclass(c) and _docs(c).get(name): return _docs(c)[name]
     return None
 
+# %% ../nbs/01_cli.ipynb #9051a93c
 def _choices(cls, name: str):
     "The accepted values of field `name`: a Literal annotation, else the class's CHOICES entry, else None."
     t, _ = _hints(cls)[name]
@@ -80,6 +85,7 @@ def _choices(cls, name: str):
         if c is not None: return list(c() if callable(c) else c)
     return None
 
+# %% ../nbs/01_cli.ipynb #6bb2bf01
 def field_flag(cls, f: dataclasses.Field) -> dict | None:
     "argparse keywords for the dataclass field `f` of `cls` (None for a field no flag can carry, e.g. a dict)."
     t, optional = _hints(cls)[f.name]
@@ -164,11 +170,13 @@ def _nearest_existing(path: Path) -> Path:
     while not p.exists() and p != p.parent: p = p.parent
     return p
 
+# %% ../nbs/01_cli.ipynb #44be8875
 def _check_creatable(path: Path, folder: Path, flag: str):
     base = _nearest_existing(folder)
     if not base.is_dir(): raise UsageError(f"{flag} {path}: cannot be created, {base} is a file")
     if not os.access(base, os.W_OK | os.X_OK): raise UsageError(f"{flag} {path}: {base} is not writable")
 
+# %% ../nbs/01_cli.ipynb #c6a52c39
 def check_out_dir(path, flag: str = '--out') -> Path:
     "Refuse (UsageError, naming `flag`) an output folder that is a file or lies where nothing can be written."
     path = Path(path)
@@ -220,6 +228,7 @@ def _available(name):
 USER_ERRORS = (UsageError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
                NonFiniteError)
 
+# %% ../nbs/01_cli.ipynb #4735b04d
 def run_command(name: str, fn, argv: list[str], debug: bool = False) -> int:
     """Run subcommand `fn(argv)`: a user error or a full disk becomes `qgnet NAME: error: ...` and exit 2, Ctrl-C
     exit 130 (tracebacks with `debug`)."""
