@@ -25,11 +25,13 @@ def _circle(r=1., n=48):
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     return np.stack([r * np.cos(t), r * np.sin(t)], 1)
 
+# %% ../nbs/12_demo_set.ipynb #54b96ce9
 def _star(n=5, ro=1., ri=0.45):
     t = np.arange(2 * n) * np.pi / n - np.pi / 2
     r = np.where(np.arange(2 * n) % 2 == 0, ro, ri)
     return np.stack([r*np.cos(t), r*np.sin(t)], 1)
 
+# %% ../nbs/12_demo_set.ipynb #8e40ec35
 def demo_shape(cls: int) -> list[tuple[np.ndarray, int]]:
     "Polygons (unit coordinates, fill 1 = object, 0 = hole, drawn in order) of demo class `cls` (1..8)."
     w = 0.3
@@ -76,6 +78,7 @@ def _demo_photos() -> list[np.ndarray]:
             _PHOTOS[n] = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a[..., :3]
     return [_PHOTOS[n] for n in DEMO_PHOTOS]
 
+# %% ../nbs/12_demo_set.ipynb #8c5a41d5
 def _photo_crop(photos, rng, h, w, exclude=-1):
     k = int(rng.integers(len(photos) - (exclude >= 0)))
     k = k + (exclude >= 0 and k >= exclude)
@@ -89,6 +92,7 @@ def _photo_crop(photos, rng, h, w, exclude=-1):
     if rng.random() < 0.2: a = 255 - a
     return np.clip(a, 0, 255), k
 
+# %% ../nbs/12_demo_set.ipynb #ce361b7c
 def _raster(polys, h, w, ss=4):
     "Coverage in [0, 1] of `polys` (pixel coordinates) on an h x w grid, by ss x ss supersampling."
     im = Image.new('L', (w * ss, h * ss), 0)
@@ -101,6 +105,7 @@ DEMO_PATTERNS = ('stripes', 'checker', 'dots', 'waves')
 DEMO_SURFACES = {1: (0, 'stripes'), 2: (1, 'checker'), 3: (2, 'dots'), 4: (3, 'waves'),
                  5: (0, 'dots'), 6: (1, 'waves'), 7: (2, 'stripes'), 8: (3, 'checker')}
 
+# %% ../nbs/12_demo_set.ipynb #4f822704
 def demo_surface(cls: int, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     "The (h, w, 3) float surface of demo class `cls`: its hue and pattern, with random shade, orientation and period."
     if cls not in DEMO_SURFACES: raise ValueError(f'cls={cls}: expected a demo class 1..8')
