@@ -166,21 +166,23 @@ class Attention(nn.Module):
         self.q, self.kv, self.proj = nn.Linear(dim, dim), nn.Linear(dim, 2 * dim), nn.Linear(dim, dim)
         self.last_drop = None                                      # the last dropout mask (for inspection)
 
-    def forward(self, x, ctx=None, support_labels=None, query_labels=None):
-        ctx = x if ctx is None else ctx
-        B, N, C = x.shape
-        M, H = ctx.shape[1], self.heads
-        q = self.q(x).view(B, N, H, C // H).transpose(1, 2)                      # (B, H, N, d)
-        k, v = self.kv(ctx).view(B, M, 2, H, C // H).permute(2, 0, 3, 1, 4)     # (B, H, M, d) each
-        keep, self.last_drop = None, None
-        if self.training and support_labels is not None and query_labels is not None:
-            scale = q.shape[-1] ** -.5                                             # SDPA's scale
-            with torch.no_grad():
-                drop = torch.cat([directional_dropout((q[b:b+1] @ k[b:b+1].transpose(-1, -2) * scale).softmax(-1),
-                                                      support_labels[b:b+1], query_labels[b:b+1]) for b in range(B)])
-            self.last_drop, keep = drop, ~drop
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
-        return self.proj(o.transpose(1, 2).reshape(B, N, C))
+# %% ../nbs/26_iir.ipynb #619981d2
+@patch
+def forward(self: Attention, x, ctx=None, support_labels=None, query_labels=None):
+    ctx = x if ctx is None else ctx
+    B, N, C = x.shape
+    M, H = ctx.shape[1], self.heads
+    q = self.q(x).view(B, N, H, C // H).transpose(1, 2)                      # (B, H, N, d)
+    k, v = self.kv(ctx).view(B, M, 2, H, C // H).permute(2, 0, 3, 1, 4)     # (B, H, M, d) each
+    keep, self.last_drop = None, None
+    if self.training and support_labels is not None and query_labels is not None:
+        scale = q.shape[-1] ** -.5                                             # SDPA's scale
+        with torch.no_grad():
+            drop = torch.cat([directional_dropout((q[b:b+1] @ k[b:b+1].transpose(-1, -2) * scale).softmax(-1),
+                                                  support_labels[b:b+1], query_labels[b:b+1]) for b in range(B)])
+        self.last_drop, keep = drop, ~drop
+    o = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+    return self.proj(o.transpose(1, 2).reshape(B, N, C))
 
 # %% ../nbs/26_iir.ipynb #347f3500
 class IIRBlock(nn.Module):
@@ -196,11 +198,12 @@ class IIRBlock(nn.Module):
         x = x + self.cross_attn(self.norm2(x), self.norm_s(s), support_labels, query_labels)
         return x + self.mlp(self.norm3(x))
 
-# %% ../nbs/26_iir.ipynb #347f3501
+# %% ../nbs/26_iir.ipynb #55e7d47e
 def _head(dim: int, classes: int, dropout: float = .1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1, bias=False), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
                          nn.Conv2d(dim, classes, 1))
 
+# %% ../nbs/26_iir.ipynb #5d4137dd
 class IIRDecoder(nn.Module):
     "Merge (query, whole-mask prototype, region prototype, maps), alternate self/cross attention, classify."
     def __init__(self, in_dim: int = 256, n_maps: int = 1, dim: int = 128, heads: int = 4, blocks: int = 2,
@@ -214,25 +217,27 @@ class IIRDecoder(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.cls, self.aux_cls = _head(dim, classes), _head(dim, classes)
 
-    def forward(self, query_feat, whole_proto, region_proto, maps, support_feat, support_mask,
-                support_labels=None, query_labels=None):
-        """query_feat, region_proto (B, C, h, w); whole_proto (B, C, 1, 1); maps (B, n_maps, h, w); support_feat
-        (B, K, C, h', w'), support_mask (B, K, 1, h', w'); labels (B, K*h'*w') and (B, h*w) -> (logits, aux logits)."""
-        B, C, h, w = query_feat.shape
-        if C != self.in_dim or maps.shape != (B, self.n_maps, h, w) or region_proto.shape != query_feat.shape:
-            raise ValueError(
-                f"decoder inputs: query_feat (B, {self.in_dim}, h, w), region_proto of the same shape, maps "
-                f"(B, {self.n_maps}, h, w); got {tuple(query_feat.shape)}, {tuple(region_proto.shape)}, "
-                f"{tuple(maps.shape)}"
-            )
-        x = self.init_merge(torch.cat([query_feat, whole_proto.expand(-1, -1, h, w), region_proto, maps], 1))  # 256x3+1
-        aux = self.aux_cls(x)
-        s = self.support_merge(torch.cat([support_feat, support_mask], 2).flatten(0, 1))     # (B*K, dim, h', w')
-        s = s.unflatten(0, (B, -1)).permute(0, 1, 3, 4, 2).flatten(1, 3)                     # (B, K*h'*w', dim)
-        t = x.flatten(2).transpose(1, 2)                                                    # (B, h*w, dim)
-        for blk in self.blocks: t = blk(t, s, support_labels, query_labels)
-        x = self.norm(t).transpose(1, 2).reshape(B, -1, h, w)
-        return self.cls(x), aux
+# %% ../nbs/26_iir.ipynb #8d667c9d
+@patch
+def forward(self: IIRDecoder, query_feat, whole_proto, region_proto, maps, support_feat, support_mask,
+            support_labels=None, query_labels=None):
+    """query_feat, region_proto (B, C, h, w); whole_proto (B, C, 1, 1); maps (B, n_maps, h, w); support_feat
+    (B, K, C, h', w'), support_mask (B, K, 1, h', w'); labels (B, K*h'*w') and (B, h*w) -> (logits, aux logits)."""
+    B, C, h, w = query_feat.shape
+    if C != self.in_dim or maps.shape != (B, self.n_maps, h, w) or region_proto.shape != query_feat.shape:
+        raise ValueError(
+            f"decoder inputs: query_feat (B, {self.in_dim}, h, w), region_proto of the same shape, maps "
+            f"(B, {self.n_maps}, h, w); got {tuple(query_feat.shape)}, {tuple(region_proto.shape)}, "
+            f"{tuple(maps.shape)}"
+        )
+    x = self.init_merge(torch.cat([query_feat, whole_proto.expand(-1, -1, h, w), region_proto, maps], 1))  # 256x3+1
+    aux = self.aux_cls(x)
+    s = self.support_merge(torch.cat([support_feat, support_mask], 2).flatten(0, 1))     # (B*K, dim, h', w')
+    s = s.unflatten(0, (B, -1)).permute(0, 1, 3, 4, 2).flatten(1, 3)                     # (B, K*h'*w', dim)
+    t = x.flatten(2).transpose(1, 2)                                                    # (B, h*w, dim)
+    for blk in self.blocks: t = blk(t, s, support_labels, query_labels)
+    x = self.norm(t).transpose(1, 2).reshape(B, -1, h, w)
+    return self.cls(x), aux
 
 # %% ../nbs/26_iir.ipynb #ad0e1cb6
 def _check_decoder(threshold, decoder, match_kernel, match_maps):
@@ -287,13 +292,14 @@ class IIR(FewShotBase):
         "Labels (N, H, W) in {0, 1, 255} -> nearest-neighbour at `size`, flattened (N, h*w)."
         return F.interpolate(labels[:, None].float(), size=tuple(size), mode='nearest').long().flatten(1)
 
-# %% ../nbs/26_iir.ipynb #1d786cc0
+# %% ../nbs/26_iir.ipynb #956ee5ee
 @patch
 def _dec_features(self: IIR, q_mid, s_mid):
     "The decoder-level features: the learned reductions (IIR's own decoder), or the frozen mid-level ones (match)."
     if self.decoder is None: return q_mid, s_mid
     return self.bridge(q_mid), self.down_supp(s_mid.flatten(0, 1)).unflatten(0, s_mid.shape[:2])
 
+# %% ../nbs/26_iir.ipynb #a8835848
 @patch
 @torch.no_grad()
 def cams(self: IIR, query, support_imgs, support_masks) -> dict:
@@ -388,21 +394,23 @@ class MultiScaleTTA(nn.Module):
         if mode == 'nearest': return F.interpolate(x.float(), size=size, mode='nearest').to(x.dtype)
         return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
 
-    def forward(self, query, support_imgs, support_masks, target=None):
-        if target is not None: raise ValueError("MultiScaleTTA is for evaluation: train the wrapped model itself")
-        H, W = query.shape[-2:]
-        B, K = support_imgs.shape[:2]
-        probs, ref = 0, None
-        for s in self.scales:
-            o = self.model(self._scaled(query, s, 'bilinear'),
-                           self._scaled(support_imgs.flatten(0, 1), s, 'bilinear').unflatten(0, (B, K)),
-                           self._scaled(support_masks.flatten(0, 1)[:, None], s, 'nearest')[:, 0].unflatten(0, (B, K)))
-            probs = probs + F.interpolate(
-                o['logits'].float(), size=(H, W), mode='bilinear', align_corners=False
-            ).softmax(1)
-            if ref is None or abs(s - 1) < abs(ref[0] - 1): ref = (s, o)
-        return {'logits': (probs / len(self.scales)).clamp_min(1e-8).log(), 'guided_map': ref[1]['guided_map'],
-                'prior_map': ref[1]['prior_map']}
+# %% ../nbs/26_iir.ipynb #ffa3dd4c
+@patch
+def forward(self: MultiScaleTTA, query, support_imgs, support_masks, target=None):
+    if target is not None: raise ValueError("MultiScaleTTA is for evaluation: train the wrapped model itself")
+    H, W = query.shape[-2:]
+    B, K = support_imgs.shape[:2]
+    probs, ref = 0, None
+    for s in self.scales:
+        o = self.model(self._scaled(query, s, 'bilinear'),
+                       self._scaled(support_imgs.flatten(0, 1), s, 'bilinear').unflatten(0, (B, K)),
+                       self._scaled(support_masks.flatten(0, 1)[:, None], s, 'nearest')[:, 0].unflatten(0, (B, K)))
+        probs = probs + F.interpolate(
+            o['logits'].float(), size=(H, W), mode='bilinear', align_corners=False
+        ).softmax(1)
+        if ref is None or abs(s - 1) < abs(ref[0] - 1): ref = (s, o)
+    return {'logits': (probs / len(self.scales)).clamp_min(1e-8).log(), 'guided_map': ref[1]['guided_map'],
+            'prior_map': ref[1]['prior_map']}
 
 # %% ../nbs/26_iir.ipynb #10636801
 def tta_label(name: str, scales=TTA_SCALES) -> str:
