@@ -43,45 +43,53 @@ class ClassMaskDataset(FewShotDataset):
         "(name, image path, mask path) of every record; a subclass lists them from its layout."
         raise NotImplementedError
 
-    def _class_ids(self): return [c for c in range(self.num_classes) if c != self.background]
+# %% ../nbs/13_datasets.ipynb #82643166
+@patch
+def _class_ids(self: ClassMaskDataset): return [c for c in range(self.num_classes) if c != self.background]
 
-    def _min_px(self, hw) -> float:
-        if self.min_pixels_ref is None: return self.min_pixels
-        return self.min_pixels * hw[0] * hw[1] / (self.min_pixels_ref[0] * self.min_pixels_ref[1])
+# %% ../nbs/13_datasets.ipynb #d76135b6
+@patch
+def _min_px(self: ClassMaskDataset, hw) -> float:
+    if self.min_pixels_ref is None: return self.min_pixels
+    return self.min_pixels * hw[0] * hw[1] / (self.min_pixels_ref[0] * self.min_pixels_ref[1])
 
-    def _build(self):
-        pairs = self._pairs_list()
-        if not pairs: raise FileNotFoundError(f'{self.source}: no images found')
-        scans = scan_masks([(i, m) for _, i, m in pairs],
-                           allowed=list(range(self.num_classes)) + list(self.ignore_values), tag=type(self).__name__)
-        ids = self._class_ids()
-        records = [Record(n, i, m, tuple(c for c in ids if s['counts'].get(c, 0) >= self._min_px(s['hw'])), s['counts'])
-                   for (n, i, m), s in zip(pairs, scans)]
-        names = self._names_arg
-        if names is None: names = {c: str(c) for c in ids}
-        elif not isinstance(names, dict):
-            names = list(names)
-            if len(names) != self.num_classes:
-                raise ValueError(
-                    f'class_names has {len(names)} names; expected num_classes={self.num_classes} (index = label value)'
-                )
-            names = {c: names[c] for c in ids}
-        folds = self._folds_arg
-        folds = (
-            consecutive_folds(ids, folds)
-            if isinstance(folds, (int, np.integer))
-            else [list(map(int, f)) for f in folds]
-        )
-        bad = sorted({c for f in folds for c in f} - set(ids))
-        if bad:
+# %% ../nbs/13_datasets.ipynb #23de0800
+@patch
+def _build(self: ClassMaskDataset):
+    pairs = self._pairs_list()
+    if not pairs: raise FileNotFoundError(f'{self.source}: no images found')
+    scans = scan_masks([(i, m) for _, i, m in pairs],
+                       allowed=list(range(self.num_classes)) + list(self.ignore_values), tag=type(self).__name__)
+    ids = self._class_ids()
+    records = [Record(n, i, m, tuple(c for c in ids if s['counts'].get(c, 0) >= self._min_px(s['hw'])), s['counts'])
+               for (n, i, m), s in zip(pairs, scans)]
+    names = self._names_arg
+    if names is None: names = {c: str(c) for c in ids}
+    elif not isinstance(names, dict):
+        names = list(names)
+        if len(names) != self.num_classes:
             raise ValueError(
-                f'folds name classes {bad} that are not classes of {self.source} ({describe_values(ids)})'
+                f'class_names has {len(names)} names; expected num_classes={self.num_classes} (index = label value)'
             )
-        return records, names, folds, self.source
+        names = {c: names[c] for c in ids}
+    folds = self._folds_arg
+    folds = (
+        consecutive_folds(ids, folds)
+        if isinstance(folds, (int, np.integer))
+        else [list(map(int, f)) for f in folds]
+    )
+    bad = sorted({c for f in folds for c in f} - set(ids))
+    if bad:
+        raise ValueError(
+            f'folds name classes {bad} that are not classes of {self.source} ({describe_values(ids)})'
+        )
+    return records, names, folds, self.source
 
-    def load(self, i):
-        r = self.records[i]
-        return read_image(r.image), self._lut[read_mask(r.label)]
+# %% ../nbs/13_datasets.ipynb #ef176151
+@patch
+def load(self: ClassMaskDataset, i):
+    r = self.records[i]
+    return read_image(r.image), self._lut[read_mask(r.label)]
 
 # %% ../nbs/13_datasets.ipynb #7af68378
 def _split_dir(root, split) -> Path:
@@ -91,6 +99,7 @@ def _split_dir(root, split) -> Path:
     d = Path(split) if Path(split).is_absolute() else root/split
     return d
 
+# %% ../nbs/13_datasets.ipynb #c5879731
 class MaskFolder(ClassMaskDataset):
     "Images with class-index masks laid out as `ROOT/SPLIT/images/NAME.*` + `ROOT/SPLIT/labels/NAME.png`."
     benchmark = 'class-index mask folder'
@@ -101,21 +110,23 @@ class MaskFolder(ClassMaskDataset):
         self.source = f"{self.benchmark} {self.dir}"
         super().__init__(num_classes=num_classes, fold=fold, mode=mode, **kw)
 
-    def _pairs_list(self):
-        imgs, labs = self.dir/'images', self.dir/'labels'
-        for d in (imgs, labs):
-            if not d.is_dir():
-                raise FileNotFoundError(
-                    f'{d} not found: expected {self.dir}/images/NAME.jpg with '
-                    f'{self.dir}/labels/NAME.png (split {self.split!r} of {self.root})'
-                )
-        out = []
-        for p in sorted(imgs.iterdir()):
-            if p.suffix.lower() not in IMG_EXTS or p.name.startswith('.'): continue
-            m = labs/f'{p.stem}.png'
-            if not m.exists(): raise FileNotFoundError(f'image {p} has no mask: expected {m}')
-            out.append((p.stem, p, m))
-        return out
+# %% ../nbs/13_datasets.ipynb #baf0b89e
+@patch
+def _pairs_list(self: MaskFolder):
+    imgs, labs = self.dir/'images', self.dir/'labels'
+    for d in (imgs, labs):
+        if not d.is_dir():
+            raise FileNotFoundError(
+                f'{d} not found: expected {self.dir}/images/NAME.jpg with '
+                f'{self.dir}/labels/NAME.png (split {self.split!r} of {self.root})'
+            )
+    out = []
+    for p in sorted(imgs.iterdir()):
+        if p.suffix.lower() not in IMG_EXTS or p.name.startswith('.'): continue
+        m = labs/f'{p.stem}.png'
+        if not m.exists(): raise FileNotFoundError(f'image {p} has no mask: expected {m}')
+        out.append((p.stem, p, m))
+    return out
 
 # %% ../nbs/13_datasets.ipynb #8582023f
 CAMVID_CLASSES = (
@@ -153,6 +164,7 @@ def _read_ids(path) -> list[str]:
         raise FileNotFoundError(f'image list not found: {path} (expected a text file, one image id per line)')
     return [Path(l.split()[0]).stem for l in path.read_text().splitlines() if l.strip()]
 
+# %% ../nbs/13_datasets.ipynb #dc2098a1
 def _voc_dir(root) -> Path:
     if root is None:
         raise ValueError('root=None: expected the VOC2012 folder (holding JPEGImages/ and SegmentationClassAug/)')
@@ -192,6 +204,7 @@ def image_ids(self: Pascal5i) -> list[str]:
     val = set(_read_ids(seg/'val.txt')) if (seg/'val.txt').is_file() else set()
     return sorted(set(ids) - val)
 
+# %% ../nbs/13_datasets.ipynb #c74459ff
 @patch
 def _pairs_list(self: Pascal5i):
     out = []
@@ -261,6 +274,7 @@ def _paint(self: Coco20i, img_id: int) -> np.ndarray:
     for a in self.coco.imgToAnns[img_id]: lab[self.coco.annToMask(a) > 0] = self._cls[a['category_id']]
     return lab
 
+# %% ../nbs/13_datasets.ipynb #91e47a95
 @patch
 def load(self: Coco20i, i):
     r = self.records[i]
@@ -284,48 +298,56 @@ class FSS1000(FewShotDataset):
         self.source = f'{self.benchmark} {self.root} (split {self.split})'
         super().__init__(fold=fold, mode=mode, **kw)
 
-    def split_classes(self) -> list[str]:
-        "Class folder names of the split."
-        all_cls = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith('.'))
-        if self.split == 'all': return all_cls
-        p = Path(self.split)
-        if not p.is_file():
-            alias = {'train': 'trn'}.get(self.split, self.split)
-            tried = [self.root/f'{self.split}.txt', self.root/'splits'/f'{self.split}.txt', self.root/f'{alias}.txt',
-                     self.root/'splits'/f'{alias}.txt']
-            found = [t for t in tried if t.is_file()]
-            if not found:
-                raise FileNotFoundError(
-                    f'FSS-1000 split {self.split!r}: no class-list file; tried '
-                    f'{", ".join(map(str, dict.fromkeys(tried)))}. '
-                    "Pass split=PATH to a text file with one class folder name per line (e.g. HSNet's "
-                    "data/splits/fss/test.txt), "
-                    "or split='all'"
-                )
-            p = found[0]
-        names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
-        missing = [n for n in names if not (self.root/n).is_dir()]
-        if missing: raise FileNotFoundError(f'{p} lists classes with no folder under {self.root}: {missing[:5]}')
-        return sorted(set(names))
+# %% ../nbs/13_datasets.ipynb #8778c5b6
+@patch
+def split_classes(self: FSS1000) -> list[str]:
+    "Class folder names of the split."
+    all_cls = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith('.'))
+    if self.split == 'all': return all_cls
+    p = Path(self.split)
+    if not p.is_file():
+        alias = {'train': 'trn'}.get(self.split, self.split)
+        tried = [self.root/f'{self.split}.txt', self.root/'splits'/f'{self.split}.txt', self.root/f'{alias}.txt',
+                 self.root/'splits'/f'{alias}.txt']
+        found = [t for t in tried if t.is_file()]
+        if not found:
+            raise FileNotFoundError(
+                f'FSS-1000 split {self.split!r}: no class-list file; tried '
+                f'{", ".join(map(str, dict.fromkeys(tried)))}. '
+                "Pass split=PATH to a text file with one class folder name per line (e.g. HSNet's "
+                "data/splits/fss/test.txt), "
+                "or split='all'"
+            )
+        p = found[0]
+    names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
+    missing = [n for n in names if not (self.root/n).is_dir()]
+    if missing: raise FileNotFoundError(f'{p} lists classes with no folder under {self.root}: {missing[:5]}')
+    return sorted(set(names))
 
-    def _build(self):
-        all_cls = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith('.'))
-        cid = {n: k + 1 for k, n in enumerate(all_cls)}
-        names = self.split_classes()
-        records = []
-        for n in names:
-            imgs = sorted((p for p in (self.root/n).iterdir() if p.suffix.lower() in ('.jpg', '.jpeg')),
-                          key=lambda p: (len(p.stem), p.stem))
-            if not imgs: raise FileNotFoundError(f'class folder {self.root/n} holds no N.jpg images')
-            for p in imgs:
-                m = p.with_suffix('.png')
-                if not m.exists(): raise FileNotFoundError(f'image {p} has no mask: expected {m}')
-                records.append(Record(f'{n}/{p.stem}', p, m, (cid[n],)))
-        return records, {cid[n]: n for n in names}, [[cid[n] for n in names]], self.source
+# %% ../nbs/13_datasets.ipynb #ee197126
+@patch
+def _build(self: FSS1000):
+    all_cls = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith('.'))
+    cid = {n: k + 1 for k, n in enumerate(all_cls)}
+    names = self.split_classes()
+    records = []
+    for n in names:
+        imgs = sorted((p for p in (self.root/n).iterdir() if p.suffix.lower() in ('.jpg', '.jpeg')),
+                      key=lambda p: (len(p.stem), p.stem))
+        if not imgs: raise FileNotFoundError(f'class folder {self.root/n} holds no N.jpg images')
+        for p in imgs:
+            m = p.with_suffix('.png')
+            if not m.exists(): raise FileNotFoundError(f'image {p} has no mask: expected {m}')
+            records.append(Record(f'{n}/{p.stem}', p, m, (cid[n],)))
+    return records, {cid[n]: n for n in names}, [[cid[n] for n in names]], self.source
 
-    def fold_classes(self, fold):
-        return self.all_classes, self.all_classes       # FSS-1000 trains and tests on the split's own classes
+# %% ../nbs/13_datasets.ipynb #29e4bfbb
+@patch
+def fold_classes(self: FSS1000, fold):
+    return self.all_classes, self.all_classes       # FSS-1000 trains and tests on the split's own classes
 
-    def load(self, i):
-        r = self.records[i]
-        return read_image(r.image), np.where(read_mask(r.label) >= 128, r.classes[0], 0).astype(np.uint8)
+# %% ../nbs/13_datasets.ipynb #23960ba9
+@patch
+def load(self: FSS1000, i):
+    r = self.records[i]
+    return read_image(r.image), np.where(read_mask(r.label) >= 128, r.classes[0], 0).astype(np.uint8)
