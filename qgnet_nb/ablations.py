@@ -97,7 +97,7 @@ def pretrain_dir(out, method: str, losses: str, length: int = 1) -> Path:
     "Folder of the pretraining with this setting."
     return Path(out)/setting_name(method, losses, length)/'pretrain'
 
-# %% ../nbs/25_ablations.ipynb #a30b5e02
+# %% ../nbs/25_ablations.ipynb #eb4ae4b5
 def _pretrain_files(cfg: AblateConfig) -> tuple[list, Path]:
     from qgnet_nb.patches import find_images
     from qgnet_nb.demo_set import demo_images
@@ -115,6 +115,7 @@ def _pretrain_files(cfg: AblateConfig) -> tuple[list, Path]:
         )
     return files, root
 
+# %% ../nbs/25_ablations.ipynb #2d03c64c
 def pretrain_config(cfg: AblateConfig, method: str, losses: str, length: int = 1):
     """The `PretrainConfig` of one setting; `qgnet pretrain` with the matching flags writes a checkpoint `ablate`
     resumes from."""
@@ -138,16 +139,18 @@ def run_pretraining(cfg: AblateConfig, method: str, losses: str, out, device='au
     st = pretrain(files, pcfg, out=d, device=device, progress=progress, root=root, log=log)
     return d/CHECKPOINT, chance_ratios(st['history'], pcfg)          # a finished run resumes into nothing
 
-# %% ../nbs/25_ablations.ipynb #1a3fb800
+# %% ../nbs/25_ablations.ipynb #335529c8
 def _config_key(cfg: AblateConfig) -> dict:
     "The configuration a result must match; the model is not in it because it names the result's files (`_suffix`)."
     return {k: v for k, v in json.loads(json.dumps(dataclasses.asdict(cfg))).items() if k != 'model'}
 
+# %% ../nbs/25_ablations.ipynb #21980682
 def _suffix(cfg: AblateConfig) -> str:
     """'' for QGNet (the paper's model), '-MODEL' otherwise: a setting's pretraining is shared, its training and
     result are not."""
     return '' if cfg.model == 'qgnet' else f'-{cfg.model}'
 
+# %% ../nbs/25_ablations.ipynb #d9f2d994
 def setting_result(out, method: str, losses: str, cfg: AblateConfig, length: int = 1) -> dict | None:
     """The finished result of a setting in `out`, None if there is none; a ValueError if it was made with another
     configuration."""
@@ -188,7 +191,7 @@ def run_setting(method: str, losses: str, cfg: AblateConfig, out, device='auto',
     save_json(res, out/name/f'result{_suffix(cfg)}.json')             # atomic: exists only once the setting is done
     return res
 
-# %% ../nbs/25_ablations.ipynb #49bbbd00
+# %% ../nbs/25_ablations.ipynb #ddc52ee7
 CHANCE_LINE = 0.7   # a prior extractor whose global loss is above this share of chance has not learned (notebook 10)
 
 def at_chance(r: dict) -> bool:
@@ -196,6 +199,7 @@ def at_chance(r: dict) -> bool:
     c = (r.get('chance') or {}).get('global') or (r.get('chance') or {}).get('local') or {}
     return c.get('ratio', 0) > CHANCE_LINE
 
+# %% ../nbs/25_ablations.ipynb #ab5e9f78
 def study_table(results: list[dict]) -> str:
     "Markdown table of a study's finished variants; a variant whose prior extractor stayed at chance is marked."
     i5 = THRESHOLDS.index(0.5)
@@ -217,7 +221,16 @@ def study_table(results: list[dict]) -> str:
         )
     return '\n'.join(lines)
 
-# %% ../nbs/25_ablations.ipynb #49bbbd01
+# %% ../nbs/25_ablations.ipynb #084afb49
+def _title(r) -> str:
+    c = r['config']
+    return (
+        f"{c['data']} fold {c['fold']}, {c['shot']}-shot, {c['backbone']} @ {c['size']} px, {r['episodes']} "
+        "test episodes, "
+        f"pretraining {c['pretrain_epochs']} ep, training {c['epochs']} ep"
+    )
+
+# %% ../nbs/25_ablations.ipynb #7b56421a
 def study_figure(study: str, results: list[dict]):
     "mIoU of each variant (ours, the paper's) and recall against alpha of its guided map and prior map (1 - V)."
     if study == 'recall' and results: return recall_figure(results[0]['maps'], title=_title(results[0]))
@@ -248,15 +261,7 @@ def study_figure(study: str, results: list[dict]):
     fig.tight_layout()
     return fig
 
-def _title(r) -> str:
-    c = r['config']
-    return (
-        f"{c['data']} fold {c['fold']}, {c['shot']}-shot, {c['backbone']} @ {c['size']} px, {r['episodes']} "
-        "test episodes, "
-        f"pretraining {c['pretrain_epochs']} ep, training {c['epochs']} ep"
-    )
-
-# %% ../nbs/25_ablations.ipynb #03eaff52
+# %% ../nbs/25_ablations.ipynb #bf60dedd
 def ablate(
     study: str,
     cfg: AblateConfig = AblateConfig(),
@@ -284,6 +289,7 @@ def ablate(
                 if p.name != LOCK_NAME: shutil.rmtree(p) if p.is_dir() else p.unlink()
         return _ablate(study, cfg, out, variants, device, workers, progress, figure, log)
 
+# %% ../nbs/25_ablations.ipynb #7629a5cd
 def _ablate(study, cfg, out, variants, device, workers, progress, figure, log):
     results, skipped = [], []
     for v in variants:
@@ -301,6 +307,7 @@ def _ablate(study, cfg, out, variants, device, workers, progress, figure, log):
     log('\n' + table)
     return dict(study=study, table=table, results=results, skipped=skipped)
 
+# %% ../nbs/25_ablations.ipynb #6a238155
 def _write(study, results, out, figure) -> str:
     table = study_table(results)
     if study == 'recall': table += '\n\n' + recall_table(results[0]['maps'])
