@@ -28,6 +28,7 @@ def rgb_to_lab_torch(x: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/04_superpixels.ipynb #938de501
 def _take(x, idx): return x.index_select(0, idx.reshape(-1)).view(idx.shape)
 
+# %% ../nbs/04_superpixels.ipynb #f4f1ee4e
 def components_torch(labels: torch.Tensor, method: str = 'auto') -> torch.Tensor:
     """4-connected pieces of equal labels in a (B, H, W) batch: each pixel gets the flat index of its piece's first
     pixel."""
@@ -116,6 +117,7 @@ def _blocks(t, nby, sy, nbx, sx):
     b, c = t.shape[:2]
     return t.reshape(b, c, nby, sy, nbx, sx).permute(0, 2, 4, 1, 3, 5).reshape(b, nby, nbx, c, sy * sx)
 
+# %% ../nbs/04_superpixels.ipynb #8f9837c2
 def _dist_mat(c):
     "Candidate centres (..., 4, k) -> (..., 4, k+2) rows [-2c, 1, |c|^2], so that row . [f, |f|^2, 1] = |f - c|^2."
     return torch.cat([-2 * c, torch.ones_like(c[..., :1]), c.square().sum(-1, keepdim=True)], -1)
@@ -169,6 +171,15 @@ def _slic_labels(arg, ny, nx, sy, sx, hy, hx, H, W):
     lab_idx = ((by - 1 + arg // 2) * nx + (bx - 1 + arg % 2)).view(B, nby, nbx, sy, sx)
     return lab_idx.permute(0, 1, 3, 2, 4).reshape(B, nby * sy, nbx * sx)[:, hy:hy + H, hx:hx + W]
 
+# %% ../nbs/04_superpixels.ipynb #d1724faf
+def _gaussian_blur(x, sigma):
+    r = max(int(4 * sigma + 0.5), 1)
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2) / (2 * sigma**2))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
 # %% ../nbs/04_superpixels.ipynb #aea05d6a
 def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor, tol, enforce):
     dev = x.device
@@ -199,14 +210,6 @@ def _slic_batch(x, n_segments, compactness, max_num_iter, sigma, min_size_factor
     lab_idx = _slic_labels(arg, ny, nx, sy, sx, hy, hx, H, W)
     if enforce: lab_idx = connectivity_torch(lab_idx, int(min_size_factor * H * W / (ny * nx)))
     return lab_idx, it
-
-def _gaussian_blur(x, sigma):
-    r = max(int(4 * sigma + 0.5), 1)
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2) / (2 * sigma**2))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 # %% ../nbs/04_superpixels.ipynb #d40d8550
 def slic_torch(imgs, n_segments: int = 100, compactness: float = 10., max_num_iter: int = 10, sigma: float = 0.,
@@ -240,9 +243,11 @@ def _skimage_backend(img, method, p):
                     sigma=p['sigma'], min_size_factor=p['min_size_factor'], start_label=0, channel_axis=-1)
     return felzenszwalb(img, scale=p['scale'], sigma=p['sigma'], min_size=p['min_size'], channel_axis=-1)
 
+# %% ../nbs/04_superpixels.ipynb #78608de3
 def _numpy_backend(img, method, p):
     return slic_numpy(img, **p) if method == 'slic' else felzenszwalb_numpy(img, **p)
 
+# %% ../nbs/04_superpixels.ipynb #60fd5a14
 @contextlib.contextmanager
 def torch_threads(n: int | None):
     "Run the block with `n` intra-op CPU threads (None: unchanged), then restore the previous number."
@@ -262,6 +267,7 @@ def _torch_backend(img, method, p, device=None):
 BACKENDS = {'torch': _torch_backend, 'numpy': _numpy_backend, 'skimage': _skimage_backend}
 AUTO_BACKEND = {'slic': 'torch', 'felzenszwalb': 'skimage'}
 
+# %% ../nbs/04_superpixels.ipynb #b7017981
 def superpixels(img, method: str = 'slic', backend: str = 'auto', device=None, **params) -> np.ndarray:
     "Superpixel label map of `img` ((H, W, 3) uint8; grey/RGBA/float [0, 1] accepted) as (H, W) int32 numbered from 0."
     p = superpixel_params(method, **params)
