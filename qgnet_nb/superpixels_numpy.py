@@ -47,6 +47,7 @@ def _check_number(name, v, integer=False, low=None, low_open=False):
         raise ValueError(f"{name}={v!r}: expected a value {'>' if low_open else '>='} {low}")
     return int(v) if integer else float(v)
 
+# %% ../nbs/03_superpixels_numpy.ipynb #833ec108
 def superpixel_params(method: str = 'slic', **params) -> dict:
     "The full, checked parameter dict of `method` ('slic' or 'felzenszwalb'): defaults overridden by `params`."
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {sorted(METHODS)}")
@@ -87,6 +88,7 @@ def _lab_f(t):
     d = 6 / 29
     return np.where(t > d ** 3, np.cbrt(t), t / (3 * d * d) + 4 / 29)
 
+# %% ../nbs/03_superpixels_numpy.ipynb #a2f3a0f2
 def rgb_to_lab(img) -> np.ndarray:
     "(H, W, 3) uint8 sRGB -> (H, W, 3) float64 CIE Lab under D65 (L in 0..100)."
     xyz = SRGB_LINEAR[as_rgb(img)] @ (RGB2XYZ / D65[:, None]).T
