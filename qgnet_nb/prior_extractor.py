@@ -75,19 +75,22 @@ class PretrainConfig:
         self.crop_scale = tuple(self.crop_scale)
         if self.lr is None: self.lr = 0.03 * self.batch_size / 256
 
-    @property
-    def bn_groups(self) -> int:
-        "Number of BN groups in a global batch."
-        return max(1, self.batch_size // self.bn_group_size)
+# %% ../nbs/10_prior_extractor.ipynb #8341221d
+@patch(as_prop=True)
+def bn_groups(self: PretrainConfig) -> int:
+    "Number of BN groups in a global batch."
+    return max(1, self.batch_size // self.bn_group_size)
 
-    def check_world(self, world: int):
-        g = self.bn_groups
-        if self.batch_size % world or self.batch_size % g or g % world:
-            raise ValueError(
-                f"batch_size={self.batch_size} with bn_group_size={self.bn_group_size} gives {g} BN groups; with "
-                f"{world} process(es) the batch must split into equal groups, a whole number per process "
-                f"(e.g. bn_group_size={self.batch_size // world} or a batch of {self.bn_group_size * world})"
-            )
+# %% ../nbs/10_prior_extractor.ipynb #f85a8eac
+@patch
+def check_world(self: PretrainConfig, world: int):
+    g = self.bn_groups
+    if self.batch_size % world or self.batch_size % g or g % world:
+        raise ValueError(
+            f"batch_size={self.batch_size} with bn_group_size={self.bn_group_size} gives {g} BN groups; with "
+            f"{world} process(es) the batch must split into equal groups, a whole number per process "
+            f"(e.g. bn_group_size={self.batch_size // world} or a batch of {self.bn_group_size * world})"
+        )
 
 # %% ../nbs/10_prior_extractor.ipynb #25050800
 CHECKPOINT = 'checkpoint.pth.tar'
@@ -130,6 +133,7 @@ def _loader(ds, sampler, workers, device):
     return torch.utils.data.DataLoader(ds, batch_sampler=sampler, num_workers=workers, worker_init_fn=seed_worker,
                                        pin_memory=device.type == 'cuda', persistent_workers=workers > 0)
 
+# %% ../nbs/10_prior_extractor.ipynb #3b1d83f0
 def plot_losses(history: list[dict], title: str = 'pre-training loss'):
     "Loss curves (total, global, local) per step, with a running mean; returns the figure."
     import matplotlib.pyplot as plt
@@ -210,6 +214,7 @@ def begin(self: ContrastiveLoop):
     self.model.train()
     self.loader = _loader(self.ds, self.sampler, self.workers, self.device)
 
+# %% ../nbs/10_prior_extractor.ipynb #08fede69
 @patch
 def batches(self: ContrastiveLoop, epoch: int):
     "The run's loader; the epoch travels in each index."
@@ -236,6 +241,7 @@ def step(self: ContrastiveLoop, batch: dict, epoch: int) -> str:
 @patch
 def weights(self: ContrastiveLoop) -> dict: return self.model.state_dict()
 
+# %% ../nbs/10_prior_extractor.ipynb #70b6cbfc
 @patch
 def end_epoch(self: ContrastiveLoop, epoch: int):
     "Process 0 writes the checkpoint (MoCo's layout), `history.json` and the loss curve, each atomically."
