@@ -54,31 +54,50 @@ class PatchCache:
         self.method, self.params = self.manifest['method'], self.manifest['params']
         self.root, self.fill = Path(self.manifest['root']), False     # fill: `get_patches` saves what it computes
 
-    def key(self, path) -> str:
-        """The cache key of an image: its path relative to the cache's root, with '/' separators (root-relative keys
-        are accepted)."""
-        p = Path(path)
-        if not p.is_absolute() and p.exists(): p = p.resolve()      # a path from the working folder
-        if p.is_absolute():
-            try: p = p.resolve().relative_to(self.root.resolve())
-            except ValueError: raise KeyError(f"{path} is not under the cache's root {self.root}") from None
-        return p.as_posix()
+# %% ../nbs/06_patches.ipynb #301d47f4
+@patch
+def key(self: PatchCache, path) -> str:
+    """The cache key of an image: its path relative to the cache's root, with '/' separators (root-relative keys
+    are accepted)."""
+    p = Path(path)
+    if not p.is_absolute() and p.exists(): p = p.resolve()      # a path from the working folder
+    if p.is_absolute():
+        try: p = p.resolve().relative_to(self.root.resolve())
+        except ValueError: raise KeyError(f"{path} is not under the cache's root {self.root}") from None
+    return p.as_posix()
 
-    def file(self, path) -> Path: return self.out/(self.key(path) + '.npz')
-    def __contains__(self, path):
-        try: return self.file(path).exists()
-        except KeyError: return False
-    def __getitem__(self, path) -> np.ndarray:
-        f = self.file(path)
-        if not f.exists(): raise KeyError(f"no cached label map for {path} in {self.out}")
-        return load_labels(f)
-    def __len__(self): return sum(1 for _ in self.out.rglob('*.npz'))
-    def matches(self, method, params) -> bool:
-        "Whether this cache was made with `method` and (a superset of) `params`, after normalisation."
-        if method != self.method: return False
-        full = superpixel_params(method, **params)
-        return all(self.params.get(k) == full[k] for k in params)
-    def __repr__(self): return f"PatchCache({str(self.out)!r}, method={self.method!r}, {len(self)} maps)"
+# %% ../nbs/06_patches.ipynb #ed608df8
+@patch
+def file(self: PatchCache, path) -> Path: return self.out/(self.key(path) + '.npz')
+
+# %% ../nbs/06_patches.ipynb #bc3b7d58
+@patch
+def __contains__(self: PatchCache, path):
+    try: return self.file(path).exists()
+    except KeyError: return False
+
+# %% ../nbs/06_patches.ipynb #971352d3
+@patch
+def __getitem__(self: PatchCache, path) -> np.ndarray:
+    f = self.file(path)
+    if not f.exists(): raise KeyError(f"no cached label map for {path} in {self.out}")
+    return load_labels(f)
+
+# %% ../nbs/06_patches.ipynb #f81b3ec3
+@patch
+def __len__(self: PatchCache): return sum(1 for _ in self.out.rglob('*.npz'))
+
+# %% ../nbs/06_patches.ipynb #7c2d5cba
+@patch
+def matches(self: PatchCache, method, params) -> bool:
+    "Whether this cache was made with `method` and (a superset of) `params`, after normalisation."
+    if method != self.method: return False
+    full = superpixel_params(method, **params)
+    return all(self.params.get(k) == full[k] for k in params)
+
+# %% ../nbs/06_patches.ipynb #150a5ebe
+@patch
+def __repr__(self: PatchCache): return f"PatchCache({str(self.out)!r}, method={self.method!r}, {len(self)} maps)"
 
 # %% ../nbs/06_patches.ipynb #1a316c0b
 def get_patches(path, img=None, cache=None, method: str | None = None, **params) -> np.ndarray:
@@ -168,6 +187,7 @@ def put(self: PatchCache, path, labels) -> Path:
     "Save the label map of image `path` into the cache (atomically); returns its file."
     return save_labels(labels, self.file(path))
 
+# %% ../nbs/06_patches.ipynb #8b355a4a
 def filling_cache(root, method: str, params: dict, out=None) -> PatchCache:
     """A cache at `out` (default `root/.qgnet_patches/METHOD`) that `get_patches` fills as it computes; it resumes one
     made with the same settings, and refuses one made with others."""
