@@ -86,6 +86,7 @@ def _proc_start(pid: int):
         return int(Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[19])
     return None
 
+# %% ../nbs/02_run_state.ipynb #e56d6d2d
 def _lock_alive(info: dict) -> bool:
     if info.get('host') != socket.gethostname(): return True          # cannot tell: assume it runs
     pid = int(info.get('pid', -1))
@@ -96,10 +97,12 @@ def _lock_alive(info: dict) -> bool:
     started = _proc_start(pid)
     return started is None or info.get('proc_start') in (None, started)
 
+# %% ../nbs/02_run_state.ipynb #824b5af5
 def _read_lock(lock: Path) -> dict:
     with contextlib.suppress(OSError, ValueError): return json.loads(lock.read_text())
     return {}
 
+# %% ../nbs/02_run_state.ipynb #5692313f
 @contextlib.contextmanager
 def run_lock(folder, log=print, flag: str = '--out'):
     """Hold `folder/.qgnet.lock` while the block runs (stale temp files removed); UsageError if a live process holds
@@ -184,13 +187,13 @@ def append_log(path, rec: dict) -> None:
     "Append `rec` to the JSON-lines log `path` as one line."
     with open(path, 'a') as f: f.write(json.dumps(rec) + '\n')
 
+# %% ../nbs/02_run_state.ipynb #9df05c09
 def read_log(folder) -> list[dict]:
     "The records of the run in `folder`, whichever of the three loops wrote it (`RUN_LOGS`)."
     for p in (Path(folder)/n for n in RUN_LOGS):
         if p.suffix == '.json' and p.exists(): return json.loads(p.read_text())
         if p.exists(): return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
     raise FileNotFoundError(f"{folder}: no run log (none of {', '.join(RUN_LOGS)})")
-
 
 # %% ../nbs/02_run_state.ipynb #5e1e0006
 def plot_log(folder, keys=('loss', 'main_loss', 'aux_loss', 'global', 'local'), ax=None):
@@ -240,6 +243,7 @@ class Recording(list):
         self.device = device
     def strays(self) -> list: return [c for c in self if any(d != self.device for d in c[1])]
 
+# %% ../nbs/02_run_state.ipynb #9af0d74a
 def _lazy_device() -> torch.device:
     "torch's lazy device (TorchScript backend, data in CPU memory), initialised once per process."
     dev = torch.device('lazy', 0)
