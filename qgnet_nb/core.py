@@ -24,6 +24,7 @@ def _mps_available() -> bool:
     mps = getattr(torch.backends, 'mps', None)
     return bool(mps is not None and mps.is_available())
 
+# %% ../nbs/00_core.ipynb #91b5e907
 def get_device(device: str | torch.device | None = 'auto') -> torch.device:
     "Resolve `device`: 'auto'/None picks cuda, then mps, then cpu; an explicit but absent device is an error."
     if device is None or device == 'auto':
@@ -186,6 +187,7 @@ def _open(path, kind):
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ImageReadError(f"cannot read {kind} file {path}: {e}") from e
 
+# %% ../nbs/00_core.ipynb #a5db5ff9
 def read_image(path) -> np.ndarray:
     "Read an image file as an (H, W, 3) uint8 RGB array at its real values (`pil_to_rgb`); grey and RGBA are converted."
     return pil_to_rgb(_open(path, 'image'), f'image file {path}')
@@ -231,6 +233,7 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 # %% ../nbs/00_core.ipynb #c5bfdd01
 def _stats(x, stats): return torch.tensor(stats, dtype=x.dtype, device=x.device).view(3, 1, 1)
 
+# %% ../nbs/00_core.ipynb #bb531cf4
 def normalize(x: torch.Tensor) -> torch.Tensor:
     "ImageNet-normalise a (..., 3, H, W) tensor in [0, 1]."
     if x.ndim < 3 or x.shape[-3] != 3: raise ValueError(f"expected (..., 3, H, W), got {tuple(x.shape)}")
@@ -321,6 +324,7 @@ def _file_mode(path: Path) -> int:
     os.umask(umask)
     return 0o666 & ~umask
 
+# %% ../nbs/00_core.ipynb #7745d5f8
 @contextlib.contextmanager
 def atomic_open(path, mode: str = 'wb'):
     "Open a temporary file beside `path` for writing; on success it atomically replaces `path`."
@@ -445,6 +449,7 @@ def master_bar(gen, unit: str = 'epoch'):
 def _stay_eval(self, mode: bool = True):
     return nn.Module.train(self, False)
 
+# %% ../nbs/00_core.ipynb #3feba0d3
 def freeze(module: nn.Module) -> nn.Module:
     "Freeze `module`: no gradients, eval mode, and kept in eval mode by later `.train()` calls."
     for p in module.parameters(): p.requires_grad_(False)
