@@ -27,11 +27,12 @@ from .evaluate import evaluate, predict, to_device
 __all__ = ['PRESETS', 'TrainConfig', 'poly_lr', 'loss_scale', 'label_prior_entropy', 'train', 'EpisodeLoop',
            'prediction_agreement', 'SelfSupport', 'train_parser', 'check_start_points', 'train_cli']
 
-# %% ../nbs/22_train.ipynb #4b62d300
+# %% ../nbs/22_train.ipynb #9aee841f
 def _registered_models() -> tuple:
     import_model_modules()
     return tuple(MODELS)
 
+# %% ../nbs/22_train.ipynb #3aa29ae7
 @dataclasses.dataclass
 class TrainConfig(EpisodeConfig):
     "One episodic training run; the defaults are the PFENet/QGNet recipe (METHOD.md §2.6)."
@@ -70,20 +71,22 @@ class TrainConfig(EpisodeConfig):
         if self.match_maps is not None: self.match_maps = check_match_maps(self.match_maps)
         if self.prior_projections is None: self.prior_projections = default_prior_projections(self.decoder)
 
-    def model_kwargs(self) -> dict:
-        "Keyword arguments of `build_model` for this run."
-        kw = dict(backbone=self.backbone, weights=self.weights, finetune_backbone=self.finetune_backbone)
-        if self.decoder != 'fem': kw['decoder'] = self.decoder
-        if self.dim != 256: kw['dim'] = self.dim
-        if self.match_kernel != 3: kw['match_kernel'] = self.match_kernel
-        if self.match_maps is not None: kw['match_maps'] = self.match_maps
-        if self.fg_weight != 1.0: kw['fg_weight'] = self.fg_weight
-        # PFENet's absolute bins (60, 30, 15, 8) are made for 473 px inputs (a 60x60 feature map); any other size
-        # uses the same pyramid as fractions of the feature map, as PFENet does on COCO
-        kw['bins'] = self.bins if self.bins is not None else (None if self.size == 473 else (1.0, 0.5, 0.25, 0.125))
-        if kw['bins'] is None: del kw['bins']
-        if self.model != 'baseline': kw.update(prior=self.prior, prior_projections=self.prior_projections)
-        return kw
+# %% ../nbs/22_train.ipynb #2a37be28
+@patch
+def model_kwargs(self: TrainConfig) -> dict:
+    "Keyword arguments of `build_model` for this run."
+    kw = dict(backbone=self.backbone, weights=self.weights, finetune_backbone=self.finetune_backbone)
+    if self.decoder != 'fem': kw['decoder'] = self.decoder
+    if self.dim != 256: kw['dim'] = self.dim
+    if self.match_kernel != 3: kw['match_kernel'] = self.match_kernel
+    if self.match_maps is not None: kw['match_maps'] = self.match_maps
+    if self.fg_weight != 1.0: kw['fg_weight'] = self.fg_weight
+    # PFENet's absolute bins (60, 30, 15, 8) are made for 473 px inputs (a 60x60 feature map); any other size
+    # uses the same pyramid as fractions of the feature map, as PFENet does on COCO
+    kw['bins'] = self.bins if self.bins is not None else (None if self.size == 473 else (1.0, 0.5, 0.25, 0.125))
+    if kw['bins'] is None: del kw['bins']
+    if self.model != 'baseline': kw.update(prior=self.prior, prior_projections=self.prior_projections)
+    return kw
 
 # %% ../nbs/22_train.ipynb #3a02aa5e
 def poly_lr(base_lr: float, it: int, max_it: int, power: float = 0.9, x10: bool = False) -> float:
@@ -99,7 +102,7 @@ def loss_scale(target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
     if world == 1: return torch.ones((), device=target.device)
     return (world * n / all_reduce_sum(n).clamp(min=1)).to(torch.float32)
 
-# %% ../nbs/22_train.ipynb #3493b100
+# %% ../nbs/22_train.ipynb #e1e9d623
 class _EpochEpisodes(torch.utils.data.Dataset):
     "Adapter: item (epoch, i) is episode i of epoch `epoch` (so workers need no set_epoch call)."
     def __init__(self, ds): self.ds = ds
@@ -109,23 +112,26 @@ class _EpochEpisodes(torch.utils.data.Dataset):
         self.ds.set_epoch(epoch)
         return self.ds[i]
 
-_RESUME_FREE = ('val_every', 'val_episodes', 'val_split', 'probe_episodes')
-
+# %% ../nbs/22_train.ipynb #b120b6b0
 def _weighted_fraction(p: float, w: float) -> float:
     "The foreground fraction as a loss that weights object pixels `w` sees it: w p / (w p + 1 - p)."
     return w * p / (w * p + 1 - p) if p > 0 else 0.0
 
+# %% ../nbs/22_train.ipynb #3db939c6
 def label_prior_entropy(p: float) -> float:
     """Cross-entropy (nats) of always predicting the foreground fraction `p`: what a decoder that ignores its input
     scores."""
     p = min(max(float(p), 1e-12), 1 - 1e-12)
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))       # may change between a run and its continuation
 
-# %% ../nbs/22_train.ipynb #eb5695d2
+# %% ../nbs/22_train.ipynb #81b0b6b3
+_RESUME_FREE = ('val_every', 'val_episodes', 'val_split', 'probe_episodes')
+
 def _check_resume(ckpt: dict, cfg: TrainConfig, path):
     refuse_changed_run(path, config_diff(ckpt.get('train_config', {}), cfg, defaults=TrainConfig(), skip=_RESUME_FREE),
                        "Pass the same options, or choose a new --out folder (or --overwrite to start again).")
 
+# %% ../nbs/22_train.ipynb #a7b196f1
 def _diverged(what: str, step: int, epoch: int, lr: float, cfg: TrainConfig, last: Path) -> NonFiniteError:
     kept = f"{last} still holds the last good epoch" if last.exists() else "no checkpoint was written"
     return NonFiniteError(
@@ -213,10 +219,11 @@ def resume(self: EpisodeLoop):
     self.log(f"resuming {self.last} after epoch {self.state['epoch']} (step {self.state['step']})" +
              (f"; dropped {cut} line(s) of metrics.jsonl written after that checkpoint" if cut else ''))
 
-# %% ../nbs/22_train.ipynb #e34e9073
+# %% ../nbs/22_train.ipynb #52f5280b
 @patch
 def begin(self: EpisodeLoop): self.net = ddp_wrap(self.model, self.device)     # after a resume's load
 
+# %% ../nbs/22_train.ipynb #8a64b27a
 @patch
 def batches(self: EpisodeLoop, epoch: int):
     "The epoch's loader (workers need no set_epoch call: the epoch travels in each index); resets the epoch's sums."
@@ -248,10 +255,11 @@ def step(self: EpisodeLoop, batch: dict, epoch: int) -> str:
                                (qm == 1).sum().item(), (qm != 255).sum().item()], dtype=torch.float64)
     return f"loss {o['loss'].item():.3f} lr {self.lr:.2e}"
 
-# %% ../nbs/22_train.ipynb #f3a427c7
+# %% ../nbs/22_train.ipynb #0fc0d6fa
 @patch
 def weights(self: EpisodeLoop) -> dict: return self.model.state_dict()
 
+# %% ../nbs/22_train.ipynb #2615953e
 @patch
 def diverged(self: EpisodeLoop, what: str, epoch: int, step: int | None = None) -> NonFiniteError:
     return _diverged(what, self.state['step'] if step is None else step, epoch, self.lr, self.cfg, self.last)
@@ -345,7 +353,7 @@ def train_parser() -> argparse.ArgumentParser:
         f"{k}: {' '.join(f'--{a} {b}' for a, b in v.items())}" for k, v in PRESETS.items()) + ' (flags given win)')
     return p
 
-# %% ../nbs/22_train.ipynb #2e129500
+# %% ../nbs/22_train.ipynb #9574f586
 def _bins(b):
     if b is None: return None
     return tuple(
@@ -353,6 +361,7 @@ def _bins(b):
         for v in b
     )
 
+# %% ../nbs/22_train.ipynb #e9716cf0
 # the CPU recipes (each key a TrainConfig field), measured in experiments/RESULTS.md: `cpu`, a base-pretrained
 # ResNet-18 start point (`qgnet base-pretrain`) and the match decoder; `cpu-vgg16`, the ImageNet VGG-16 start point
 # (no backbone training) and the pointwise match decoder with object weight 1, reading layer 3 and layer 4 maps
