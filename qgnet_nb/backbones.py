@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib, hashlib, html, io, os, pickle, re, tarfile, torch, torchvision, warnings
 import urllib.parse, urllib.request
 import numpy as np
+from fastcore.basics import patch
 from pathlib import Path
 from torch import nn
 from .core import atomic_save, cache_dir, error_line
@@ -32,6 +33,7 @@ def _dilate_stage(stage: nn.Sequential, first: int, rest: int):
         if block.downsample is not None: block.downsample[0].stride = (1, 1)
         block.stride = 1
 
+# %% ../nbs/08_backbones.ipynb #da647484
 def _resnet(arch: str, dilated: bool) -> nn.Module:
     if arch not in ARCHS: raise ValueError(f"arch={arch!r}: expected one of {', '.join(ARCHS)}")
     if arch == 'resnet18':
@@ -79,24 +81,32 @@ class Backbone(nn.Module):
         self.stride = {'layer1': 4, 'layer2': 8, 'layer3': 8 if dilated else 16, 'layer4': 8 if dilated else 32}
         if weights is not None: self.load_weights(weights)
 
-    def load_weights(self, weights):
-        "Load `'imagenet'`, a torchvision weight name, or a state-dict/MoCo checkpoint file (strictly)."
-        if _weight_name(weights): sd = _torchvision_state(self.arch, weights)
-        else: sd = backbone_state_dict(load_checkpoint_file(weights))
-        sd = {k: v for k, v in sd.items() if not k.startswith('fc.')}
-        load_strict(self, sd, f'weights={str(weights)!r}')
-        return self
+# %% ../nbs/08_backbones.ipynb #429ab897
+@patch
+def load_weights(self: Backbone, weights):
+    "Load `'imagenet'`, a torchvision weight name, or a state-dict/MoCo checkpoint file (strictly)."
+    if _weight_name(weights): sd = _torchvision_state(self.arch, weights)
+    else: sd = backbone_state_dict(load_checkpoint_file(weights))
+    sd = {k: v for k, v in sd.items() if not k.startswith('fc.')}
+    load_strict(self, sd, f'weights={str(weights)!r}')
+    return self
 
-    def stem(self, x): return self.maxpool(self.relu(self.bn1(self.conv1(x))))
+# %% ../nbs/08_backbones.ipynb #13e129d8
+@patch
+def stem(self: Backbone, x): return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        out, x = {}, self.stem(x)
-        for name in LAYERS:
-            x = getattr(self, name)(x)
-            out[name] = x
-        return out
+# %% ../nbs/08_backbones.ipynb #fa82ad07
+@patch
+def forward(self: Backbone, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    out, x = {}, self.stem(x)
+    for name in LAYERS:
+        x = getattr(self, name)(x)
+        out[name] = x
+    return out
 
-    def extra_repr(self): return f"arch={self.arch!r}, dilated={self.dilated}"
+# %% ../nbs/08_backbones.ipynb #c273809d
+@patch
+def extra_repr(self: Backbone): return f"arch={self.arch!r}, dilated={self.dilated}"
 
 # %% ../nbs/08_backbones.ipynb #8dec1800
 def load_checkpoint_file(path) -> dict:
@@ -110,6 +120,7 @@ def _strip(k: str, prefix: str) -> str | None:
         if k.startswith(p): return k[len(p):]
     return None
 
+# %% ../nbs/08_backbones.ipynb #6f8ee7a6
 def backbone_state_dict(ckpt: dict, encoder: str = 'encoder_k') -> dict:
     """The trunk (no heads) of `encoder` from a MoCo-layout checkpoint, or a plain ResNet/VGG/Backbone state dict,
     with torchvision keys."""
@@ -252,26 +263,29 @@ class VGGBackbone(nn.Module):
     def layer3(self, x): return self._stage('layer3')(x)
     def layer4(self, x): return self._stage('layer4')(x)
 
-    def load_weights(self, weights):
-        "Load `'imagenet'` (a torchvision weight name), a file of `features.N.*` tensors or a MoCo checkpoint, strictly."
-        if _weight_name(weights):
-            if self.batch_norm: sd, self.source = _torchvision_state('vgg16_bn', weights), 'torchvision'
-            else: sd, self.source = _vgg16_imagenet(weights)
-        else:
-            if not Path(weights).is_file(): raise FileNotFoundError(f"VGG weights file not found: {weights}")
-            sd = backbone_state_dict(torch.load(weights, map_location='cpu', weights_only=True))   # plain or MoCo
-        n = len(self.features)
-        sd = {k: v for k, v in sd.items() if k.startswith('features.') and int(k.split('.')[1]) < n}
-        load_strict(self, sd, f'weights={str(weights)!r}')
-        return self
+# %% ../nbs/08_backbones.ipynb #cc77a834
+@patch
+def load_weights(self: VGGBackbone, weights):
+    "Load `'imagenet'` (a torchvision weight name), a file of `features.N.*` tensors or a MoCo checkpoint, strictly."
+    if _weight_name(weights):
+        if self.batch_norm: sd, self.source = _torchvision_state('vgg16_bn', weights), 'torchvision'
+        else: sd, self.source = _vgg16_imagenet(weights)
+    else:
+        if not Path(weights).is_file(): raise FileNotFoundError(f"VGG weights file not found: {weights}")
+        sd = backbone_state_dict(torch.load(weights, map_location='cpu', weights_only=True))   # plain or MoCo
+    n = len(self.features)
+    sd = {k: v for k, v in sd.items() if k.startswith('features.') and int(k.split('.')[1]) < n}
+    load_strict(self, sd, f'weights={str(weights)!r}')
+    return self
 
-    def forward(self, x):
-        out, x = {}, self.stem(x)
-        for name in ('layer1', 'layer2', 'layer3', 'layer4'):
-            x = getattr(self, name)(x)
-            out[name] = x
-        return out
-
+# %% ../nbs/08_backbones.ipynb #a954a90c
+@patch
+def forward(self: VGGBackbone, x):
+    out, x = {}, self.stem(x)
+    for name in ('layer1', 'layer2', 'layer3', 'layer4'):
+        x = getattr(self, name)(x)
+        out[name] = x
+    return out
 
 # %% ../nbs/08_backbones.ipynb #32a67afc
 BACKBONES = ('resnet18', 'resnet50', 'resnet101', 'vgg16', 'vgg16_bn')
