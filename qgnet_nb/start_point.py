@@ -84,12 +84,13 @@ class BaseHead(nn.Module):
         s = f['layer2'].shape[-2:]
         return self.cls(torch.cat([f['layer2'], resize(f['layer3'], s), resize(f['layer4'], s)], 1))
 
-# %% ../nbs/18_start_point.ipynb #8f83e6bf
+# %% ../nbs/18_start_point.ipynb #3652d028
 def _step_batches(n: int, cfg: BaseConfig, start: int):
     for s in range(start, cfg.steps):
         idx = np.random.default_rng([cfg.seed, 12, s]).choice(n, cfg.batch_size, replace=n < cfg.batch_size)
         yield [(s, int(i)) for i in idx]
 
+# %% ../nbs/18_start_point.ipynb #6d6d5182
 def _check_base_resume(ck: dict, conf: dict, last: Path):
     refuse_changed_run(last, config_diff(ck['config'], conf, defaults={'dilated': True}),   # before the field: dilated
                        "Pass the same options, or choose a new --out folder.")
@@ -150,7 +151,7 @@ class _Take:
     def __len__(self): return self.n
     def __iter__(self): return itertools.islice(self.it, self.n)
 
-# %% ../nbs/18_start_point.ipynb #8595c4de
+# %% ../nbs/18_start_point.ipynb #ca1302f6
 @patch
 def begin(self: BaseLoop):
     "One loader over the steps left (its batches: a function of the step), and the networks to train."
@@ -163,6 +164,7 @@ def begin(self: BaseLoop):
     self.bb.train(), self.head.train()
     self.t0 = time.perf_counter()
 
+# %% ../nbs/18_start_point.ipynb #bcb6fb21
 @patch
 def batches(self: BaseLoop, epoch: int):
     "The steps up to the next checkpoint."
@@ -179,15 +181,17 @@ def step(self: BaseLoop, batch, epoch: int) -> str:
     self.state['losses'].append(round(loss.item(), 5))
     return f"loss {loss.item():.3f}"
 
-# %% ../nbs/18_start_point.ipynb #20ef0e68
+# %% ../nbs/18_start_point.ipynb #4d8fedf7
 @patch
 def weights(self: BaseLoop) -> dict: return self.bb.state_dict()
 
+# %% ../nbs/18_start_point.ipynb #bd4b944e
 @patch
 def diverged(self: BaseLoop, what: str, epoch: int) -> NonFiniteError:
     return NonFiniteError(f"base pretraining diverged by step {self.state['step']}: {what}; no checkpoint was written; "
                           "try a smaller --lr")
 
+# %% ../nbs/18_start_point.ipynb #017dc927
 @patch
 def end_epoch(self: BaseLoop, epoch: int):
     "A line of log.jsonl (first: a resume trims it to last.pt), then last.pt, atomically."
@@ -209,28 +213,34 @@ class ThresholdSweep:
         self.fg = torch.zeros(len(self.class_ids), bins, dtype=torch.float64)
         self.bg = torch.zeros_like(self.fg)
 
-    def update(self, values: torch.Tensor, target: torch.Tensor, class_id: int, ignore_index: int = 255):
-        "Add one image: `values` and `target` (1 object, 0 background, `ignore_index` skipped) of the same shape."
-        v, t = values.flatten().double(), target.flatten()
-        keep = t != ignore_index
-        v, t = v[keep], t[keep]
-        b = torch.bucketize(v.clamp(self.edges[0], self.edges[-1]), self.edges[1:-1])
-        k = self.idx[int(class_id)]
-        self.fg[k] += torch.bincount(b[t == 1], minlength=self.fg.shape[1]).double()
-        self.bg[k] += torch.bincount(b[t != 1], minlength=self.fg.shape[1]).double()
+# %% ../nbs/18_start_point.ipynb #3d0bc845
+@patch
+def update(self: ThresholdSweep, values: torch.Tensor, target: torch.Tensor, class_id: int, ignore_index: int = 255):
+    "Add one image: `values` and `target` (1 object, 0 background, `ignore_index` skipped) of the same shape."
+    v, t = values.flatten().double(), target.flatten()
+    keep = t != ignore_index
+    v, t = v[keep], t[keep]
+    b = torch.bucketize(v.clamp(self.edges[0], self.edges[-1]), self.edges[1:-1])
+    k = self.idx[int(class_id)]
+    self.fg[k] += torch.bincount(b[t == 1], minlength=self.fg.shape[1]).double()
+    self.bg[k] += torch.bincount(b[t != 1], minlength=self.fg.shape[1]).double()
 
-    def best(self) -> tuple[float, float, list]:
-        "(mIoU, threshold, per-class IoU) of the single threshold that maximises the mIoU over the classes."
-        tp = self.fg.flip(1).cumsum(1).flip(1)                   # object pixels at or above each bin's lower edge
-        fp = self.bg.flip(1).cumsum(1).flip(1)
-        iou = tp / (self.fg.sum(1, keepdim=True) + fp).clamp(min=1)
-        miou = iou.mean(0)
-        j = int(miou.argmax())
-        return float(miou[j]), float(self.edges[j]), iou[:, j].tolist()
+# %% ../nbs/18_start_point.ipynb #2e603448
+@patch
+def best(self: ThresholdSweep) -> tuple[float, float, list]:
+    "(mIoU, threshold, per-class IoU) of the single threshold that maximises the mIoU over the classes."
+    tp = self.fg.flip(1).cumsum(1).flip(1)                   # object pixels at or above each bin's lower edge
+    fp = self.bg.flip(1).cumsum(1).flip(1)
+    iou = tp / (self.fg.sum(1, keepdim=True) + fp).clamp(min=1)
+    miou = iou.mean(0)
+    j = int(miou.argmax())
+    return float(miou[j]), float(self.edges[j]), iou[:, j].tolist()
 
-    def all_foreground(self) -> float:
-        "The mIoU of calling every valid pixel the object."
-        return float((self.fg.sum(1) / (self.fg.sum(1) + self.bg.sum(1)).clamp(min=1)).mean())
+# %% ../nbs/18_start_point.ipynb #02d5b630
+@patch
+def all_foreground(self: ThresholdSweep) -> float:
+    "The mIoU of calling every valid pixel the object."
+    return float((self.fg.sum(1) / (self.fg.sum(1) + self.bg.sum(1)).clamp(min=1)).mean())
 
 # %% ../nbs/18_start_point.ipynb #752d5c00
 PROBE_LAYERS = ('layer2', 'layer3', 'layer4', 'mid', 'rgb')
