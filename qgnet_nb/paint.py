@@ -6,6 +6,7 @@
 from __future__ import annotations
 import io, os, time
 import numpy as np
+from fastcore.basics import patch
 from PIL import Image
 from .core import SUPPORT_COLOR, overlay_heatmap, overlay_mask, read_image
 from .superpixels_numpy import as_rgb
@@ -58,24 +59,32 @@ class SupportPainter:
         self.img = as_rgb(img, 'support image')
         self.mask, self.last = np.zeros(self.img.shape[:2], np.uint8), None
 
-    def down(self, x, y):
-        self.last = (x, y)
-        return stroke(self.mask, [(x, y)], self.brush, 0 if self.erase else 1)
+# %% ../nbs/29_paint.ipynb #d14cb943
+@patch
+def down(self: SupportPainter, x, y):
+    self.last = (x, y)
+    return stroke(self.mask, [(x, y)], self.brush, 0 if self.erase else 1)
 
-    def move(self, x, y):
-        if self.last is None: return None                    # the button is up: moving paints nothing
-        a, self.last = self.last, (x, y)
-        return stroke(self.mask, [a, (x, y)], self.brush, 0 if self.erase else 1)
+# %% ../nbs/29_paint.ipynb #258b709b
+@patch
+def move(self: SupportPainter, x, y):
+    if self.last is None: return None                    # the button is up: moving paints nothing
+    a, self.last = self.last, (x, y)
+    return stroke(self.mask, [a, (x, y)], self.brush, 0 if self.erase else 1)
 
-    def up(self, x, y):
-        box = self.move(x, y)
-        self.last = None
-        return box
+# %% ../nbs/29_paint.ipynb #2d201c08
+@patch
+def up(self: SupportPainter, x, y):
+    box = self.move(x, y)
+    self.last = None
+    return box
 
-    def picture(self, box=None) -> np.ndarray:
-        "The support with its mask tinted in `SUPPORT_COLOR`, or the part of it inside `box` (y0, y1, x0, x1)."
-        y0, y1, x0, x1 = box or (0, self.mask.shape[0], 0, self.mask.shape[1])
-        return overlay_mask(self.img[y0:y1, x0:x1], self.mask[y0:y1, x0:x1], color=SUPPORT_COLOR)
+# %% ../nbs/29_paint.ipynb #006087f2
+@patch
+def picture(self: SupportPainter, box=None) -> np.ndarray:
+    "The support with its mask tinted in `SUPPORT_COLOR`, or the part of it inside `box` (y0, y1, x0, x1)."
+    y0, y1, x0, x1 = box or (0, self.mask.shape[0], 0, self.mask.shape[1])
+    return overlay_mask(self.img[y0:y1, x0:x1], self.mask[y0:y1, x0:x1], color=SUPPORT_COLOR)
 
 # %% ../nbs/29_paint.ipynb #a2900014
 def mask_from_image(a, shape=None, name: str = 'mask') -> np.ndarray:
@@ -180,7 +189,7 @@ def paint_canvas(painter: SupportPainter, on_stroke=None):
     draw()
     return cv
 
-# %% ../nbs/29_paint.ipynb #a2900033
+# %% ../nbs/29_paint.ipynb #2c51099f
 def _support_controls(names, brush):
     import ipywidgets as W
     wide = dict(description_width='60px')
@@ -193,6 +202,7 @@ def _support_controls(names, brush):
         clear=W.Button(description='clear mask', icon='eraser'),
         mask=W.FileUpload(accept='image/*', multiple=False, description='mask'))
 
+# %% ../nbs/29_paint.ipynb #0ca654cd
 def _query_controls(names):
     import ipywidgets as W
     return dict(queries=W.SelectMultiple(options=names, value=tuple(names[1:3]), description='queries', rows=6,
