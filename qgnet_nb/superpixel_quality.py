@@ -56,6 +56,7 @@ def _contingency(sp, gt, ignore):
     ng = g.max() + 1
     return np.bincount(s * ng + g, minlength=(s.max() + 1) * ng).reshape(-1, ng), valid.sum()
 
+# %% ../nbs/05_superpixel_quality.ipynb #33a16be3
 def undersegmentation_error(sp, gt, ignore=(255,)) -> float:
     "Neubert & Protzel's corrected under-segmentation error over labelled pixels (0 = no leakage)."
     ct, n = _contingency(sp, gt, ignore)
