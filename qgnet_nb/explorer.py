@@ -82,13 +82,14 @@ def class_episodes(ds) -> dict[int, list[int]]:
     for i in range(len(ds)): out[ds.episode(i)[1]].append(i)
     return out
 
-# %% ../nbs/28_explorer.ipynb #200736ce
+# %% ../nbs/28_explorer.ipynb #6390d65a
 def _unpadded(mask: np.ndarray) -> tuple[slice, slice]:
     "The rows and columns of a padded test mask that hold the image (padding is 255 on the right and at the bottom)."
     rows, cols = np.nonzero((mask != 255).any(1))[0], np.nonzero((mask != 255).any(0))[0]
     if not len(rows): return slice(None), slice(None)
     return slice(0, rows[-1] + 1), slice(0, cols[-1] + 1)
 
+# %% ../nbs/28_explorer.ipynb #eb7478d3
 def _crop_supports(batch: dict) -> list[tuple[np.ndarray, np.ndarray]]:
     "The (image, mask) arrays of a one-episode batch's supports, cut to the unpadded image."
     supports = []
@@ -213,7 +214,7 @@ def _check_explorer_args(shot: int, max_shot: int, alpha: float, panel: int):
     if not isinstance(panel, int) or panel < 32:
         raise ValueError(f"panel={panel!r}: expected a panel size in pixels >= 32")
 
-# %% ../nbs/28_explorer.ipynb #fdd96e29
+# %% ../nbs/28_explorer.ipynb #58eef5de
 def _episode_sets(run: dict, split: str, seed: int):
     "shot -> (the test episodes, `class_episodes` of them, the build's warnings), each shot built once."
     sets = {}
@@ -227,11 +228,13 @@ def _episode_sets(run: dict, split: str, seed: int):
         return sets[k]
     return episodes
 
+# %% ../nbs/28_explorer.ipynb #d20e5d87
 def _notes_html(notes) -> str: return '<br>'.join(f'<b>note:</b> {n}' for n in notes)
 
-# %% ../nbs/28_explorer.ipynb #4a26d45d
+# %% ../nbs/28_explorer.ipynb #92b97df5
 def _class_options(ds) -> list[tuple[str, int]]: return [(f'{ds.class_names[c]} ({c})', c) for c in ds.classes]
 
+# %% ../nbs/28_explorer.ipynb #589917cd
 def _explorer_controls(ds, eps: dict, shot: int, max_shot: int, alpha: float) -> dict:
     "The explorer's controls, by name, opened on the first episode of `ds`'s first class."
     import ipywidgets as W
@@ -254,12 +257,13 @@ def _explorer_controls(ds, eps: dict, shot: int, max_shot: int, alpha: float) ->
         upload=W.FileUpload(accept='image/*', multiple=False, description='upload'),
     )
 
-# %% ../nbs/28_explorer.ipynb #793e3608
+# %% ../nbs/28_explorer.ipynb #f199a9d5
 def _show(img_widget, arr: np.ndarray):
     "Show `arr` as a PNG in the ipywidgets `Image` at its own size."
     img_widget.value = png_bytes(arr)
     img_widget.layout.width = f'{arr.shape[1]}px'                    # the picture's own size: never stretched
 
+# %% ../nbs/28_explorer.ipynb #68bc36b8
 def _explorer_layout(c: dict, view, study, recall, info, status):
     "The explorer's panel: controls, the episode picture, the threshold study, the captions."
     import ipywidgets as W
@@ -346,7 +350,7 @@ def update(self: _Explorer, *_):
     self.info.value = _info_html(self.run, self.split, self.box.state, len(eps[cid]))
     self.redraw()
 
-# %% ../nbs/28_explorer.ipynb #350137e5
+# %% ../nbs/28_explorer.ipynb #6945e16c
 @patch
 def hold(self: _Explorer, fn):
     "Call `fn`, which sets several controls, with the handlers silent; then one model run."
@@ -355,6 +359,7 @@ def hold(self: _Explorer, fn):
     finally: self.busy = False
     self.update()
 
+# %% ../nbs/28_explorer.ipynb #e4e70c7d
 @patch
 def on_class(self: _Explorer, _):
     "Another class: its first episode, the slider over its episodes."
@@ -387,13 +392,14 @@ def on_shot(self: _Explorer, change):
         c['episode'].max = len(eps[cid]) - 1
     self.hold(f)
 
-# %% ../nbs/28_explorer.ipynb #140460a2
+# %% ../nbs/28_explorer.ipynb #e54dc7b0
 @patch
 def on_random(self: _Explorer, _):
     "Another episode of the class, at random."
     n = self.c['episode'].max + 1
     if n > 1: self.c['episode'].value = int((self.c['episode'].value + 1 + self.rng.integers(n - 1)) % n)
 
+# %% ../nbs/28_explorer.ipynb #72cde37b
 @patch
 def add_query(self: _Explorer, name: str, img):
     "Your image `img` joins the query list as `name` and is run with the episode's supports."
