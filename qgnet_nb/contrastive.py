@@ -8,6 +8,7 @@ import torch
 import numpy as np
 import torch.nn.functional as F
 import torchvision.transforms.v2 as T
+from fastcore.basics import patch
 import torchvision.transforms.v2.functional as TF
 from pathlib import Path
 from torch import nn
@@ -53,25 +54,32 @@ class KeyQueue(nn.Module):
         self.register_buffer('keys', F.normalize(torch.randn(size, dim, generator=generator), dim=1))
         self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
 
-    @property
-    def size(self) -> int: return self.keys.shape[0]
+# %% ../nbs/07_contrastive.ipynb #a12c5dde
+@patch(as_prop=True)
+def size(self: KeyQueue) -> int: return self.keys.shape[0]
 
-    @torch.no_grad()
-    def push(self, k: torch.Tensor, gathered: bool = False):
-        "Enqueue `k` (N, D) from this process (and all others unless `gathered`), dropping the oldest keys."
-        if k.ndim != 2 or k.shape[1] != self.keys.shape[1]:
-            raise ValueError(f"KeyQueue.push: expected keys of shape (N, {self.keys.shape[1]}), got {tuple(k.shape)}")
-        if not gathered: k = all_gather_varlen(k)
-        n, k = len(k), k[-self.size:].to(self.keys.dtype)             # only the newest `size` keys can stay
-        idx = (self.ptr + n - len(k) + torch.arange(len(k), device=self.keys.device)) % self.size
-        self.keys[idx] = k
-        self.ptr.copy_((self.ptr + n) % self.size)                     # ptr = keys pushed so far, mod size
+# %% ../nbs/07_contrastive.ipynb #6c9d05a1
+@patch
+@torch.no_grad()
+def push(self: KeyQueue, k: torch.Tensor, gathered: bool = False):
+    "Enqueue `k` (N, D) from this process (and all others unless `gathered`), dropping the oldest keys."
+    if k.ndim != 2 or k.shape[1] != self.keys.shape[1]:
+        raise ValueError(f"KeyQueue.push: expected keys of shape (N, {self.keys.shape[1]}), got {tuple(k.shape)}")
+    if not gathered: k = all_gather_varlen(k)
+    n, k = len(k), k[-self.size:].to(self.keys.dtype)             # only the newest `size` keys can stay
+    idx = (self.ptr + n - len(k) + torch.arange(len(k), device=self.keys.device)) % self.size
+    self.keys[idx] = k
+    self.ptr.copy_((self.ptr + n) % self.size)                     # ptr = keys pushed so far, mod size
 
-    def ordered(self) -> torch.Tensor:
-        "The keys from oldest to newest."
-        return torch.roll(self.keys, -int(self.ptr), 0)
+# %% ../nbs/07_contrastive.ipynb #706039bf
+@patch
+def ordered(self: KeyQueue) -> torch.Tensor:
+    "The keys from oldest to newest."
+    return torch.roll(self.keys, -int(self.ptr), 0)
 
-    def extra_repr(self): return f"size={self.size}, dim={self.keys.shape[1]}"
+# %% ../nbs/07_contrastive.ipynb #16d471d2
+@patch
+def extra_repr(self: KeyQueue): return f"size={self.size}, dim={self.keys.shape[1]}"
 
 # %% ../nbs/07_contrastive.ipynb #399d7afa
 @torch.no_grad()
@@ -163,28 +171,34 @@ class ContrastivePairs(torch.utils.data.Dataset):
         self.aug = moco_v2_augment(size, crop_scale)
         self.memo, self._labels = memo, {}
 
-    def __len__(self): return len(self.files)
+# %% ../nbs/07_contrastive.ipynb #4ae6f8d3
+@patch
+def __len__(self: ContrastivePairs): return len(self.files)
 
-    def labels(self, i: int, img: np.ndarray) -> np.ndarray:
-        "The label map of image `i`: cached, memoised, or computed now."
-        if i in self._labels: return self._labels[i]
-        lab = get_patches(self.files[i], img, cache=self.cache, method=self.method, **self.params)
-        if len(self._labels) < self.memo: self._labels[i] = lab
-        return lab
+# %% ../nbs/07_contrastive.ipynb #bfded3a8
+@patch
+def labels(self: ContrastivePairs, i: int, img: np.ndarray) -> np.ndarray:
+    "The label map of image `i`: cached, memoised, or computed now."
+    if i in self._labels: return self._labels[i]
+    lab = get_patches(self.files[i], img, cache=self.cache, method=self.method, **self.params)
+    if len(self._labels) < self.memo: self._labels[i] = lab
+    return lab
 
-    def __getitem__(self, key):
-        epoch, i = key if isinstance(key, tuple) else (0, key)
-        img = read_image(self.files[i])
-        x = tv_tensors.Image(torch.from_numpy(img).permute(2, 0, 1))
-        if self.method is None:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(item_seed(self.seed, epoch, i))
-                v1, v2 = self.aug(x), self.aug(x)
-            return {'view1': v1.as_subclass(torch.Tensor), 'view2': v2.as_subclass(torch.Tensor), 'index': i}
-        lab = tv_tensors.Mask(torch.from_numpy(self.labels(i, img).astype(np.int64)))
+# %% ../nbs/07_contrastive.ipynb #d442c3c9
+@patch
+def __getitem__(self: ContrastivePairs, key):
+    epoch, i = key if isinstance(key, tuple) else (0, key)
+    img = read_image(self.files[i])
+    x = tv_tensors.Image(torch.from_numpy(img).permute(2, 0, 1))
+    if self.method is None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(item_seed(self.seed, epoch, i))
-            v1, l1 = self.aug(x, lab)
-            v2, l2 = self.aug(x, lab)
-        return {'view1': v1.as_subclass(torch.Tensor), 'labels1': l1.as_subclass(torch.Tensor),
-                'view2': v2.as_subclass(torch.Tensor), 'labels2': l2.as_subclass(torch.Tensor), 'index': i}
+            v1, v2 = self.aug(x), self.aug(x)
+        return {'view1': v1.as_subclass(torch.Tensor), 'view2': v2.as_subclass(torch.Tensor), 'index': i}
+    lab = tv_tensors.Mask(torch.from_numpy(self.labels(i, img).astype(np.int64)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(item_seed(self.seed, epoch, i))
+        v1, l1 = self.aug(x, lab)
+        v2, l2 = self.aug(x, lab)
+    return {'view1': v1.as_subclass(torch.Tensor), 'labels1': l1.as_subclass(torch.Tensor),
+            'view2': v2.as_subclass(torch.Tensor), 'labels2': l2.as_subclass(torch.Tensor), 'index': i}
