@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy, math, torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 from .run_state import all_gather_varlen, all_reduce_sum, dist_info
 from .contrastive import KeyQueue, info_nce, local_info_nce, momentum_update, pair_patches, pool_patches
@@ -126,41 +127,45 @@ class MoCo(nn.Module):
         self.queue = KeyQueue(dim, queue, gen) if self.use_global else None
         self.local_queue = KeyQueue(dim, local_queue, gen) if self.use_local else None
 
-    def cell(self, size: int) -> float:
-        "Pixels of a view per feature cell of `layer4`."
-        stride = self.encoder_q.stride['layer4']
-        return (size / math.ceil(size / stride)) ** 2
+# %% ../nbs/09_moco.ipynb #45916d59
+@patch
+def cell(self: MoCo, size: int) -> float:
+    "Pixels of a view per feature cell of `layer4`."
+    stride = self.encoder_q.stride['layer4']
+    return (size / math.ceil(size / stride)) ** 2
 
-    def forward(self, im_q, im_k, lab_q=None, lab_k=None, shuffle_seed: int = 0) -> tuple[torch.Tensor, dict]:
-        rank, world = dist_info()
-        B = len(im_q)
-        N = B * world
-        mine = slice(rank * B, (rank + 1) * B)
-        if self.use_local:
-            if lab_q is None or lab_k is None: raise ValueError("the local loss needs the label maps of both views")
-            ids_q_all, ids_k_all, owner = pair_patches(all_gather_varlen(lab_q), all_gather_varlen(lab_k),
-                                                       self.cell(im_q.shape[-1]), self.min_area)
-            n_pairs, ids_q = len(owner), ids_q_all[mine]
-        else: ids_q = None
-        q, q_p, q_ids = self.encoder_q(im_q, ids_q)                                     # queries (with gradients)
-        with torch.no_grad():
-            momentum_update(self.encoder_k, self.encoder_q, self.m)
-            perm = torch.randperm(N, generator=torch.Generator().manual_seed(shuffle_seed)).to(im_k.device)
-            share = perm[mine]                                                          # shuffle BN
-            k_s, k_p_s, k_ids_s = self.encoder_k(all_gather_varlen(im_k)[share],
-                                                 ids_k_all[share] if self.use_local else None)
-        out, loss = {}, 0.
-        if self.use_global:
-            k_all = torch.empty(N, k_s.shape[1], device=k_s.device)
-            k_all[perm] = all_gather_varlen(k_s)                                        # unshuffle
-            l_g = info_nce(q, k_all[mine], self.queue.keys.clone(), self.tau)           # eq. 1
-            self.queue.push(k_all, gathered=True)
-            loss, out['global'] = loss + l_g, l_g.detach() * B
-        if self.use_local:
-            kp_all = torch.zeros(n_pairs, k_p_s.shape[1], device=k_p_s.device)
-            kp_all[all_gather_varlen(k_ids_s)] = all_gather_varlen(k_p_s)               # patch keys by global pair id
-            l_l = local_info_nce(q_p, kp_all[q_ids], self.local_queue.keys.clone(), self.tau, n_pairs, world)  # eq. 2
-            self.local_queue.push(kp_all, gathered=True)
-            loss, out['local'] = loss + l_l, l_l.detach() * n_pairs / world
-            out['pairs'] = torch.tensor(float(n_pairs))
-        return loss, out                                                                # eq. 3
+# %% ../nbs/09_moco.ipynb #d2d17613
+@patch
+def forward(self: MoCo, im_q, im_k, lab_q=None, lab_k=None, shuffle_seed: int = 0) -> tuple[torch.Tensor, dict]:
+    rank, world = dist_info()
+    B = len(im_q)
+    N = B * world
+    mine = slice(rank * B, (rank + 1) * B)
+    if self.use_local:
+        if lab_q is None or lab_k is None: raise ValueError("the local loss needs the label maps of both views")
+        ids_q_all, ids_k_all, owner = pair_patches(all_gather_varlen(lab_q), all_gather_varlen(lab_k),
+                                                   self.cell(im_q.shape[-1]), self.min_area)
+        n_pairs, ids_q = len(owner), ids_q_all[mine]
+    else: ids_q = None
+    q, q_p, q_ids = self.encoder_q(im_q, ids_q)                                     # queries (with gradients)
+    with torch.no_grad():
+        momentum_update(self.encoder_k, self.encoder_q, self.m)
+        perm = torch.randperm(N, generator=torch.Generator().manual_seed(shuffle_seed)).to(im_k.device)
+        share = perm[mine]                                                          # shuffle BN
+        k_s, k_p_s, k_ids_s = self.encoder_k(all_gather_varlen(im_k)[share],
+                                             ids_k_all[share] if self.use_local else None)
+    out, loss = {}, 0.
+    if self.use_global:
+        k_all = torch.empty(N, k_s.shape[1], device=k_s.device)
+        k_all[perm] = all_gather_varlen(k_s)                                        # unshuffle
+        l_g = info_nce(q, k_all[mine], self.queue.keys.clone(), self.tau)           # eq. 1
+        self.queue.push(k_all, gathered=True)
+        loss, out['global'] = loss + l_g, l_g.detach() * B
+    if self.use_local:
+        kp_all = torch.zeros(n_pairs, k_p_s.shape[1], device=k_p_s.device)
+        kp_all[all_gather_varlen(k_ids_s)] = all_gather_varlen(k_p_s)               # patch keys by global pair id
+        l_l = local_info_nce(q_p, kp_all[q_ids], self.local_queue.keys.clone(), self.tau, n_pairs, world)  # eq. 2
+        self.local_queue.push(kp_all, gathered=True)
+        loss, out['local'] = loss + l_l, l_l.detach() * n_pairs / world
+        out['pairs'] = torch.tensor(float(n_pairs))
+    return loss, out                                                                # eq. 3
