@@ -63,7 +63,7 @@ def as_image(img, name: str = 'image') -> np.ndarray:
         msg = error_line(e)
         raise UsageError(msg if msg.startswith(name) else f"{name}: {msg}") from None
 
-# %% ../nbs/21a_segment.ipynb #d20b32f2
+# %% ../nbs/21a_segment.ipynb #5b0dd690
 def _label(mask, name: str) -> np.ndarray:
     "A mask given as a path, PIL image or array -> (H, W) array of its values (palette indices, not colours)."
     try:
@@ -76,6 +76,7 @@ def _label(mask, name: str) -> np.ndarray:
     if a.ndim != 2: raise UsageError(f"{name}: expected an (H, W) mask, got an array of shape {a.shape}")
     return a
 
+# %% ../nbs/21a_segment.ipynb #65e5528f
 def as_mask(mask, hw, class_id: int | None = None, name: str = 'mask') -> np.ndarray:
     """A support mask -> (H, W) uint8, 1 object, 0 background, 255 ignored: binary masks (0/1, 0/255, bool; 255
     ignored beside 0/1), or `class_id`'s pixels of a class-index / palette mask."""
@@ -123,12 +124,13 @@ class Segmentation:
         "The fraction of the query's pixels in the mask."
         return float(self.mask.mean())
 
-# %% ../nbs/21a_segment.ipynb #efac1253
+# %% ../nbs/21a_segment.ipynb #df117b32
 def _support_batch(supports, size: int) -> dict:
     "Checked (image, mask) arrays -> the episode's `support_imgs` (K, 3, S, S) and `support_masks` (K, S, S)."
     xs, ms = zip(*(test_transform(img, m, size)[:2] for img, m in supports))
     return dict(support_imgs=torch.stack(xs), support_masks=torch.stack(ms))
 
+# %% ../nbs/21a_segment.ipynb #29ffb1ae
 @torch.inference_mode()
 def _segment_each(model, supports, images, size: int, device, dtype, cache_gb: float = 2.0):
     "Yield (image, `Segmentation`) per (name, image) of `images` (read lazily), the supports' features memoised."
