@@ -62,26 +62,29 @@ def update(self: IoUMeter, pred, target, class_id):
     self.fb_inter += torch.stack([stats[2].sum(), stats[0].sum()])
     self.fb_union += torch.stack([stats[3].sum(), stats[1].sum()])
 
-# %% ../nbs/15_metrics.ipynb #544cc6ec
+# %% ../nbs/15_metrics.ipynb #6df5cc80
 @patch
 def _iou(self: IoUMeter, i, u): return torch.where(u > 0, i / u.clamp(min=1), torch.zeros_like(u))
 
+# %% ../nbs/15_metrics.ipynb #b3d008e3
 @patch
 def per_class(self: IoUMeter) -> dict[int, float]:
     "IoU of each class: I / U summed over its episodes (0 when U = 0)."
     return dict(zip(self.class_ids, self._iou(self.inter, self.union).tolist()))
 
+# %% ../nbs/15_metrics.ipynb #255b9d64
 @patch
 def miou(self: IoUMeter) -> float:
     "Mean of the per-class IoUs over all the meter's classes."
     return float(self._iou(self.inter, self.union).mean())
 
+# %% ../nbs/15_metrics.ipynb #408687b6
 @patch
 def fbiou(self: IoUMeter) -> float:
     "Mean of background and foreground IoU, each pooled over all episodes."
     return float(self._iou(self.fb_inter, self.fb_union).mean())
 
-# %% ../nbs/15_metrics.ipynb #d1a12e91
+# %% ../nbs/15_metrics.ipynb #6ba3fb33
 @patch
 def merge(self: IoUMeter, other: IoUMeter) -> IoUMeter:
     "Add another meter's sums (same classes) into this one."
@@ -90,6 +93,7 @@ def merge(self: IoUMeter, other: IoUMeter) -> IoUMeter:
     for a in ('inter', 'union', 'episodes', 'fb_inter', 'fb_union'): getattr(self, a).add_(getattr(other, a))
     return self
 
+# %% ../nbs/15_metrics.ipynb #db117d54
 @patch
 def all_reduce(self: IoUMeter) -> IoUMeter:
     "Sum the accumulators over all torch.distributed ranks, on the group's device (no-op without a process group)."
@@ -157,34 +161,42 @@ class RecallMeter:
         self.lower_inside = 0
         self.compared = 0
 
-    def update(self, v: torch.Tensor, gt: torch.Tensor):
-        hits, n = recall_counts(v, gt, self.thresholds)
-        self.hits += hits
-        self.objects += n
-        if n: self.per_episode.append((hits.double() / n).tolist())
-        v = torch.as_tensor(v).double()
-        gt = torch.as_tensor(gt)
-        vin, vout = v[gt == 1], v[gt == 0]
-        self.hist_in += torch.histc(vin, self.bins, 0, 1)
-        self.hist_out += torch.histc(vout, self.bins, 0, 1)
-        self.sum_in += vin.sum().item()
-        self.sum_out += vout.sum().item()
-        self.n_out += vout.numel()
-        if len(vin) and len(vout):
-            self.compared += 1
-            self.lower_inside += int(vin.mean() < vout.mean())
+# %% ../nbs/15_metrics.ipynb #6aa71900
+@patch
+def update(self: RecallMeter, v: torch.Tensor, gt: torch.Tensor):
+    hits, n = recall_counts(v, gt, self.thresholds)
+    self.hits += hits
+    self.objects += n
+    if n: self.per_episode.append((hits.double() / n).tolist())
+    v = torch.as_tensor(v).double()
+    gt = torch.as_tensor(gt)
+    vin, vout = v[gt == 1], v[gt == 0]
+    self.hist_in += torch.histc(vin, self.bins, 0, 1)
+    self.hist_out += torch.histc(vout, self.bins, 0, 1)
+    self.sum_in += vin.sum().item()
+    self.sum_out += vout.sum().item()
+    self.n_out += vout.numel()
+    if len(vin) and len(vout):
+        self.compared += 1
+        self.lower_inside += int(vin.mean() < vout.mean())
 
-    def recall(self) -> list[float]:
-        "Pooled recall per threshold: object pixels above alpha over all object pixels, all episodes together."
-        return (self.hits / max(self.objects, 1)).tolist()
+# %% ../nbs/15_metrics.ipynb #3d99635b
+@patch
+def recall(self: RecallMeter) -> list[float]:
+    "Pooled recall per threshold: object pixels above alpha over all object pixels, all episodes together."
+    return (self.hits / max(self.objects, 1)).tolist()
 
-    def episode_mean(self) -> list[float]:
-        "Mean over episodes (with object pixels) of each episode's recall."
-        return torch.tensor(self.per_episode).mean(0).tolist() if self.per_episode else [0.0] * len(self.thresholds)
+# %% ../nbs/15_metrics.ipynb #e3899fa6
+@patch
+def episode_mean(self: RecallMeter) -> list[float]:
+    "Mean over episodes (with object pixels) of each episode's recall."
+    return torch.tensor(self.per_episode).mean(0).tolist() if self.per_episode else [0.0] * len(self.thresholds)
 
-    def summary(self) -> dict:
-        return dict(thresholds=list(self.thresholds), recall=self.recall(), recall_episode_mean=self.episode_mean(),
-                    object_pixels=self.objects, episodes=len(self.per_episode),
-                    mean_inside=self.sum_in / max(self.objects, 1), mean_outside=self.sum_out / max(self.n_out, 1),
-                    lower_inside=self.lower_inside / max(self.compared, 1),
-                    hist_inside=self.hist_in.tolist(), hist_outside=self.hist_out.tolist())
+# %% ../nbs/15_metrics.ipynb #db837965
+@patch
+def summary(self: RecallMeter) -> dict:
+    return dict(thresholds=list(self.thresholds), recall=self.recall(), recall_episode_mean=self.episode_mean(),
+                object_pixels=self.objects, episodes=len(self.per_episode),
+                mean_inside=self.sum_in / max(self.objects, 1), mean_outside=self.sum_out / max(self.n_out, 1),
+                lower_inside=self.lower_inside / max(self.compared, 1),
+                hist_inside=self.hist_in.tolist(), hist_outside=self.hist_out.tolist())
