@@ -16,7 +16,7 @@ from .superpixel_quality import SKIMAGE_PHOTOS, draw_boundaries, fit_side, sampl
 # %% auto #0
 __all__ = ['resize_image', 'panel_grid', 'read_upload', 'png_bytes', 'watch_own_image', 'patch_explorer']
 
-# %% ../nbs/27_widgets.ipynb #8ef3ff00
+# %% ../nbs/27_widgets.ipynb #553aa684
 _FONT = {}
 def _font(px: int = 12):
     if px not in _FONT:
@@ -24,6 +24,7 @@ def _font(px: int = 12):
         except TypeError: _FONT[px] = ImageFont.load_default()              # Pillow < 10.1: the bitmap font
     return _FONT[px]
 
+# %% ../nbs/27_widgets.ipynb #8484beaf
 def resize_image(a: np.ndarray, hw, nearest: bool = False) -> np.ndarray:
     if a.shape[:2] == tuple(hw): return a
     return np.asarray(Image.fromarray(a).resize((hw[1], hw[0]), Image.NEAREST if nearest else Image.BILINEAR))
@@ -90,7 +91,7 @@ def watch_own_image(path, upload, status, add) -> None:
     path.observe(from_path, 'value')
     upload.observe(from_upload, 'value')
 
-# %% ../nbs/27_widgets.ipynb #d3b36f93
+# %% ../nbs/27_widgets.ipynb #133a9548
 def _patch_controls(samples: dict) -> dict:
     "The patch explorer's controls, by name: the image list over `samples`, your image and mask, the five sliders."
     import ipywidgets as W
@@ -116,6 +117,7 @@ def _patch_controls(samples: dict) -> dict:
         ),
     )
 
+# %% ../nbs/27_widgets.ipynb #327ab591
 def _slider_params(c: dict) -> tuple:
     "((algorithm, its parameters at the sliders' values), ...) for SLIC then Felzenszwalb."
     return (
@@ -143,7 +145,7 @@ def _fitted_mask(path, img: np.ndarray, max_side: int):
         return gt, None
     except (OSError, ValueError) as e: return None, e
 
-# %% ../nbs/27_widgets.ipynb #235d758a
+# %% ../nbs/27_widgets.ipynb #795f64f3
 def _compare(img: np.ndarray, gt, ignore, params) -> tuple[dict, np.ndarray]:
     "({algorithm: quality measures + ms}, the two boundary pictures side by side) for `_slider_params`' `params`."
     res, panels = {}, []
@@ -155,6 +157,7 @@ def _compare(img: np.ndarray, gt, ignore, params) -> tuple[dict, np.ndarray]:
         panels.append(draw_boundaries(img, l))
     return res, np.concatenate([panels[0], np.full((img.shape[0], 6, 3), 255, np.uint8), panels[1]], 1)
 
+# %% ../nbs/27_widgets.ipynb #749a1908
 def _patch_info(source: str, img: np.ndarray, res: dict) -> str:
     "The caption: the image and its size, then each algorithm's segments, time and (with a mask) quality."
     cells = lambda m: ' '.join(
@@ -163,7 +166,7 @@ def _patch_info(source: str, img: np.ndarray, res: dict) -> str:
     )
     return '<br>'.join([f"{source} ({img.shape[1]}x{img.shape[0]})", cells('slic'), cells('felzenszwalb')])
 
-# %% ../nbs/27_widgets.ipynb #3d544620
+# %% ../nbs/27_widgets.ipynb #135851d1
 class _PatchExplorer:
     "The patch explorer's state: the image list, the image shown (its mask, ignored labels, name), controls, panel."
     def __init__(self, samples: dict, max_side: int):
@@ -175,6 +178,7 @@ class _PatchExplorer:
         self.box = _patch_layout(self.c, self.view, self.info, self.status)
         self.box.controls, self.box.state = self.c, {}
 
+# %% ../nbs/27_widgets.ipynb #4961cb48
 @patch
 def set_image(self: _PatchExplorer, img, gt=None, ignore=(255,), source=''):
     "Show `img` (and its mask `gt`) from now on, shrunk to `max_side`."
@@ -195,7 +199,7 @@ def update(self: _PatchExplorer, *_):
     self.info.value = _patch_info(self.source, self.img, res)
     self.box.state = res
 
-# %% ../nbs/27_widgets.ipynb #5d1a85a0
+# %% ../nbs/27_widgets.ipynb #ad174cfa
 @patch
 def pick(self: _PatchExplorer, *_):
     "Show the image chosen in the list."
@@ -205,6 +209,7 @@ def pick(self: _PatchExplorer, *_):
     self.status.value = ''
     self.update()
 
+# %% ../nbs/27_widgets.ipynb #8f940852
 @patch
 def add_own(self: _PatchExplorer, name, img):
     """Your image joins the list and is selected: the list names what is shown, and picking another entry works
