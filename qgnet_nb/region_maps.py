@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 
 # %% auto #0
@@ -55,10 +56,11 @@ def cosine_max(query: torch.Tensor, keys: torch.Tensor, eps: float = EPS) -> tor
         sim = torch.bmm(x.transpose(1, 2), p)             # eq. 9: (B, hw, h'w'), the only all-pairs tensor
         return sim.max(dim=2).values.view(B, h, w)        # eqs. 10-11: max over the key positions
 
-# %% ../nbs/16_region_maps.ipynb #ef4f23a6
+# %% ../nbs/16_region_maps.ipynb #77f31bd7
 def _projection(in_dim: int, dim: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_dim, dim, 3, padding=1), nn.ReLU(inplace=True), nn.Dropout(dropout))
 
+# %% ../nbs/16_region_maps.ipynb #1a87dcdc
 class PriorRegionMap(nn.Module):
     """QGNet's prior region map: projected bridge vs projected prior features of the same query, cosine-max, min-max
     (eqs. 9-12)."""
@@ -69,23 +71,26 @@ class PriorRegionMap(nn.Module):
         self.prior_proj = _projection(prior_dim, dim, dropout)     # the prior extractor's layer4 -> dim
         self.eps = eps
 
-    def forward(self, bridge: torch.Tensor, prior: torch.Tensor, size=None) -> torch.Tensor:
-        """bridge (B, Cb, h, w), prior (B, Cp, h', w') -> prior region map (B, 1, h, w) in [0, 1], resized to `size`
-        if given."""
-        if bridge.shape[0] != prior.shape[0]:
-            raise ValueError(f"bridge and prior features must come from the same query images: batch sizes "
-                             f"{bridge.shape[0]} and {prior.shape[0]}")
-        x, p = self.bridge_proj(bridge), self.prior_proj(prior)
-        s = cosine_max(x, p, self.eps)                      # eqs. 9-11
-        s = min_max_normalize(s, self.eps).unsqueeze(1)     # eq. 12, reshaped to h x w x 1
-        return s if size is None else resize(s, size)
+# %% ../nbs/16_region_maps.ipynb #f6e1477a
+@patch
+def forward(self: PriorRegionMap, bridge: torch.Tensor, prior: torch.Tensor, size=None) -> torch.Tensor:
+    """bridge (B, Cb, h, w), prior (B, Cp, h', w') -> prior region map (B, 1, h, w) in [0, 1], resized to `size`
+    if given."""
+    if bridge.shape[0] != prior.shape[0]:
+        raise ValueError(f"bridge and prior features must come from the same query images: batch sizes "
+                         f"{bridge.shape[0]} and {prior.shape[0]}")
+    x, p = self.bridge_proj(bridge), self.prior_proj(prior)
+    s = cosine_max(x, p, self.eps)                      # eqs. 9-11
+    s = min_max_normalize(s, self.eps).unsqueeze(1)     # eq. 12, reshaped to h x w x 1
+    return s if size is None else resize(s, size)
 
-# %% ../nbs/16_region_maps.ipynb #6e0e87d3
+# %% ../nbs/16_region_maps.ipynb #fc4efe73
 def _check_shots(feats, masks, feats_name='support_feats'):
     if feats.ndim != 5 or masks.ndim != 4 or feats.shape[:2] != masks.shape[:2]:
         raise ValueError(f"expected {feats_name} (B, K, C, h, w) and support_masks (B, K, H, W) with the same B and K; "
                          f"got {tuple(feats.shape)} and {tuple(masks.shape)}")
 
+# %% ../nbs/16_region_maps.ipynb #70e5fedc
 def _check_query_support(query_feat, support_feats, support_masks):
     "The shapes every query-vs-support map needs: K-shot supports, and a query with the same batch size and channels."
     _check_shots(support_feats, support_masks)
@@ -93,6 +98,7 @@ def _check_query_support(query_feat, support_feats, support_masks):
         raise ValueError(f"query_feat {tuple(query_feat.shape)} and support_feats {tuple(support_feats.shape)} "
                          "must share batch size and channels")
 
+# %% ../nbs/16_region_maps.ipynb #6b635f87
 def guided_region_map(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                       size=None, eps: float = EPS) -> torch.Tensor:
     """Query features (B, C, h, w) vs masked support features (B, K, C, h', w') -> mean over K of the min-max
@@ -131,11 +137,12 @@ def category_guider(support_feats: torch.Tensor, support_masks: torch.Tensor, ep
     return torch.stack([masked_average_pool(support_feats[:, k], support_masks[:, k, None], eps)
                         for k in range(support_feats.shape[1])]).mean(0)
 
-# %% ../nbs/16_region_maps.ipynb #dd99d03e
+# %% ../nbs/16_region_maps.ipynb #26873e0f
 def _cosine(f: torch.Tensor, proto: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     "Cosine of every position of (B, C, h, w) features to a (B, C, 1, 1) prototype -> (B, 1, h, w)."
     return (f * proto).sum(1, keepdim=True) / (f.norm(dim=1, keepdim=True) * proto.norm(dim=1, keepdim=True) + eps)
 
+# %% ../nbs/16_region_maps.ipynb #a50e8e4b
 def _mean_over_shots(query_feat, support_feats, support_masks, size, per_shot):
     """The mean over the K shots of `per_shot(query, support, mask)` ((B, C, h, w), (B, C, h', w'), (B, 1, H, W)),
     in float32, resized to `size`."""
@@ -146,6 +153,7 @@ def _mean_over_shots(query_feat, support_feats, support_masks, size, per_shot):
         g = sum(per_shot(q, support_feats[:, k].float(), support_masks[:, k, None].float()) for k in range(K)) / K
     return g if size is None else resize(g, size)
 
+# %% ../nbs/16_region_maps.ipynb #48094063
 def prototype_cosine(query_feat: torch.Tensor, support_feats: torch.Tensor, support_masks: torch.Tensor,
                      size=None, eps: float = EPS) -> torch.Tensor:
     """Cosine of query features (B, C, h, w) to each shot's masked-average prototype (B, K, C, h', w'), min-max per
