@@ -39,13 +39,17 @@ def bin_size(b, h: int, w: int) -> tuple[int, int]:
                       "suit inputs other than 473 px", stacklevel=3)
     return b, b
 
-# %% ../nbs/17_fem.ipynb #02d7f713
+# %% ../nbs/17_fem.ipynb #a2fe8d1f
 def _conv3(i: int, o: int) -> nn.Conv2d: return nn.Conv2d(i, o, 3, padding=1, bias=False)
+
+# %% ../nbs/17_fem.ipynb #82a8bf35
 def _conv1(i: int, o: int) -> nn.Conv2d: return nn.Conv2d(i, o, 1, bias=False)
 
+# %% ../nbs/17_fem.ipynb #8e1aae73
 def _classifier(dim: int, classes: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(_conv3(dim, dim), nn.ReLU(inplace=True), nn.Dropout2d(dropout), nn.Conv2d(dim, classes, 1))
 
+# %% ../nbs/17_fem.ipynb #3b31eac7
 def _double_conv(dim: int) -> nn.Sequential:
     return nn.Sequential(_conv3(dim, dim), nn.ReLU(inplace=True), _conv3(dim, dim), nn.ReLU(inplace=True))
 
@@ -152,8 +156,10 @@ class MatchDecoder(nn.Module):
         self.body = nn.Sequential(*layers)
         self.cls = nn.Conv2d(dim, classes, 1)
 
-    def forward(self, maps: torch.Tensor):
-        "maps (B, n_maps, h, w) -> (logits (B, classes, h, w), [] : no auxiliary outputs)."
-        if maps.ndim != 4 or maps.shape[1] != self.n_maps:
-            raise ValueError(f"maps must be (B, n_maps={self.n_maps}, h, w), got {tuple(maps.shape)}")
-        return self.cls(self.body(maps)), []
+# %% ../nbs/17_fem.ipynb #beb7e996
+@patch
+def forward(self: MatchDecoder, maps: torch.Tensor):
+    "maps (B, n_maps, h, w) -> (logits (B, classes, h, w), [] : no auxiliary outputs)."
+    if maps.ndim != 4 or maps.shape[1] != self.n_maps:
+        raise ValueError(f"maps must be (B, n_maps={self.n_maps}, h, w), got {tuple(maps.shape)}")
+    return self.cls(self.body(maps)), []
