@@ -56,7 +56,7 @@ class DemoConfig(DataConfig):
     lr_x10: bool = False                # PFENet's x10 on the learning rate (with --optimizer sgd)
     episodes: Count = 200               # test episodes per shot
 
-# %% ../nbs/23_demo.ipynb #ced9c702
+# %% ../nbs/23_demo.ipynb #fe9b0ae3
 def _table(rows: list[dict]) -> str:
     head = '| model | shot | mIoU | FB-IoU | mIoU with a distractor | ' + ' | '.join(rows[0]['per_class']) + ' |'
     lines = [head, '|' + '---|' * (5 + len(rows[0]['per_class']))]
@@ -67,6 +67,7 @@ def _table(rows: list[dict]) -> str:
                      ' | '.join(f'{100*v:.1f}' for v in r['per_class'].values()) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/23_demo.ipynb #658a93a4
 def demo(cfg: DemoConfig = DemoConfig(), out='runs/demo', device='auto', workers: int = 0, progress: bool = True,
          figures: bool = True, log=print, precision: str = 'auto') -> dict:
     "Pretrain, train QGNet and the baseline, evaluate both; returns the results (also in `out/results.json`)."
@@ -98,7 +99,7 @@ def _prior_stage(cfg: DemoConfig, out: Path, device, precision, progress, log) -
         "random queue, so the loss first rises as the queue fills with real keys")
     return out/'pretrain'/CHECKPOINT
 
-# %% ../nbs/23_demo.ipynb #276b4a32
+# %% ../nbs/23_demo.ipynb #6daf4b71
 def start_point_weights(cfg, out: Path, device='auto', workers: int = 0, progress: bool = True, log=print,
                         heading: str = 'base-class pretraining of the backbone') -> str | None:
     """2. The backbone's start point of `cfg` (a `DemoConfig` or an `AblateConfig`): `cfg.weights` as given, or with
@@ -111,6 +112,7 @@ def start_point_weights(cfg, out: Path, device='auto', workers: int = 0, progres
     log(heading)
     return str(base_pretrain(bcfg, out/'base', device=device, workers=workers, progress=progress, log=log)['path'])
 
+# %% ../nbs/23_demo.ipynb #bc1ccb32
 def _start_note(weights, out: Path, backbone: str) -> str:
     "How the results name the start point."
     return {'imagenet': f'ImageNet ({backbone}, torchvision)', None: 'random initialisation',
