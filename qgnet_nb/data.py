@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, dataclasses, re, torch
 import numpy as np
+from fastcore.basics import patch
 from pathlib import Path
 from typing import ClassVar, Literal, Sequence
 from .core import UsageError, overlay_mask, to_image, SUPPORT_COLOR
@@ -104,12 +105,14 @@ class DataConfig:
 
     def __post_init__(self): check_config(self)
 
-    def dataset(self, split: str | None, mode: str, size: int, episodes: int | None, shot: int | None = None):
-        """`make_dataset` of this data and fold, with this seed and, where the configuration has them, its `shot`
-        (unless `shot` is given) and its `rare` rule."""
-        return make_dataset(self.data, self.root, split=split, fold=self.fold, shot=shot or getattr(self, 'shot', 1),
-                            mode=mode, size=size, episodes=episodes, seed=self.seed,
-                            **rare_kwargs(getattr(self, 'rare', None)))
+# %% ../nbs/14_data.ipynb #1a91be68
+@patch
+def dataset(self: DataConfig, split: str | None, mode: str, size: int, episodes: int | None, shot: int | None = None):
+    """`make_dataset` of this data and fold, with this seed and, where the configuration has them, its `shot`
+    (unless `shot` is given) and its `rare` rule."""
+    return make_dataset(self.data, self.root, split=split, fold=self.fold, shot=shot or getattr(self, 'shot', 1),
+                        mode=mode, size=size, episodes=episodes, seed=self.seed,
+                        **rare_kwargs(getattr(self, 'rare', None)))
 
 # %% ../nbs/14_data.ipynb #20f35425
 @dataclasses.dataclass
@@ -156,7 +159,7 @@ def collate_episodes(items: list[dict]) -> dict:
         else: out[k] = v
     return out
 
-# %% ../nbs/14_data.ipynb #c5f42100
+# %% ../nbs/14_data.ipynb #09885fcb
 def _rank_world(rank, world_size):
     d = torch.distributed
     on = d.is_available() and d.is_initialized()
@@ -165,6 +168,7 @@ def _rank_world(rank, world_size):
     world_size = check_int('world_size', world_size, 1)
     return check_int('rank', rank, 0, world_size - 1), world_size
 
+# %% ../nbs/14_data.ipynb #8a7cb3d8
 def shard_episodes(n: int, rank: int | None = None, world_size: int | None = None) -> range:
     """Episode indices for `rank` of `world_size` (default: the torch.distributed group): rank, rank+W, ...; each
     once overall, as a `range`."""
