@@ -67,12 +67,15 @@ class BaseImages(torch.utils.data.Dataset):
     def __init__(self, ds, size: int, classes, seed: int, scale=(0.8, 1.25)):
         self.ds, self.size, self.classes, self.seed, self.scale = ds, size, list(classes), seed, tuple(scale)
     def __len__(self): return len(self.ds.records)
-    def __getitem__(self, key):
-        step, i = key
-        rng = np.random.default_rng([self.seed, 11, step, i])
-        img, lab = self.ds.load(i)
-        img, lab = to_test_scale(img, base_target(lab, self.classes), self.size)
-        return train_transform(img, lab, self.size, rng, scale=self.scale)
+
+# %% ../nbs/18_start_point.ipynb #c3210e9d
+@patch
+def __getitem__(self: BaseImages, key):
+    step, i = key
+    rng = np.random.default_rng([self.seed, 11, step, i])
+    img, lab = self.ds.load(i)
+    img, lab = to_test_scale(img, base_target(lab, self.classes), self.size)
+    return train_transform(img, lab, self.size, rng, scale=self.scale)
 
 # %% ../nbs/18_start_point.ipynb #b7ee5602
 class BaseHead(nn.Module):
@@ -80,9 +83,12 @@ class BaseHead(nn.Module):
     def __init__(self, channels: dict, classes: int):
         super().__init__()
         self.cls = nn.Conv2d(channels['layer2'] + channels['layer3'] + channels['layer4'], classes, 1)
-    def forward(self, f: dict) -> torch.Tensor:
-        s = f['layer2'].shape[-2:]
-        return self.cls(torch.cat([f['layer2'], resize(f['layer3'], s), resize(f['layer4'], s)], 1))
+
+# %% ../nbs/18_start_point.ipynb #bd0ce009
+@patch
+def forward(self: BaseHead, f: dict) -> torch.Tensor:
+    s = f['layer2'].shape[-2:]
+    return self.cls(torch.cat([f['layer2'], resize(f['layer3'], s), resize(f['layer4'], s)], 1))
 
 # %% ../nbs/18_start_point.ipynb #3652d028
 def _step_batches(n: int, cfg: BaseConfig, start: int):
