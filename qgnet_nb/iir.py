@@ -193,10 +193,12 @@ class IIRBlock(nn.Module):
         self.self_attn, self.cross_attn = Attention(dim, heads), Attention(dim, heads)
         self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
 
-    def forward(self, x, s, support_labels=None, query_labels=None):
-        x = x + self.self_attn(self.norm1(x))
-        x = x + self.cross_attn(self.norm2(x), self.norm_s(s), support_labels, query_labels)
-        return x + self.mlp(self.norm3(x))
+# %% ../nbs/26_iir.ipynb #8c841308
+@patch
+def forward(self: IIRBlock, x, s, support_labels=None, query_labels=None):
+    x = x + self.self_attn(self.norm1(x))
+    x = x + self.cross_attn(self.norm2(x), self.norm_s(s), support_labels, query_labels)
+    return x + self.mlp(self.norm3(x))
 
 # %% ../nbs/26_iir.ipynb #55e7d47e
 def _head(dim: int, classes: int, dropout: float = .1) -> nn.Sequential:
