@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, dataclasses, json, os, sys, time, torch
 import numpy as np
+from fastcore.basics import patch
 from pathlib import Path
 from PIL import Image
 from torch import nn
@@ -117,12 +118,14 @@ class Segmentation:
     seconds: float                      # the model's time on this query (the first also computes the supports')
     name: str | None = None             # the query's file, when it was given as a path
 
-    def __getitem__(self, k: str): return getattr(self, k)
-
     @property
     def foreground(self) -> float:
         "The fraction of the query's pixels in the mask."
         return float(self.mask.mean())
+
+# %% ../nbs/21a_segment.ipynb #f5c5f8e0
+@patch
+def __getitem__(self: Segmentation, k: str): return getattr(self, k)
 
 # %% ../nbs/21a_segment.ipynb #df117b32
 def _support_batch(supports, size: int) -> dict:
