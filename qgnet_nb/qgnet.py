@@ -51,8 +51,10 @@ class FewShotBase(nn.Module):
         if self.finetune_backbone: _bn_eval(self.backbone)      # fine-tuned weights, stored BN statistics
         return self
 
-    def _frozen(self):
-        return contextlib.nullcontext() if self.finetune_backbone else torch.no_grad()
+# %% ../nbs/19_qgnet.ipynb #69934428
+@patch
+def _frozen(self: FewShotBase):
+    return contextlib.nullcontext() if self.finetune_backbone else torch.no_grad()
 
 # %% ../nbs/19_qgnet.ipynb #6d8497d3
 @patch
