@@ -19,8 +19,8 @@ from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_
 
 # %% auto #0
 __all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJECTIONS', 'FewShotBase', 'check_match_maps',
-           'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet', 'FeatureCache', 'feature_cache',
-           'frozen_resnets', 'int8_frozen', 'fast_path']
+           'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet', 'device_digest', 'FeatureCache',
+           'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #1f0258e8
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
@@ -340,6 +340,19 @@ def _match_forward(self: QGNet, query, masks, feats, guided, target):
 # %% ../nbs/19_qgnet.ipynb #6108272b
 def _nbytes(v) -> int: return sum(t.numel() * t.element_size() for t in v)
 
+# %% ../nbs/19_qgnet.ipynb #ed5707d9
+_P31 = 2**31 - 1
+
+def device_digest(t: torch.Tensor, lanes: int = 4, block: int = 1024) -> tuple[int, ...]:
+    "`lanes` 31-bit universal hashes of `t`'s bytes, computed on `t`'s device: only the digest reaches the host."
+    w = t.detach().contiguous().reshape(-1).view(torch.uint8)
+    w = F.pad(w, (0, -w.numel() % (2 * block))).view(torch.int16).long() & 0xFFFF     # 16-bit words, all below p
+    g = torch.Generator(device=w.device).manual_seed(0)
+    r = torch.randint(1, _P31, (lanes, 1, block), generator=g, device=w.device)
+    s = torch.randint(1, _P31, (lanes, w.numel() // block), generator=g, device=w.device)
+    inner = ((w.view(-1, block) * r) % _P31).sum(-1) % _P31                            # (lanes, blocks)
+    return tuple(((inner * s) % _P31).sum(-1).remainder(_P31).tolist())
+
 # %% ../nbs/19_qgnet.ipynb #897bc731
 class FeatureCache:
     "An LRU memo of frozen-feature tensors keyed by the exact bytes of their inputs, bounded by `max_bytes`."
@@ -349,12 +362,14 @@ class FeatureCache:
 
     @staticmethod
     def key(tag: str, *tensors) -> tuple:
-        "`tag` and a 160-bit hash of the tensors' dtypes, shapes and bytes."
+        """`tag` and a 160-bit hash of the tensors' dtypes, shapes and bytes (off the CPU, of their `device_digest`, so
+        no input is copied to the host)."""
         h = hashlib.blake2b(digest_size=20)
         for t in tensors:
             t = t.detach().contiguous()
             h.update(f'{t.dtype}{tuple(t.shape)}'.encode())
-            h.update(t.cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+            if t.device.type == 'cpu': h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+            else: h.update(repr(device_digest(t)).encode())
         return tag, h.digest()
 
     def __repr__(self): return (f'FeatureCache({len(self.items)} items, {self.nbytes / 2**20:.0f} MiB, '
