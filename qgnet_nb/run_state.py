@@ -16,7 +16,7 @@ from .core import (UsageError, atomic_open, disk_full, error_line, get_device, m
 __all__ = ['LOCK_NAME', 'RUN_LOGS', 'PERM_TAG', 'SHUFFLE_TAG', 'read_checkpoint', 'nonfinite_tensors', 'optimizer_step',
            'remove_stale_tmp', 'no_space_error', 'run_lock', 'trim_jsonl', 'config_diff', 'resume_checkpoint',
            'append_log', 'read_log', 'plot_log', 'epoch_bars', 'dist_info', 'collective_device', 'Recording',
-           'recording_group', 'all_reduce_sum', 'init_distributed', 'all_gather_varlen', 'item_seed',
+           'recording_group', 'in_group', 'all_reduce_sum', 'init_distributed', 'all_gather_varlen', 'item_seed',
            'GlobalBatchSampler', 'refuse_changed_run', 'Loop', 'run_loop', 'ddp_wrap']
 
 # %% ../nbs/02_run_state.ipynb #501e5d24
@@ -278,23 +278,29 @@ def recording_group(world: int = 2):
         for (o, k), v in saved.items(): setattr(o, k, v)
         here['collective_device'] = device_of_group
 
+# %% ../nbs/02_run_state.ipynb #3efbfc42
+def in_group() -> bool:
+    "Whether this process belongs to a default process group (one `torchrun` formed), even a group of one."
+    return dist.is_available() and dist.is_initialized()
+
 # %% ../nbs/02_run_state.ipynb #c0d1e5a7
 @torch.no_grad()
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     """`t` summed over all processes, reduced on the group's device and returned on `t`'s (`t` itself is left as it
     was); `t` without a process group."""
-    if dist_info()[1] == 1: return t
+    if not in_group(): return t
     buf = t.to(collective_device(), copy=True)
     dist.all_reduce(buf)
     return buf.to(t.device)
 
 # %% ../nbs/02_run_state.ipynb #873c9e01
 def init_distributed(device: str = 'auto') -> tuple[int, int, torch.device]:
-    """Join the process group `torchrun` describes, if any (NCCL on GPUs, gloo on CPUs) -> (rank, world size, this
-    process's device)."""
+    """Join the process group `torchrun` describes, if any, even one of a single process (NCCL on GPUs, gloo on CPUs)
+    -> (rank, world size, this process's device)."""
     world = int(os.environ.get('WORLD_SIZE', '1'))
     dev = get_device(device)
-    if world > 1 and not (dist.is_available() and dist.is_initialized()):
+    launched = world > 1 or 'MASTER_ADDR' in os.environ         # torchrun sets it, --nproc-per-node 1 included
+    if launched and not in_group():
         if dev.type == 'cuda':
             dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
             torch.cuda.set_device(dev)
@@ -308,7 +314,7 @@ def all_gather_varlen(x: torch.Tensor) -> torch.Tensor:
     """Concatenate `x` from every process in rank order, gathered on the group's device and returned on `x`'s; first
     dimensions may differ. No-op without a process group."""
     rank, world = dist_info()
-    if world == 1: return x
+    if not in_group(): return x
     home, x = x.device, x.to(collective_device())
     n = torch.tensor([len(x)], device=x.device)
     sizes = [torch.zeros_like(n) for _ in range(world)]
@@ -383,7 +389,7 @@ def run_loop(loop: Loop, epochs: int, stop_after: int | None = None, show: bool 
         if bad: raise loop.diverged(f"{len(bad)} weight tensors hold NaN or Inf ({', '.join(bad[:3])})", epoch)
         line = loop.end_epoch(epoch)
         if show and line: mb.write(line)
-        if dist_info()[1] > 1: dist.barrier()
+        if in_group(): dist.barrier()
     return state
 
 # %% ../nbs/02_run_state.ipynb #570abfe0
