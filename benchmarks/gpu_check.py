@@ -2,7 +2,8 @@
 the CamVid section runs `qgnet train` and `qgnet eval` from the shell script itself.
 
     python benchmarks/gpu_check.py speed      # QGNet, ResNet-50 @ 473: fp32, bf16, bf16 + channels-last, + torch.compile
-    python benchmarks/gpu_check.py pretrain   # contrastive pretraining, images per second
+    python benchmarks/gpu_check.py pretrain   # contrastive pretraining, images per second, with and without the patch cache
+    python benchmarks/gpu_check.py cache      # FeatureCache keys hashed on the GPU
 """
 from __future__ import annotations
 import json, subprocess, sys, time
@@ -70,8 +71,8 @@ def speed():
         ('bf16 + channels-last + torch.compile', 'bf16', True, True),
     ]
     t0 = time.perf_counter()
-    for name, prec, cl, comp in rows:              # eager rows take seconds; compiling gets what is left of 270 s
-        limit = 270 - (time.perf_counter() - t0) if comp else 60
+    for name, prec, cl, comp in rows:              # eager rows take seconds; compiling gets what is left of 200 s
+        limit = 200 - (time.perf_counter() - t0) if comp else 60
         try:
             r = subprocess.run([sys.executable, __file__, 'speed-one', json.dumps([name, prec, cl, comp])],
                                capture_output=True, text=True, timeout=max(limit, 10))
@@ -88,22 +89,48 @@ def speed():
 
 
 def pretrain_speed(out='/tmp/qgnet_gpu_check/pretrain'):
-    "Images per second of contrastive pretraining (global + local loss, SLIC patches) on the demo images."
+    """Images per second of contrastive pretraining (global + local loss, SLIC patches) on the demo images, one epoch
+    each: label maps computed on the fly, filling the patch cache (what `qgnet pretrain` does on first use), and read
+    back from the full cache."""
     import shutil
     from qgnet_nb.demo_set import demo_images
-    from qgnet_nb.patches import find_images
+    from qgnet_nb.patches import filling_cache, find_images
     from qgnet_nb.prior_extractor import PretrainConfig, pretrain
-    files = find_images(demo_images('train'))
+    root = demo_images('train')
+    files = find_images(root)
     shutil.rmtree(out, ignore_errors=True)
-    cfg = PretrainConfig(
-        arch='resnet50', size=224, batch_size=32, epochs=2, queue=1024, local_queue=4096, bn_group_size=8
-    )
+    cfg = PretrainConfig(arch='resnet50', size=224, batch_size=32, epochs=1, queue=1024, local_queue=4096,
+                         bn_group_size=8)
+    cache = filling_cache(root, cfg.method, cfg.patch_params, out=f'{out}/patches')
+    print(f"contrastive pretraining, ResNet-50 @ 224, batch 32, {len(files)} images, one epoch each, data loading with "
+          "4 workers included", flush=True)
+    for name, c in (('label maps computed on the fly', None), ('filling the patch cache', cache),
+                    ('read from the patch cache', cache)):
+        t0 = time.perf_counter()
+        st = pretrain(files, cfg, out=None, device='cuda', precision='auto', workers=4, cache=c, progress=False,
+                      log=lambda *a: None)
+        dt = time.perf_counter() - t0
+        print(f"  {name}: {st['step'] * cfg.batch_size / dt:.1f} images/s ({dt:.0f} s; last loss "
+              f"{st['history'][-1]['loss']:.3f})", flush=True)
+
+
+def cache_keys():
+    "FeatureCache keys of GPU tensors: equal for equal bytes, different after one bit, and their time beside a forward."
+    import torch
+    from qgnet_nb.qgnet import FeatureCache
+    x = torch.randn(1, 3, 473, 473, device='cuda')
+    y = x.clone()
+    y.view(-1).view(torch.int32)[12345] ^= 1
+    k = FeatureCache.key('q', x)
+    ok = k == FeatureCache.key('q', x.clone()) and k != FeatureCache.key('q', y)
+    torch.cuda.synchronize()
     t0 = time.perf_counter()
-    st = pretrain(files, cfg, out=None, device='cuda', precision='auto', workers=4, progress=False, log=lambda *a: None)
-    dt = time.perf_counter() - t0
-    print(f"contrastive pretraining, ResNet-50 @ 224, batch 32, {len(files)} images x {cfg.epochs} epochs: "
-          f"{st['step'] * cfg.batch_size / dt:.1f} images/s ({dt:.0f} s, data loading with 4 workers included; "
-          f"last loss {st['history'][-1]['loss']:.3f})", flush=True)
+    for _ in range(20): FeatureCache.key('q', x)
+    dt = (time.perf_counter() - t0) / 20
+    print(f"FeatureCache.key on {x.device} (1x3x473x473 fp32, hashed on the GPU): "
+          f"{'equal bytes -> equal keys, one bit -> another key' if ok else 'FAILED: keys do not follow the bytes'}; "
+          f"{1e3 * dt:.2f} ms per key", flush=True)
+    if not ok: sys.exit(1)
 
 
 if __name__ == '__main__':
@@ -111,4 +138,5 @@ if __name__ == '__main__':
     if what == 'speed-one': print(json.dumps(speed_row(*json.loads(sys.argv[2]))))
     elif what == 'speed': speed()
     elif what == 'pretrain': pretrain_speed()
-    else: sys.exit(f"gpu_check.py: unknown section {what!r}; expected speed or pretrain")
+    elif what == 'cache': cache_keys()
+    else: sys.exit(f"gpu_check.py: unknown section {what!r}; expected speed, pretrain or cache")
