@@ -18,7 +18,7 @@ of the query's features to the support's masked-average prototype (`region_maps.
 every class: the best one (`start_point.ThresholdSweep`), chosen with the answers, so an upper bound for that rule.
 Prints a markdown table; --out writes the JSON that `experiments/table.py --results` renders into RESULTS.md.
 """
-import argparse, itertools, sys, time
+import argparse, itertools, json, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -42,6 +42,14 @@ def class_images(root: Path, classes) -> dict[str, list[tuple[Path, Path]]]:
         if len(pairs) < 2: raise SystemExit(f'--root {root}: {c}/ holds {len(pairs)} image + mask pairs, expected >= 2')
         out[c] = pairs
     return out
+
+
+def base_pretrain_steps(weights) -> int | None:
+    "The steps of `qgnet base-pretrain` behind a start-point file, from the log beside it; None for any other start."
+    log = Path(weights).parent/'log.jsonl' if weights and weights not in ('imagenet', 'none') else None
+    if log is None or not log.is_file() or not (Path(weights).parent/'backbone.pt').is_file(): return None
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+    return lines[-1].get('step') if lines else None
 
 
 def episodes(pairs: list) -> list[tuple[int, int]]:
@@ -139,7 +147,8 @@ def main(argv=None) -> int:
             checkpoint=shown, model=model.config['name'], backbone=model.config.get('backbone'),
             start_point=getattr(model, 'start_point', None), size=size,
             precision=str(amp_dtype(device, a.precision) or 'fp32').replace('torch.', ''),
-            trained_on=f"{tc.get('data')} fold {tc.get('fold')}" if tc else None, **r)
+            trained_on=f"{tc.get('data')} fold {tc.get('fold')}" if tc else None,
+            start_steps=base_pretrain_steps(tc.get('weights')), **r)
         print(f"{name}: mean IoU {100 * r['miou']:.1f} over {r['episodes']} episodes in {r['seconds']:.0f} s" +
               (f"; +TTA {100 * r['tta']['miou']:.1f}" if a.tta else ''), file=sys.stderr)
     print(cross_domain_table(res))

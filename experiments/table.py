@@ -404,8 +404,9 @@ def cross_domain_section(src: Path) -> str:
     start = lambda r: (r['start_point'] or {}).get('backbone')
     kind = {'baseline': ' (QGNet without its prior map)'}
     notes += [f"{name}: `{r['checkpoint']}`, the `{r['model']}` model{kind.get(r['model'], '')}, backbone {start(r)}, "
-              f"trained on the base classes of {r['trained_on']}; {r['size']} px input, {r['precision']}"
-              for name, r in cks.items()]
+              f"trained on the base classes of {r['trained_on']}; {r['size']} px input, {r['precision']}" +
+              (f"; the start point is `qgnet base-pretrain`'s, {r['start_steps']} steps on the same fold's base classes"
+               if r.get('start_steps') else '') for name, r in cks.items()]
     notes += ["the prototype baseline runs on the same checkpoint's frozen backbone; its one threshold is the best "
               'over all episodes, chosen with the answers (an upper bound for that rule)',
               f'from `{SHOWN_DIR}/cross_domain.json`']
