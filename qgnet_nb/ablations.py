@@ -15,7 +15,7 @@ from .backbones import BACKBONES
 from .data import check_data_flags, flag_errors, DataConfig
 from .metrics import THRESHOLDS
 from .train import TrainConfig, train
-from .demo import DemoConfig, recipe_train_config, start_point_weights
+from .demo import DemoConfig, RecipeConfig, recipe_train_config, start_point_weights
 from .recall import evaluate_maps, recall_figure, recall_table
 
 # %% auto #0
@@ -43,38 +43,19 @@ PRIOR_MODELS = ('qgnet', 'qgnet+iir')    # the models that read a prior extracto
 
 # %% ../nbs/25_ablations.ipynb #eef8a24b
 @dataclasses.dataclass
-class AblateConfig(DataConfig):
-    """What is held fixed across the variants of a study; the defaults are `qgnet demo`'s recipe, the one that learns
-    on a CPU (base-class start point, the match decoder)."""
+class AblateConfig(RecipeConfig):
+    """What is held fixed across the variants of a study: `qgnet demo`'s recipe (`RecipeConfig`: base-class start
+    point, the match decoder), plus the pretraining settings a study may vary and how its variants are tested."""
     CHOICES: ClassVar[dict] = {'backbone': BACKBONES, 'model': PRIOR_MODELS}
     pretrain_root: str | None = None     # unlabeled pretraining images (None: the training images of `data`)
     shot: Count = 1                      # support images per episode
-    backbone: str = 'resnet18'           # the feature extractor and the prior extractor's architecture
-    weights: str = 'auto'                # auto (ImageNet if on disk, else base-class pretraining), imagenet, none, file
-    size: Count = 128                    # input side of training and test episodes, in pixels
-    pretrain_size: Count = 64            # view side of the contrastive pretraining
-    pretrain_epochs: Count = 2           # epochs of contrastive pretraining (Table 5's long variants: twice as many)
     pretrain_weights: str | None = None  # where both encoders start (None: random, as MoCo; imagenet or a file)
-    pretrain_batch: Count = 32           # images per contrastive pretraining step
     pretrain_images: Index | None = None # use only the first N images (None or 0: all)
     bn_group_size: Count | None = None   # images per shuffle-BN group (None: half the pretraining batch)
     queue: Count = 1024                  # K global negatives
     local_queue: Count = 4096            # M local negatives
     moco_m: Real = 0.99                  # key encoder momentum
-    base_steps: Count = 100              # steps of base-class pretraining (the start point with weights=auto)
-    base_batch: Count = 16               # images per base-class pretraining step
-    base_dilated: bool = False           # base-class pretraining with dilated layer3/4 (off: stride 32, cheaper)
-    decoder: Literal['fem', 'match'] = 'match'   # fem (the paper) or match (the decoder that learns on a CPU)
-    prior_projections: Literal['frozen', 'trained'] | None = None  # prior-map projections (None: frozen if match)
-    dim: Count = 32                      # decoder width
-    optimizer: Literal['sgd', 'adamw'] = 'adamw'  # the decoder's optimizer
-    fg_weight: Rate = 2.0                # cross-entropy weight of object pixels
-    epochs: Count = 3                    # training epochs of each variant
     train_episodes: Index | None = 400   # training episodes per epoch (None or 0: one per training image)
-    batch_size: Count = 8                # training episodes per step
-    lr: Rate = 3e-3                      # learning rate
-    weight_decay: Real = 1e-2            # weight decay
-    lr_x10: bool = False                 # PFENet's x10 on the learning rate (with --optimizer sgd)
     episodes: Count = 300                # test episodes
     test_split: str = 'val'              # the split the variants are tested on
     model: str = 'qgnet'                 # the model trained on each prior extractor (one that reads a prior)

@@ -17,7 +17,8 @@ from .evaluate import episode_figure, evaluate
 from .train import TrainConfig, check_start_points, train
 
 # %% auto #0
-__all__ = ['imagenet_cached', 'DemoConfig', 'demo', 'start_point_weights', 'recipe_train_config', 'demo_config', 'demo_cli']
+__all__ = ['imagenet_cached', 'RecipeConfig', 'DemoConfig', 'demo', 'start_point_weights', 'recipe_train_config', 'demo_config',
+           'demo_cli']
 
 # %% ../nbs/23_demo.ipynb #ced9c700
 def imagenet_cached(arch: str) -> bool:
@@ -27,13 +28,13 @@ def imagenet_cached(arch: str) -> bool:
     except (ValueError, AttributeError): return False
     return (Path(torch.hub.get_dir())/'checkpoints'/Path(w.url).name).exists()
 
-# %% ../nbs/23_demo.ipynb #ced9c701
+# %% ../nbs/23_demo.ipynb #bbe193a4
 @dataclasses.dataclass
-class DemoConfig(DataConfig):
-    "What `qgnet demo` runs; the defaults finish in minutes on a 2-core CPU."
+class RecipeConfig(DataConfig):
+    """The CPU recipe that learns in minutes, written once for `qgnet demo` and `qgnet ablate`: the backbone's start
+    point, the prior extractor's pretraining, and how each model trains (`recipe_train_config` makes it a
+    `TrainConfig`)."""
     CHOICES: ClassVar[dict] = {'backbone': BACKBONES}
-    shots: tuple[Count, ...] = (1,)     # shots of the test episodes (each trained model is tested at every one)
-    models: tuple[str, ...] = ('qgnet', 'baseline')   # models trained and compared the same way
     backbone: str = 'resnet18'          # the feature extractor and the prior extractor's architecture
     weights: str = 'auto'               # auto (ImageNet if on disk, else base-class pretraining), imagenet, none, file
     size: Count = 128                   # input side of training and test episodes, in pixels
@@ -54,6 +55,13 @@ class DemoConfig(DataConfig):
     lr: Rate = 3e-3                     # learning rate
     weight_decay: Real = 1e-2           # weight decay
     lr_x10: bool = False                # PFENet's x10 on the learning rate (with --optimizer sgd)
+
+# %% ../nbs/23_demo.ipynb #e62a6870
+@dataclasses.dataclass
+class DemoConfig(RecipeConfig):
+    "What `qgnet demo` runs: the recipe, the models it trains and the shots it tests; minutes on a 2-core CPU."
+    shots: tuple[Count, ...] = (1,)     # shots of the test episodes (each trained model is tested at every one)
+    models: tuple[str, ...] = ('qgnet', 'baseline')   # models trained and compared the same way
     episodes: Count = 200               # test episodes per shot
 
 # %% ../nbs/23_demo.ipynb #fe9b0ae3
