@@ -6,6 +6,8 @@ The levers change the frozen networks only (backbone and prior extractor); the t
            --precision int8): calibrated on fixed pictures at the first forward pass
   compile  torch.compile (inductor, weights frozen) of each frozen stage; its compile time is reported apart
   cl       channels-last memory: the package's fast path (`fast_path`) except with int8
+  dec      torch.compile of the trained FEM decoder, forward and backward: the one lever on a training step's trained
+           part (not in VARIANTS by default: name it, e.g. --variants fp32 int8 int8+dec)
 Variants joined with + are combined. Every variant is the same model (seed 0), ResNet-50, 1-shot, synthetic episodes
 (benchmarks/common.py); each round times one training step (forward and backward) and one evaluation episode of
 every variant in turn, so all see the same machine load, and the table gives the median over rounds of each ratio.
@@ -68,7 +70,13 @@ def cl(m):
     fast_path(m, 'cpu', 'fp32')
 
 
-LEVERS = {'fold': fold, 'int8': int8, 'compile': compile_, 'cl': cl}
+def compile_decoder(m):
+    "torch.compile of the trained FEM decoder, forward and backward (the frozen networks are left as they are)."
+    import torch
+    m.fem = torch.compile(m.fem)
+
+
+LEVERS = {'fold': fold, 'int8': int8, 'compile': compile_, 'cl': cl, 'dec': compile_decoder}
 
 
 def build(variant: str, m=None):
