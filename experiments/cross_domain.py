@@ -18,13 +18,13 @@ of the query's features to the support's masked-average prototype (`region_maps.
 every class: the best one (`start_point.ThresholdSweep`), chosen with the answers, so an upper bound for that rule.
 Prints a markdown table; --out writes the JSON that `experiments/table.py --results` renders into RESULTS.md.
 """
-import argparse, itertools, json, sys, time
+import argparse, copy, functools, itertools, json, sys, time
 from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
 from qgnet_nb.core import amp_dtype, get_device, read_mask, save_json, shared_data_dir
-from qgnet_nb.episodes import test_transform
+from qgnet_nb.episodes import test_transform, train_transform
 from qgnet_nb.metrics import IoUMeter
 from qgnet_nb.models import eval_wrapper, import_model_modules
 from qgnet_nb.region_maps import masked_average_pool
@@ -57,15 +57,37 @@ def episodes(pairs: list) -> list[tuple[int, int]]:
     return list(itertools.permutations(range(len(pairs)), 2))
 
 
-def model_scores(model, size: int, data: dict, precision: str, device) -> dict:
-    "The model's answers to every episode, through `segment`: pooled IoU per class, its mean, the episodes' mean IoU."
+def adapt_to_support(model, img, mask, size: int, seed: int, steps: int = 20, lr: float = 1e-3, batch: int = 4):
+    """A copy of `model` whose trained part took `steps` AdamW steps on `batch` augmented views of the support image,
+    each a query to the support itself (PFENet's training augmentation); BatchNorm statistics and dropout stay as
+    trained (evaluation mode)."""
+    m = copy.deepcopy(model).eval()
+    opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
+    rng = np.random.default_rng(seed)
+    sx, sm = test_transform(img, mask, size)[:2]
+    sx, sm = sx[None, None].expand(batch, -1, -1, -1, -1), sm[None, None].expand(batch, -1, -1, -1)
+    for _ in range(steps):
+        views = [train_transform(img, mask, size, rng) for _ in range(batch)]
+        with torch.enable_grad():
+            loss = m(torch.stack([v[0] for v in views]), sx, sm, target=torch.stack([v[1] for v in views]))['loss']
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+        opt.step()
+    return m
+
+
+def model_scores(model, size: int, data: dict, precision: str, device, adapt=None) -> dict:
+    """The model's answers to every episode, through `segment`: pooled IoU per class, its mean, the episodes' mean
+    IoU; with `adapt`, each support first gets its own copy of the model, `adapt(model, image, mask, seed=N)`."""
     names = list(data)
     meter, pair_ious, t0 = IoUMeter(list(range(len(names)))), [], time.perf_counter()
     for k, c in enumerate(names):
         pairs = data[c]
         for s, (img, mask) in enumerate(pairs):
             qs = [q for q in range(len(pairs)) if q != s]
-            res = segment(model, [(img, mask)], [pairs[q][0] for q in qs], size=size, device=device,
+            x = as_image(img)
+            m = adapt(model, x, as_mask(mask, x.shape[:2]), seed=1000 * k + s) if adapt else model
+            res = segment(m, [(img, mask)], [pairs[q][0] for q in qs], size=size, device=device,
                           precision=precision)
             for q, r in zip(qs, res):
                 gt = torch.from_numpy((read_mask(pairs[q][1]) == 255).astype(np.uint8))
@@ -115,6 +137,9 @@ def main(argv=None) -> int:
     p.add_argument('--device', default='auto')
     p.add_argument('--tta', action='store_true', help="also score each model with IIR's multi-scale test-time "
                    "augmentation (as `qgnet eval --tta`), as a row of its own")
+    p.add_argument('--adapt', type=int, default=0, metavar='STEPS',
+                   help='also score each model after fine-tuning a copy of it on each support alone for STEPS steps '
+                   '(adapt_to_support: 4 augmented views a step, AdamW 1e-3), as a row of its own')
     p.add_argument('--out', default=None, help='write the results as JSON')
     a = p.parse_args(argv)
     root = a.root
@@ -139,6 +164,10 @@ def main(argv=None) -> int:
         if a.tta:
             tta = eval_wrapper('tta')(model)
             r['tta'] = dict(model_scores(tta, size, data, a.precision, device), scales=list(tta.scales))
+        if a.adapt:
+            fit = functools.partial(adapt_to_support, size=size, steps=a.adapt)
+            r['adapt'] = dict(model_scores(model, size, data, a.precision, device, adapt=fit), steps=a.adapt,
+                              lr=1e-3, batch=4)
         r['baseline'] = prototype_baseline(model.backbone, size, data, a.probe_layer, device)
         tc = extra.get('train_config') or {}
         parts = Path(path).parts
@@ -150,7 +179,8 @@ def main(argv=None) -> int:
             trained_on=f"{tc.get('data')} fold {tc.get('fold')}" if tc else None,
             start_steps=base_pretrain_steps(tc.get('weights')), **r)
         print(f"{name}: mean IoU {100 * r['miou']:.1f} over {r['episodes']} episodes in {r['seconds']:.0f} s" +
-              (f"; +TTA {100 * r['tta']['miou']:.1f}" if a.tta else ''), file=sys.stderr)
+              (f"; +TTA {100 * r['tta']['miou']:.1f}" if a.tta else '') +
+              (f"; +support fine-tuning {100 * r['adapt']['miou']:.1f}" if a.adapt else ''), file=sys.stderr)
     print(cross_domain_table(res))
     print('each prototype threshold is chosen with the answers: an upper bound for that rule')
     if a.out: save_json(res, a.out)

@@ -386,9 +386,29 @@ def cross_domain_table(d: dict) -> str:
             out.append(f'| {name}: the model +TTA {scales}, through `segment` | ' +
                        ' | '.join(pct(t['per_class'][c]) for c in names) +
                        f" | {pct(t['miou'])} | {pct(t['episode_mean_iou'])} |")
+        if 'adapt' in r:
+            t = r['adapt']
+            out.append(f"| {name}: the model fine-tuned on each support alone ({t['steps']} steps), through "
+                       "`segment` | " +
+                       ' | '.join(pct(t['per_class'][c]) for c in names) +
+                       f" | {pct(t['miou'])} | {pct(t['episode_mean_iou'])} |")
         out += [f"| {name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f}) | " +
                 ' | '.join(pct(b['per_class'][c]) for c in names) + f" | {pct(b['miou'])} | |"]
     return '\n'.join(out)
+
+
+def adapt_paragraph(e: dict, path: Path) -> str:
+    "The cross-domain episodes again, each model first fine-tuned on each support alone (`--adapt STEPS`)."
+    cks = e['checkpoints']
+    steps = sorted({r['adapt']['steps'] for r in cks.values()})
+    cmd = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in cks.items()),
+                 *(f'--adapt {s}' for s in steps), f'--out {SHOWN_DIR}/{path.name}'])
+    r0 = next(iter(cks.values()))['adapt']
+    return (f"\n\nThe same episodes with each model first fine-tuned on the support alone: a fresh copy per "
+            f"support takes {'/'.join(map(str, steps))} AdamW steps (lr {r0['lr']:g}) of {r0['batch']} augmented views "
+            f"of the support image, each a query to the support itself (PFENet's training augmentation; BatchNorm and "
+            f"dropout as trained), from `{SHOWN_DIR}/{path.name}`:\n\n```bash\n{cmd}\n```\n\n" + cross_domain_table(e))
+
 
 def cross_domain_section(src: Path) -> str:
     d = read_json(src/'cross_domain.json')
@@ -413,6 +433,9 @@ def cross_domain_section(src: Path) -> str:
     body = cross_domain_table(d)
     for extra in sorted(src.glob('cross_domain-*.json')):              # the same episodes, another input side
         e = read_json(extra)
+        if any('adapt' in r for r in e['checkpoints'].values()):       # or a fine-tuning on each support
+            body += adapt_paragraph(e, extra)
+            continue
         sizes = sorted({r['size'] for r in e['checkpoints'].values()})
         cmd = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in
                                                                 e['checkpoints'].items()),
