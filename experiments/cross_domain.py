@@ -18,7 +18,7 @@ of the query's features to the support's masked-average prototype (`region_maps.
 every class: the best one (`start_point.ThresholdSweep`), chosen with the answers, so an upper bound for that rule.
 Prints a markdown table; --out writes the JSON that `experiments/table.py --results` renders into RESULTS.md.
 """
-import argparse, copy, functools, itertools, json, sys, time
+import argparse, copy, functools, itertools, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from qgnet_nb.episodes import test_transform, train_transform
 from qgnet_nb.metrics import IoUMeter
 from qgnet_nb.models import eval_wrapper, import_model_modules
 from qgnet_nb.region_maps import masked_average_pool
+from qgnet_nb.run_state import read_log
 from qgnet_nb.segment import as_image, as_mask, find_checkpoint, open_model, own_query, segment
 from table import cross_domain_table             # this script's folder is on sys.path: RESULTS.md's table
 from qgnet_nb.start_point import ThresholdSweep
@@ -45,11 +46,11 @@ def class_images(root: Path, classes) -> dict[str, list[tuple[Path, Path]]]:
 
 
 def base_pretrain_steps(weights) -> int | None:
-    "The steps of `qgnet base-pretrain` behind a start-point file, from the log beside it; None for any other start."
-    log = Path(weights).parent/'log.jsonl' if weights and weights not in ('imagenet', 'none') else None
-    if log is None or not log.is_file() or not (Path(weights).parent/'backbone.pt').is_file(): return None
-    lines = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
-    return lines[-1].get('step') if lines else None
+    "The steps of `qgnet base-pretrain` behind a start-point file, from its run's log; None for any other start."
+    run = Path(weights).parent if weights and weights not in ('imagenet', 'none') else None
+    if run is None or not (run/'log.jsonl').is_file() or not (run/'backbone.pt').is_file(): return None
+    recs = read_log(run)
+    return recs[-1].get('step') if recs else None
 
 
 def episodes(pairs: list) -> list[tuple[int, int]]:

@@ -375,34 +375,35 @@ def vgg_section(src: Path) -> str:
 def cross_domain_table(d: dict) -> str:
     "`experiments/cross_domain.py`'s JSON: per checkpoint, the model through `segment` and the prototype baseline."
     names = list(d['classes'])
+    row = lambda label, r, episodes=True: (f'| {label} | ' + ' | '.join(pct(r['per_class'][c]) for c in names) +
+                                           f" | {pct(r['miou'])} |" +
+                                           (f" {pct(r['episode_mean_iou'])} |" if episodes else ' |'))
     out = ['| method | ' + ' | '.join(names) + " | mean IoU | mean of the episodes' IoU |",
            '|---|' + '---|' * (len(names) + 2)]
     for name, r in d['checkpoints'].items():
         b = r['baseline']
-        out += [f'| {name}: the model, through `segment` | ' + ' | '.join(pct(r['per_class'][c]) for c in names) +
-                f" | {pct(r['miou'])} | {pct(r['episode_mean_iou'])} |"]
+        out.append(row(f'{name}: the model, through `segment`', r))
         if 'tta' in r:
-            t, scales = r['tta'], '/'.join(f'{s:g}' for s in r['tta'].get('scales', (0.8, 1, 1.25)))
-            out.append(f'| {name}: the model +TTA {scales}, through `segment` | ' +
-                       ' | '.join(pct(t['per_class'][c]) for c in names) +
-                       f" | {pct(t['miou'])} | {pct(t['episode_mean_iou'])} |")
+            scales = '/'.join(f'{s:g}' for s in r['tta'].get('scales', (0.8, 1, 1.25)))
+            out.append(row(f'{name}: the model +TTA {scales}, through `segment`', r['tta']))
         if 'adapt' in r:
-            t = r['adapt']
-            out.append(f"| {name}: the model fine-tuned on each support alone ({t['steps']} steps), through "
-                       "`segment` | " +
-                       ' | '.join(pct(t['per_class'][c]) for c in names) +
-                       f" | {pct(t['miou'])} | {pct(t['episode_mean_iou'])} |")
-        out += [f"| {name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f}) | " +
-                ' | '.join(pct(b['per_class'][c]) for c in names) + f" | {pct(b['miou'])} | |"]
+            out.append(row(f"{name}: the model fine-tuned on each support alone ({r['adapt']['steps']} steps), "
+                           'through `segment`', r['adapt']))
+        out.append(row(f"{name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f})", b, False))
     return '\n'.join(out)
+
+
+def cross_domain_command(cks: dict, *flags: str, out: str) -> str:
+    "The `cross_domain.py` call that wrote a JSON of checkpoints `cks`, with its other `flags`."
+    return shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in cks.items()),
+                  *flags, f'--out {out}'])
 
 
 def adapt_paragraph(e: dict, path: Path) -> str:
     "The cross-domain episodes again, each model first fine-tuned on each support alone (`--adapt STEPS`)."
     cks = e['checkpoints']
     steps = sorted({r['adapt']['steps'] for r in cks.values()})
-    cmd = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in cks.items()),
-                 *(f'--adapt {s}' for s in steps), f'--out {SHOWN_DIR}/{path.name}'])
+    cmd = cross_domain_command(cks, *(f'--adapt {s}' for s in steps), out=f'{SHOWN_DIR}/{path.name}')
     r0 = next(iter(cks.values()))['adapt']
     return (f"\n\nThe same episodes with each model first fine-tuned on the support alone: a fresh copy per "
             f"support takes {'/'.join(map(str, steps))} AdamW steps (lr {r0['lr']:g}) of {r0['batch']} augmented views "
@@ -414,8 +415,7 @@ def cross_domain_section(src: Path) -> str:
     d = read_json(src/'cross_domain.json')
     cks = d['checkpoints']
     tta = ['--tta'] if any('tta' in r for r in cks.values()) else []
-    command = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in cks.items()),
-                     *tta, '--out runs/cross_domain.json'])
+    command = cross_domain_command(cks, *tta, out='runs/cross_domain.json')
     n = sum(d['episodes'].values())
     notes = [f"conditions: FSS-1000 images (`{d['root']}`), classes " +
              ', '.join(f'{c} ({k} images)' for c, k in d['classes'].items()) +
@@ -437,9 +437,8 @@ def cross_domain_section(src: Path) -> str:
             body += adapt_paragraph(e, extra)
             continue
         sizes = sorted({r['size'] for r in e['checkpoints'].values()})
-        cmd = shell(['python experiments/cross_domain.py', *(f"--ckpt {n}={r['checkpoint']}" for n, r in
-                                                                e['checkpoints'].items()),
-                     *(f'--size {z}' for z in sizes), f'--out {SHOWN_DIR}/{extra.name}'])
+        cmd = cross_domain_command(e['checkpoints'], *(f'--size {z}' for z in sizes),
+                                   out=f'{SHOWN_DIR}/{extra.name}')
         body += (f"\n\nThe same episodes at {'/'.join(map(str, sizes))} px input (FSS-1000's usual side is 400; the "
                  f"checkpoints were trained at {', '.join(sorted({str(r['size']) for r in cks.values()}))} px), "
                  f"from `{SHOWN_DIR}/{extra.name}`:\n\n```bash\n{cmd}\n```\n\n" + cross_domain_table(e))
