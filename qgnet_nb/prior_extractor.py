@@ -16,7 +16,7 @@ from .core import (ImageReadError, NonFiniteError, UsageError, amp_dtype, atomic
                            seed_worker, set_rng_state)
 from .cli import (check_out_dir, positive_float, Count, Index, Rate, Real, RunOptions, check_config,
                           config_flags, config_values)
-from .run_state import (GlobalBatchSampler, Loop, SHUFFLE_TAG, all_reduce_sum, config_diff, ddp_wrap,
+from .run_state import (GlobalBatchSampler, Loop, SHUFFLE_TAG, all_reduce_sum, config_diff, ddp_wrap, in_group,
                                 dist_info, init_distributed, item_seed, optimizer_step, read_checkpoint,
                                 refuse_changed_run, resume_checkpoint, run_lock, run_loop)
 from .superpixels_numpy import METHODS
@@ -377,7 +377,7 @@ def pretrain_cli(argv: list[str] | None = None) -> int:
         st = pretrain(files, cfg, out, device, a.precision, a.workers, cache, resume=not a.overwrite,
                       progress=not a.quiet, root=root, log=log)
     finally:
-        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+        if in_group(): dist.destroy_process_group()
     last = st['history'][-1] if st['history'] else {}
     log(f"done: {st['epoch']} epochs, {st['step']} steps; last loss " +
         ', '.join(f"{k} {last[k]:.4f}" for k in ('loss', 'global', 'local') if k in last) +

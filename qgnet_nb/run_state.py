@@ -15,8 +15,8 @@ from .core import (UsageError, atomic_open, disk_full, error_line, get_device, m
 # %% auto #0
 __all__ = ['LOCK_NAME', 'RUN_LOGS', 'PERM_TAG', 'SHUFFLE_TAG', 'read_checkpoint', 'nonfinite_tensors', 'optimizer_step',
            'remove_stale_tmp', 'no_space_error', 'run_lock', 'trim_jsonl', 'config_diff', 'resume_checkpoint',
-           'append_log', 'read_log', 'plot_log', 'epoch_bars', 'dist_info', 'collective_device', 'Recording',
-           'recording_group', 'in_group', 'all_reduce_sum', 'init_distributed', 'all_gather_varlen', 'item_seed',
+           'append_log', 'read_log', 'plot_log', 'epoch_bars', 'in_group', 'dist_info', 'collective_device',
+           'Recording', 'recording_group', 'all_reduce_sum', 'init_distributed', 'all_gather_varlen', 'item_seed',
            'GlobalBatchSampler', 'refuse_changed_run', 'Loop', 'run_loop', 'ddp_wrap']
 
 # %% ../nbs/02_run_state.ipynb #501e5d24
@@ -221,17 +221,22 @@ def epoch_bars(start: int, epochs: int, stop_after: int | None = None, show: boo
     return mb, lambda batches: progress_bar(batches, parent=mb)
 
 
+# %% ../nbs/02_run_state.ipynb #3efbfc42
+def in_group() -> bool:
+    "Whether this process belongs to a default process group (one `torchrun` formed), even a group of one."
+    return dist.is_available() and dist.is_initialized()
+
 # %% ../nbs/02_run_state.ipynb #873c9e00
 def dist_info() -> tuple[int, int]:
     "(rank, world size) of the default process group, or (0, 1) without one."
-    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    if in_group(): return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
 # %% ../nbs/02_run_state.ipynb #c0d1e5a1
 def collective_device() -> torch.device:
     """The device the default process group's collectives take tensors on: this process's GPU under NCCL (the one
     `init_distributed` made current), else the CPU (gloo, or no group)."""
-    if dist.is_available() and dist.is_initialized() and dist.get_backend() == 'nccl':
+    if in_group() and dist.get_backend() == 'nccl':
         return torch.device('cuda', torch.cuda.current_device())
     return torch.device('cpu')
 
@@ -277,11 +282,6 @@ def recording_group(world: int = 2):
     finally:
         for (o, k), v in saved.items(): setattr(o, k, v)
         here['collective_device'] = device_of_group
-
-# %% ../nbs/02_run_state.ipynb #3efbfc42
-def in_group() -> bool:
-    "Whether this process belongs to a default process group (one `torchrun` formed), even a group of one."
-    return dist.is_available() and dist.is_initialized()
 
 # %% ../nbs/02_run_state.ipynb #c0d1e5a7
 @torch.no_grad()
