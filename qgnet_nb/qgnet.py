@@ -11,16 +11,16 @@ from pathlib import Path
 from torch import nn
 from torch.nn import functional as F
 from .core import amp_dtype, freeze, normalize
-from .backbones import LAYERS, Backbone, make_backbone
+from .backbones import LAYERS, Backbone, block_outputs, make_backbone
 from .prior_extractor import load_prior_extractor
 from .region_maps import (PriorRegionMap, calibrated_cosine, category_guider, cosine_max, guided_region_map,
                                   contrast_cosine, min_max_normalize, prototype_cosine, reduction, resize)
 from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_loss
 
 # %% auto #0
-__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJECTIONS', 'FewShotBase', 'check_match_maps',
-           'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet', 'device_digest', 'FeatureCache',
-           'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
+__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJECTIONS', 'FewShotBase', 'recording',
+           'check_match_maps', 'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet',
+           'device_digest', 'FeatureCache', 'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #1f0258e8
 DECODERS = ('fem', 'match')    # PFENet's FEM (the paper), or the class-agnostic MatchDecoder (the CPU preset)
@@ -102,23 +102,42 @@ def _mid(self: FewShotBase, x):
     f3 = bb.layer3(f2)
     return torch.cat([resize(f2, f3.shape[-2:]), f3], 1), f3
 
+# %% ../nbs/19_qgnet.ipynb #0b2b491d
+@contextlib.contextmanager
+def recording(modules):
+    "Collect, in call order, the output of each of `modules` while the context is open (none when it is empty)."
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, args, out: seen.append(out)) for m in modules]
+    try: yield seen
+    finally:
+        for h in hooks: h.remove()
+
+# %% ../nbs/19_qgnet.ipynb #dd6b5dca
+@patch
+def _taps(self: FewShotBase) -> list:
+    "The modules whose outputs the `hyper` maps read; none unless one of the model's `match_maps` is KIND-hyper."
+    hyper = any(n.endswith('-hyper') for n in getattr(self, 'match_maps', ()))
+    return block_outputs(self.backbone) if hyper else []
+
 # %% ../nbs/19_qgnet.ipynb #4751b8f1
 @patch
 def _query_feats(self: FewShotBase, query):
-    "Query images (N, 3, H, W) -> (mid-level, layer4)."
-    with self._frozen():                                                       # eq. 8: X_q = F(I_q)
+    "Query images (N, 3, H, W) -> (mid-level, layer4, then each block's output when the model reads `hyper` maps)."
+    with self._frozen(), recording(self._taps()) as taps:                      # eq. 8: X_q = F(I_q)
         q_mid, q3 = self._mid(query)
-        return q_mid, self.backbone.layer4(q3)
+        q4 = self.backbone.layer4(q3)
+    return (q_mid, q4, *taps)
 
 # %% ../nbs/19_qgnet.ipynb #ead2e7eb
 @patch
 def _support_feats(self: FewShotBase, s_imgs, masks):
     """Support images (N, 3, H, W) and object masks (N, H, W) -> (mid-level, layer4 of layer3 * mask, or of the
-    whole image)."""
-    with self._frozen():                                                       # eq. 8: X_s = F(I_s)
+    whole image, then each block's output when the model reads `hyper` maps)."""
+    with self._frozen(), recording(self._taps()) as taps:                      # eq. 8: X_s = F(I_s)
         s_mid, s3 = self._mid(s_imgs)
-        if self.support_layer4 == 'image': return s_mid, self.backbone.layer4(s3)
-        return s_mid, self.backbone.layer4(s3 * resize(masks[:, None], s3.shape[-2:]))
+        if self.support_layer4 != 'image': s3 = s3 * resize(masks[:, None], s3.shape[-2:])
+        s4 = self.backbone.layer4(s3)
+    return (s_mid, s4, *taps)
 
 # %% ../nbs/19_qgnet.ipynb #c86cf28b
 @patch
@@ -126,11 +145,11 @@ def _joint_feats(self: FewShotBase, query, s_imgs, masks):
     """`_query_feats` and `_support_feats` in one backbone call per stage: the same features, fewer and larger
     kernels."""
     n = len(query)
-    with self._frozen():
+    with self._frozen(), recording(self._taps()) as taps:
         mid, f3 = self._mid(torch.cat([query, s_imgs]))
         s3 = f3[n:] if self.support_layer4 == 'image' else f3[n:] * resize(masks[:, None], f3.shape[-2:])
         f4 = self.backbone.layer4(torch.cat([f3[:n], s3]))
-    return (mid[:n], f4[:n]), (mid[n:], f4[n:])
+    return (mid[:n], f4[:n], *(t[:n] for t in taps)), (mid[n:], f4[n:], *(t[n:] for t in taps))
 
 # %% ../nbs/19_qgnet.ipynb #f23698f7
 @patch
@@ -143,21 +162,19 @@ def _cache(self: FewShotBase):
 @patch
 def _features(self: FewShotBase, query, support_imgs, support_masks):
     """Frozen features -> (query, masks, (query mid-level, query layer4, support mid-level, support layer4 of
-    layer3 * mask)), per shot."""
+    layer3 * mask)), per shot; + (query blocks, support blocks) when the model reads `hyper` maps."""
     B, K = support_imgs.shape[:2]
     fmt = torch.channels_last if self.channels_last else torch.contiguous_format
     query = query.contiguous(memory_format=fmt)
     s_imgs = support_imgs.flatten(0, 1).contiguous(memory_format=fmt)
     masks = (support_masks == 1).to(query.dtype)                               # 255 (ignore) is not object
     c, m = self._cache(), masks.flatten(0, 1)
-    if c is None and query.shape[-2:] == s_imgs.shape[-2:]:
-        (q_mid, q4), (s_mid, s4) = self._joint_feats(query, s_imgs, m)
-    elif c is None:
-        (q_mid, q4), (s_mid, s4) = self._query_feats(query), self._support_feats(s_imgs, m)
+    if c is None and query.shape[-2:] == s_imgs.shape[-2:]: qf, sf = self._joint_feats(query, s_imgs, m)
+    elif c is None: qf, sf = self._query_feats(query), self._support_feats(s_imgs, m)
     else:  # one image (and mask) at a time, memoised
-        q_mid, q4 = c.batch('query', (query,), self._query_feats)
-        s_mid, s4 = c.batch('support', (s_imgs, m), self._support_feats)
-    return query, masks, (q_mid, q4, s_mid.unflatten(0, (B, K)), s4.unflatten(0, (B, K)))
+        qf, sf = c.batch('query', (query,), self._query_feats), c.batch('support', (s_imgs, m), self._support_feats)
+    (q_mid, q4, *q_taps), (s_mid, s4, *s_taps) = qf, [t.unflatten(0, (B, K)) for t in sf]
+    return query, masks, (q_mid, q4, s_mid, s4) + ((q_taps, s_taps) if q_taps else ())
 
 # %% ../nbs/19_qgnet.ipynb #80b9eec3
 @patch
@@ -178,7 +195,7 @@ def parameter_groups(self: FewShotBase) -> dict:
             'head': [p for p in self.parameters() if p.requires_grad and id(p) not in bb]}
 
 # %% ../nbs/19_qgnet.ipynb #0482019c
-MATCH_KINDS, MATCH_LEVELS = ('prototype', 'calibrated', 'contrast', 'cosmax'), ('mid', 'layer3', 'layer4')
+MATCH_KINDS, MATCH_LEVELS = ('prototype', 'calibrated', 'contrast', 'cosmax'), ('mid', 'layer3', 'layer4', 'hyper')
 
 def check_match_maps(names) -> tuple[str, ...]:
     "The match decoder's map names as a tuple, or ValueError naming the first one that is not `guided` or KIND-LEVEL."
@@ -199,16 +216,27 @@ def _match_map(kind, level, q, s, masks, size):
     cm = cosine_max(q.repeat_interleave(s.shape[1], 0), keys)                    # (B*K, h, w)
     return resize(min_max_normalize(cm).unflatten(0, s.shape[:2]).mean(1, keepdim=True), size)
 
+# %% ../nbs/19_qgnet.ipynb #f6e3fbfb
+def _hyper_map(kind, q_taps, s_taps, masks, size):
+    "The mean over the backbone's blocks of one KIND map each: query blocks [(B, C, h, w)], support [(B, K, C, h, w)]."
+    if not q_taps: raise ValueError(f"{kind}-hyper needs the backbone's per-block features: a model whose "
+                                    "match_maps name a KIND-hyper map records them")
+    return sum(_match_map(kind, 'hyper', q, s, masks, size) for q, s in zip(q_taps, s_taps)) / len(q_taps)
+
 # %% ../nbs/19_qgnet.ipynb #3215ec64
 def similarity_maps(backbone, names, feats, masks, size, guided=None) -> list:
-    """The named maps (`guided` or KIND-LEVEL) of frozen `feats` (query mid, layer 4, support mid, layer 4) ->
-    [(B, 1, h, w)]; `guided`, when already computed, is used as it is."""
-    q_mid, q4, s_mid, s4 = feats
+    """The named maps (`guided` or KIND-LEVEL) of frozen `feats` (query mid, layer 4, support mid, layer 4[, query
+    blocks, support blocks]) -> [(B, 1, h, w)] at `size`; `guided`, when already computed, is resized to it."""
+    q_mid, q4, s_mid, s4 = feats[:4]
     c3 = backbone.channels['layer3']                            # mid is concat(layer2, layer3): its tail is layer3
     levels = {'mid': (q_mid, s_mid), 'layer3': (q_mid[:, -c3:], s_mid[:, :, -c3:]), 'layer4': (q4, s4)}
-    if guided is None and 'guided' in names: guided = guided_region_map(q4, s4, masks, size=size)
-    return [guided if n == 'guided' else _match_map(*n.split('-'), *levels[n.split('-')[1]], masks, size)
-            for n in names]
+    guided = guided_region_map(q4, s4, masks, size=size) if guided is None and 'guided' in names else guided
+    def one(n):
+        if n == 'guided': return resize(guided, size)
+        kind, level = n.split('-')
+        return _hyper_map(kind, *(feats[4:6] or ([], [])), masks, size) if level == 'hyper' else \
+            _match_map(kind, level, *levels[level], masks, size)
+    return [one(n) for n in names]
 
 # %% ../nbs/19_qgnet.ipynb #b287d98b
 PRIOR_PROJECTIONS = ('frozen', 'trained')
@@ -294,12 +322,12 @@ def forward(self: QGNet, query: torch.Tensor, support_imgs: torch.Tensor, suppor
     """K-shot forward -> {'logits' (B, 2, H, W), 'guided_map', 'prior_map' (B, 1, h, w) or None, + losses when
     `target` is given}."""
     self._check(query, support_imgs, support_masks, target)
-    query, masks, (q_mid, q4, s_mid, s4) = self._features(query, support_imgs, support_masks)
-    B, K = support_imgs.shape[:2]
+    query, masks, feats = self._features(query, support_imgs, support_masks)
+    (q_mid, q4, s_mid, s4), (B, K) = feats[:4], support_imgs.shape[:2]
     size = q_mid.shape[-2:]
     with self._frozen():
         guided = guided_region_map(q4, s4, masks, size=size)
-    if self.decoder == 'match': return self._match_forward(query, masks, (q_mid, q4, s_mid, s4), guided, target)
+    if self.decoder == 'match': return self._match_forward(query, masks, feats, guided, target)
     bridge = self.bridge(q_mid)  # bridge features (256)
     proto = category_guider(
         self.down_supp(s_mid.flatten(0, 1)).unflatten(0, (B, K)), masks
@@ -324,8 +352,8 @@ def _class_weight(self: QGNet):
 @patch
 def _match_forward(self: QGNet, query, masks, feats, guided, target):
     "The class-agnostic path: similarity maps only (all min-max per query) -> `MatchDecoder`."
-    q_mid, q4, s_mid, s4 = feats
-    size = q_mid.shape[-2:]
+    q_mid, q4, s_mid, s4 = feats[:4]
+    size = max((t.shape[-2:] for t in (q_mid, *(feats[4] if len(feats) > 4 else ()))), key=lambda s: s.numel())
     with self._frozen(): maps = similarity_maps(self.backbone, self.match_maps, feats, masks, size, guided)
     prior_map = None
     if self.mode == 'qgnet':
