@@ -370,6 +370,22 @@ def vgg_section(src: Path) -> str:
                     f"{probe['episodes']} episodes (seed {pc['seed']}), {pc['size']} px; start point: "
                     f"{probe['start_point']}, no training", f'from `{SHOWN_DIR}/vgg16/*.json`'], '\n'.join(body))
 
+def hyper_section(src: Path, stem: str = 'hyper-probe') -> str:
+    "`experiments/hyper_probe.py`: each block's contrast map and their mean, on CamVid-FSS and the FSS-1000 sample."
+    if not (src/f'{stem}.json').is_file(): return ''
+    from hyper_probe import table as hyper_table              # this script's folder is on sys.path
+    d = read_json(src/f'{stem}.json')
+    sets = list(d['sets'])
+    return section('Many layers against one: the contrast map of each deep block and their mean (`contrast-hyper`)',
+                   shell(['python experiments/hyper_probe.py --root CAMVID_ROOT', f'--out {SHOWN_DIR}/{stem}.json']),
+                   [f"conditions: {d['start_point']}, frozen, no training; {d['size']} px; {sets[0]}: "
+                    f"{d['episodes']} novel-class episodes of seed {d['seed']} (not the test seed); {sets[1]}: "
+                    f"`{d['fss']}`, classes {', '.join(d['classes'])}, every ordered pair of distinct images",
+                    'block k: the object-against-background contrast cosine at the k-th block of the two deepest '
+                    'stages (VGG-16: conv4_1 .. conv5_3, before the pooling), at the finest block\'s resolution; '
+                    'each map at its best single threshold over a set, chosen with the answers (an upper bound)',
+                    f'from `{SHOWN_DIR}/{stem}.json`'], hyper_table(d))
+
 # ---- (e) across domains ----
 
 def cross_domain_table(d: dict) -> str:
@@ -553,7 +569,7 @@ def results(src: Path) -> str:
             'Numbers in %, except mean map values V.\n')
     parts = [demo_section(src), demo_section(src, 'demo-four'), demo_seeds_section(src), demo_tta_section(src),
              camvid_section(src), recall_section(src, 'recall-demo'),
-             recall_section(src, 'recall-camvid'), vgg_section(src), cross_domain_section(src),
+             recall_section(src, 'recall-camvid'), vgg_section(src), hyper_section(src), cross_domain_section(src),
              prior_section(src), prior_study_section(src), iir_prior_section(src),
              iir_prior_section(src, 'iir-prior-camvid')]
     return '\n'.join([head, *filter(None, parts)])
