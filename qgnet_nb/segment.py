@@ -43,14 +43,16 @@ def find_checkpoint(path, arg: str = 'ckpt_or_model', names=('best.pt', 'last.pt
 # %% ../nbs/21a_segment.ipynb #5bf99523
 def open_model(model_or_ckpt, arg: str = 'model_or_ckpt') -> tuple[nn.Module, dict]:
     """(model, its checkpoint's extra entries such as `train_config`) from a model, a checkpoint file or a run
-    folder; a UsageError naming `arg` for anything else."""
+    folder (the model then knows its training size, `train_size`); a UsageError naming `arg` for anything else."""
     if isinstance(model_or_ckpt, nn.Module): return model_or_ckpt, {}
     if not isinstance(model_or_ckpt, (str, os.PathLike)):
         raise UsageError(f"{arg}: expected a model, a checkpoint file or a run folder, got "
                          f"{type(model_or_ckpt).__name__}")
     try: path = find_checkpoint(model_or_ckpt, arg)
     except ValueError as e: raise UsageError(str(e)) from None
-    return load_checked(path, arg)
+    model, extra = load_checked(path, arg)
+    model.train_size = (extra.get('train_config') or {}).get('size')      # `segment` then uses it for this module
+    return model, extra
 
 # %% ../nbs/21a_segment.ipynb #e1591b2f
 def as_image(img, name: str = 'image') -> np.ndarray:
@@ -169,7 +171,7 @@ def segment(model_or_ckpt, supports, queries, class_id: int | None = None, size:
         sup.append((img, as_mask(s[1], img.shape[:2], class_id, f'supports[{i}]')))
     imgs = [(str(q) if isinstance(q, (str, os.PathLike)) else None, as_image(q, f'queries[{j}]'))
             for j, q in enumerate(queries)]
-    size = size or int((extra.get('train_config') or {}).get('size', 473))
+    size = size or int((extra.get('train_config') or {}).get('size') or getattr(model, 'train_size', None) or 473)
     device = get_device(device)
     was = model.training
     model.to(device).eval()
