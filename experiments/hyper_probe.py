@@ -1,5 +1,5 @@
-"""Many layers against one: the object-against-background contrast map of each block of the backbone's two deepest
-stages, and their mean (the match decoder's `contrast-hyper`), on CamVid-FSS and on the FSS-1000 sample.
+"""Many layers against one: each similarity KIND at layer 3 and as the mean over the blocks of the backbone's two
+deepest stages (`KIND-hyper`), and the contrast map of each block alone, on CamVid-FSS and on the FSS-1000 sample.
 
     python experiments/hyper_probe.py --root CAMVID_ROOT --out experiments/results/hyper-probe.json
     python experiments/hyper_probe.py --root CAMVID_ROOT --fss FSS_ROOT --backbone vgg16 --weights imagenet
@@ -8,8 +8,8 @@ No training: each map is the frozen backbone's (`qgnet_nb.qgnet.similarity_maps`
 at the finest block's resolution), cut at its one best threshold over all episodes of a set, chosen with the answers
 (`start_point.ThresholdSweep`): an upper bound for one map, the same rule as `qgnet probe` and `map_probe.py`.
 CamVid-FSS episodes are novel-class validation episodes of a seed other than the test seed (7 by default); the
-FSS-1000 episodes are those of `cross_domain.py`, every ordered pair of distinct images of a class. Beside the
-blocks: `contrast-layer3` (the map at the end of layer 3, after VGG-16's pooling), which the CPU preset reads.
+FSS-1000 episodes are those of `cross_domain.py`, every ordered pair of distinct images of a class. `KIND-layer3` is
+the map at the end of layer 3 (after VGG-16's pooling), as the `cpu-vgg16` preset reads it.
 Prints a table; --out writes the JSON that `experiments/table.py --results` renders into RESULTS.md.
 """
 import argparse, sys, time
@@ -21,7 +21,7 @@ from qgnet_nb.core import read_mask, save_json, shared_data_dir
 from qgnet_nb.data import make_dataset
 from qgnet_nb.metrics import map_at_label
 from qgnet_nb.models import build_model
-from qgnet_nb.qgnet import similarity_maps
+from qgnet_nb.qgnet import MATCH_KINDS, similarity_maps
 from qgnet_nb.segment import _support_batch, as_image, as_mask, own_query
 from qgnet_nb.start_point import ThresholdSweep
 from cross_domain import class_images, episodes         # this script's folder is on sys.path
@@ -29,15 +29,15 @@ from cross_domain import class_images, episodes         # this script's folder i
 
 @torch.no_grad()
 def episode_maps(model, query, s_imgs, s_masks) -> tuple[dict, tuple]:
-    "One episode's maps {name: (1, 1, h, w)}: contrast-layer3, each block's contrast, and their mean."
+    "One episode's maps {name: (1, 1, h, w)}: every KIND at layer 3 and at `hyper`, then each block's contrast."
     _, masks, feats = model._features(query, s_imgs, s_masks)
     q_taps, s_taps = feats[4:6]
     size = max((t.shape[-2:] for t in q_taps), key=lambda s: s.numel())
     one = lambda k: similarity_maps(model.backbone, ['contrast-hyper'], feats[:4] + ([q_taps[k]], [s_taps[k]]),
                                     masks, size)[0]
-    maps = {'contrast-layer3': similarity_maps(model.backbone, ['contrast-layer3'], feats, masks, size)[0]}
-    maps.update({f'block {k + 1}': one(k) for k in range(len(q_taps))})
-    maps['contrast-hyper'] = similarity_maps(model.backbone, ['contrast-hyper'], feats, masks, size)[0]
+    names = [f'{k}-{l}' for k in MATCH_KINDS for l in ('layer3', 'hyper')]
+    maps = dict(zip(names, similarity_maps(model.backbone, names, feats, masks, size)))
+    maps.update({f'contrast, block {k + 1}': one(k) for k in range(len(q_taps))})
     return maps, size
 
 

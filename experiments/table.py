@@ -349,7 +349,7 @@ def vgg_section(src: Path) -> str:
     if evals:
         rows = [json.loads(p.read_text()) for p in evals]          # eval-RUN-f0-Kshot.json: labelled by their run
         rows = [{**r, 'label': f"{r['model']}, `{p.stem[5:].rsplit('-f', 1)[0]}`"} for r, p in zip(rows, evals)]
-        body += ['', f"**The trained decoders of the first two runs below, evaluated** (`qgnet eval`, "
+        body += ['', f"**The trained decoders of the runs below, evaluated** (`qgnet eval`, "
                  f"{eval_conditions(rows)}".split(', start point:')[0] + '):', '', table(rows)]
     for p in sorted(d.glob('maps-*.json')):
         maps = read_json(p)
@@ -376,14 +376,16 @@ def hyper_section(src: Path, stem: str = 'hyper-probe') -> str:
     from hyper_probe import table as hyper_table              # this script's folder is on sys.path
     d = read_json(src/f'{stem}.json')
     sets = list(d['sets'])
-    return section('Many layers against one: the contrast map of each deep block and their mean (`contrast-hyper`)',
+    return section('Many layers against one: each map at layer 3, as the mean over the deep blocks (`hyper`), and per '
+                   'block',
                    shell(['python experiments/hyper_probe.py --root CAMVID_ROOT', f'--out {SHOWN_DIR}/{stem}.json']),
                    [f"conditions: {d['start_point']}, frozen, no training; {d['size']} px; {sets[0]}: "
                     f"{d['episodes']} novel-class episodes of seed {d['seed']} (not the test seed); {sets[1]}: "
                     f"`{d['fss']}`, classes {', '.join(d['classes'])}, every ordered pair of distinct images",
-                    'block k: the object-against-background contrast cosine at the k-th block of the two deepest '
-                    'stages (VGG-16: conv4_1 .. conv5_3, before the pooling), at the finest block\'s resolution; '
-                    'each map at its best single threshold over a set, chosen with the answers (an upper bound)',
+                    'KIND-hyper: the mean of the KIND map of each block of the two deepest stages (VGG-16: conv4_1 '
+                    '.. conv5_3, before the pooling); contrast, block k: the k-th alone; all at the finest block\'s '
+                    'resolution; each map at its best single threshold over a set, chosen with the answers (an '
+                    'upper bound)',
                     f'from `{SHOWN_DIR}/{stem}.json`'], hyper_table(d))
 
 # ---- (e) across domains ----
