@@ -25,7 +25,7 @@ from qgnet_nb.qgnet import MATCH_MAPS
 from map_probe import match_inputs              # this script's folder is on sys.path
 
 L34 = ('guided', 'prototype-layer3', 'prototype-layer4', 'calibrated-layer3', 'calibrated-layer4', 'cosmax-layer3')
-CONTRAST = L34 + ('contrast-layer3', 'contrast-layer4')          # the cpu-vgg16 preset's maps
+CONTRAST = L34 + ('contrast-layer3', 'contrast-layer4')          # the match-maps8 run's maps
 VARIANTS = {'kernel 3, object weight 2 (the CPU preset)': (MATCH_MAPS, 3, 2.0),
             'kernel 3, object weight 1': (MATCH_MAPS, 3, 1.0), 'kernel 1, object weight 2': (MATCH_MAPS, 1, 2.0),
             'kernel 1, object weight 1': (MATCH_MAPS, 1, 1.0),

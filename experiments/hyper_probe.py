@@ -9,7 +9,7 @@ at the finest block's resolution), cut at its one best threshold over all episod
 (`start_point.ThresholdSweep`): an upper bound for one map, the same rule as `qgnet probe` and `map_probe.py`.
 CamVid-FSS episodes are novel-class validation episodes of a seed other than the test seed (7 by default); the
 FSS-1000 episodes are those of `cross_domain.py`, every ordered pair of distinct images of a class. `KIND-layer3` is
-the map at the end of layer 3 (after VGG-16's pooling), as the `cpu-vgg16` preset reads it.
+the map at the end of layer 3 (after VGG-16's pooling), as the `match-maps8` run reads it.
 Prints a table; --out writes the JSON that `experiments/table.py --results` renders into RESULTS.md.
 """
 import argparse, sys, time

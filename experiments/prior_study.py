@@ -5,8 +5,8 @@
         --prior random=random --cache runs/prior-study-f0.pt --out runs/prior-study-f0.json
 
 The start point is frozen (ImageNet VGG-16), so everything the decoders read is a fixed function of each episode:
-the cpu-vgg16 preset's eight similarity maps, the query's layer-4 features (the bridge of QGNet's eq. 9) and, for
-each prior extractor, its layer-4 features of the query (eq. 8). They are computed once (training episodes of the
+the eight layer-3 and layer-4 similarity maps of the match-maps8 run, the query's layer-4 features (the bridge of
+QGNet's eq. 9) and, for each prior extractor, its layer-4 features of the query (eq. 8). They are computed once (training episodes of the
 base classes, validation episodes of the novel classes drawn with --val-seed, not the test seed), then every
 variant trains on them with the same steps, batches, optimiser (AdamW, poly decay), object weight and seeds:
 

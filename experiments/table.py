@@ -408,7 +408,20 @@ def cross_domain_table(d: dict) -> str:
             out.append(row(f"{name}: the model fine-tuned on each support alone ({r['adapt']['steps']} steps), "
                            'through `segment`', r['adapt']))
         out.append(row(f"{name}: prototype cosine at {b['layer']}, one threshold ({b['threshold']:.2f})", b, False))
+    for recipe, runs in seed_groups(d['checkpoints']).items():
+        cells = [mean_std([r['per_class'][c] for r in runs]) for c in names]
+        out.append(f'| **{recipe}, {len(runs)} training seeds: the model, mean ± std** | ' + ' | '.join(cells) +
+                   f" | **{mean_std([r['miou'] for r in runs])}** | {mean_std([r['episode_mean_iou'] for r in runs])} |")
     return '\n'.join(out)
+
+
+def seed_groups(cks: dict) -> dict:
+    "Checkpoints named RECIPE-sSEED, two or more per RECIPE: {RECIPE: [their results]}."
+    groups = defaultdict(list)
+    for name, r in cks.items():
+        recipe, _, seed = name.rpartition('-s')
+        if recipe and seed.isdigit(): groups[recipe].append(r)
+    return {k: v for k, v in groups.items() if len(v) > 1}
 
 
 def cross_domain_command(cks: dict, *flags: str, out: str) -> str:
@@ -528,7 +541,7 @@ def prior_study_section(src: Path) -> str:
              f"{c['batch_size']} at {c['lr']:g}, object weight 1, match decoder width {c['dim']}, kernel 1, decoder "
              f"seeds {', '.join(map(str, c['seeds']))} (mean ± std over them; the difference is taken seed by seed)",
              f'prior extractors (VGG-16, layer 4 of the query): {priors}',
-             'baseline: the eight maps of `--preset cpu-vgg16`; qgnet: QGNet\'s prior region map (eqs. 9-12, its two '
+             'baseline: the eight layer-3 and layer-4 maps of the `match-maps8` run; qgnet: QGNet\'s prior region map (eqs. 9-12, its two '
              '3x3 projections trained with the decoder) as a ninth map; prior zeroed at test: the same trained qgnet '
              'with that map set to 0; projections frozen: the projections kept at their random initialisation',
              'from ' + ', '.join(f'`{SHOWN_DIR}/{f.name}`' for f in files)]

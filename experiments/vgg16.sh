@@ -18,20 +18,23 @@ qgnet probe --data camvid --root $ROOT --fold 0 $VGG --size 241 --episodes 100 -
 python experiments/hyper_probe.py --root $ROOT --out $OUT/hyper-probe.json   # each deep block's map, their mean
 OMP_NUM_THREADS=1 python experiments/decoder_study.py --root $ROOT --cache $OUT/maps.pt --out $OUT/decoder-study.json
 # 3. training curves, 4 epochs of 400 episodes at 241 px each (35-80 min each on 2 cores)
-qgnet train --preset cpu-vgg16 $COMMON --out $OUT/match-maps8                                # the cpu-vgg16 preset
+MAPS8="--match-maps guided prototype-layer3 prototype-layer4 calibrated-layer3 calibrated-layer4 cosmax-layer3 \
+    contrast-layer3 contrast-layer4"                     # the cpu-vgg16 preset's maps before the hyper maps
+qgnet train --preset cpu-vgg16 $COMMON $MAPS8 --out $OUT/match-maps8
 qgnet train --preset cpu $COMMON --match-kernel 1 --fg-weight 1 --out $OUT/match-kernel1     # the default six maps
 qgnet train --preset cpu $COMMON --out $OUT/match-kernel3                                    # the CPU preset's decoder
-qgnet train --preset cpu-vgg16 $COMMON --match-maps guided prototype-layer3 prototype-layer4 calibrated-layer3 \
-    calibrated-layer4 cosmax-layer3 contrast-layer3 contrast-layer4 prototype-hyper contrast-hyper \
-    --out $OUT/match-hyper10                                                 # + many-layer maps (hyper_probe.py)
+qgnet train --preset cpu-vgg16 $COMMON $MAPS8 prototype-hyper contrast-hyper --out $OUT/match-hyper10  # + 2 hyper maps
+HYPER5="--match-maps guided prototype-hyper calibrated-hyper cosmax-hyper contrast-hyper"   # the cpu-vgg16 preset's
+qgnet train --preset cpu-vgg16 $COMMON $HYPER5 --out $OUT/match-hyper5
+for s in 1 2; do qgnet train --preset cpu-vgg16 $COMMON $HYPER5 --seed $s --out $OUT/match-hyper5-s$s; done
 qgnet train $COMMON --size 241 --batch-size 8 --train-episodes 400 --epochs 8 --optimizer adamw --lr 1e-3 \
     --no-lr-x10 --fg-weight 2 --out $OUT/fem-adamw                                           # PFENet's FEM
-for r in match-maps8 match-kernel1 match-kernel3 fem-adamw match-hyper10; do
+for r in match-maps8 match-kernel1 match-kernel3 fem-adamw match-hyper10 match-hyper5; do
   python experiments/curve.py $OUT/$r --out $OUT/curve-$r.json
 done
-# 4. the first two runs and match-hyper10 on 1000 test episodes at the original resolution, 1-shot and 5-shot (the
+# 4. the first two runs and the many-layer ones on 1000 test episodes at the original resolution, 1-shot and 5-shot (the
 #    same 1-shot models), and the input maps of each beside its prediction
-for r in match-maps8 match-kernel1 match-hyper10; do
+for r in match-maps8 match-kernel1 match-hyper10 match-hyper5; do
   for k in 1 5; do qgnet eval --data camvid --root $ROOT --split val --fold 0 --shot $k --size 241 \
       --ckpt $OUT/$r/last.pt --episodes 1000 --workers 0 --out $OUT/eval-$r-f0-${k}shot.json; done
 done
