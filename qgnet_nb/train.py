@@ -364,14 +364,14 @@ def _bins(b):
 # %% ../nbs/22_train.ipynb #e9716cf0
 # the CPU recipes (each key a TrainConfig field), measured in experiments/RESULTS.md: `cpu`, a base-pretrained
 # ResNet-18 start point (`qgnet base-pretrain`) and the match decoder; `cpu-vgg16`, the ImageNet VGG-16 start point
-# (no backbone training) and the pointwise match decoder with object weight 1, reading layer 3 and layer 4 maps
-# including the object-against-background contrasts
+# (no backbone training) and the pointwise match decoder with object weight 1, reading the guided map and the four
+# similarity kinds each averaged over the blocks of conv4 and conv5 (`hyper`)
 _CPU = {'lr_x10': False, 'decoder': 'match', 'dim': 32, 'optimizer': 'adamw', 'lr': 3e-3, 'weight_decay': 1e-2,
         'fg_weight': 2.0, 'size': 241, 'epochs': 4, 'batch_size': 8, 'train_episodes': 400, 'val_every': 0}
 PRESETS = {'cpu': {'backbone': 'resnet18', **_CPU},
            'cpu-vgg16': {'backbone': 'vgg16', 'weights': 'imagenet', **_CPU, 'match_kernel': 1, 'fg_weight': 1.0,
-                         'match_maps': ('guided', 'prototype-layer3', 'prototype-layer4', 'calibrated-layer3',
-                                        'calibrated-layer4', 'cosmax-layer3', 'contrast-layer3', 'contrast-layer4')}}
+                         'match_maps': ('guided', 'prototype-hyper', 'calibrated-hyper', 'cosmax-hyper',
+                                        'contrast-hyper')}}
 
 def check_start_points(a):
     "Start points named on the command line exist and can be read, before any compute."
