@@ -442,11 +442,12 @@ def feature_cache(model: nn.Module, max_bytes: float = 2 * 2**30):
 
 # %% ../nbs/19_qgnet.ipynb #b7e1a002
 def frozen_resnets(model: nn.Module) -> list:
-    "The frozen ResNet trunks (the backbone unless fine-tuned, the prior extractor) of each QGNet-family module in `model`."
+    """The frozen ResNet trunks of each QGNet-family module in `model`: the backbone unless fine-tuned or read block by
+    block (`hyper` maps, whose hooks need its blocks run as modules), and the prior extractor."""
     nets = []
     for m in model.modules():
         if isinstance(m, FewShotBase):
-            cand = (None if m.finetune_backbone else m.backbone, getattr(m, 'prior_extractor', None))
+            cand = (None if m.finetune_backbone or m._taps() else m.backbone, getattr(m, 'prior_extractor', None))
             nets += [n for n in cand if isinstance(n, Backbone) and not any(n is x for x in nets)]
     return nets
 
