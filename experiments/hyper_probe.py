@@ -16,12 +16,11 @@ import argparse, sys, time
 from pathlib import Path
 import numpy as np
 import torch
-from torch.nn import functional as F
 from qgnet_nb.core import read_mask, save_json, shared_data_dir
 from qgnet_nb.data import make_dataset
 from qgnet_nb.metrics import map_at_label
 from qgnet_nb.models import build_model
-from qgnet_nb.qgnet import MATCH_KINDS, similarity_maps
+from qgnet_nb.qgnet import MATCH_KINDS, match_size, similarity_maps
 from qgnet_nb.segment import _support_batch, as_image, as_mask, own_query
 from qgnet_nb.start_point import ThresholdSweep
 from cross_domain import class_images, episodes         # this script's folder is on sys.path
@@ -31,8 +30,7 @@ from cross_domain import class_images, episodes         # this script's folder i
 def episode_maps(model, query, s_imgs, s_masks) -> tuple[dict, tuple]:
     "One episode's maps {name: (1, 1, h, w)}: every KIND at layer 3 and at `hyper`, then each block's contrast."
     _, masks, feats = model._features(query, s_imgs, s_masks)
-    q_taps, s_taps = feats[4:6]
-    size = max((t.shape[-2:] for t in q_taps), key=lambda s: s.numel())
+    q_taps, s_taps, size = *feats[4:6], match_size(feats)
     one = lambda k: similarity_maps(model.backbone, ['contrast-hyper'], feats[:4] + ([q_taps[k]], [s_taps[k]]),
                                     masks, size)[0]
     names = [f'{k}-{l}' for k in MATCH_KINDS for l in ('layer3', 'hyper')]
@@ -50,8 +48,8 @@ def camvid_sweeps(model, root, fold: int, size: int, n: int, seed: int) -> tuple
         sweeps = sweeps or {k: ThresholdSweep(ds.classes, lo=0, hi=1) for k in maps}
         h, w = (int(v) for v in e['query_size'])
         for k, m in maps.items():
-            m = F.interpolate(m.float(), size=e['query_img'].shape[-2:], mode='bilinear', align_corners=False)
-            sweeps[k].update(m[0, 0, :h, :w].clamp(0, 1), e['query_mask'][:h, :w], e['class_id'])
+            sweeps[k].update(map_at_label(m.float(), e['query_img'].shape[-2:], (h, w), (h, w)),
+                             e['query_mask'][:h, :w], e['class_id'])
     return sweeps, [ds.class_names[c] for c in ds.classes]
 
 

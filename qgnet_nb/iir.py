@@ -13,7 +13,8 @@ from .backbones import make_backbone
 from .region_maps import (EPS, masked_average_pool, min_max_normalize, no_autocast,
                                   reduction, resize, unit_norm)
 from .fem import MatchDecoder, fem_loss, segmentation_ce
-from .qgnet import DECODERS, MATCH_MAPS, FewShotBase, check_match_maps, prior_map_head, similarity_maps
+from .qgnet import (DECODERS, MATCH_MAPS, FewShotBase, check_match_maps, hyper_maps, prior_map_head,
+                            similarity_maps)
 from .models import register_eval_wrapper, register_model
 
 # %% auto #0

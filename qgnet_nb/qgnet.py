@@ -18,8 +18,8 @@ from .region_maps import (PriorRegionMap, calibrated_cosine, category_guider, co
 from .fem import FEM, FRACTION_BINS, MatchDecoder, PFENET_BINS, check_bins, fem_loss
 
 # %% auto #0
-__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJECTIONS', 'FewShotBase', 'recording',
-           'check_match_maps', 'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet',
+__all__ = ['DECODERS', 'MATCH_MAPS', 'MATCH_KINDS', 'MATCH_LEVELS', 'PRIOR_PROJECTIONS', 'FewShotBase', 'recording', 'hyper_maps',
+           'check_match_maps', 'match_size', 'similarity_maps', 'default_prior_projections', 'prior_map_head', 'QGNet',
            'device_digest', 'FeatureCache', 'feature_cache', 'frozen_resnets', 'int8_frozen', 'fast_path']
 
 # %% ../nbs/19_qgnet.ipynb #1f0258e8
@@ -112,12 +112,16 @@ def recording(modules):
     finally:
         for h in hooks: h.remove()
 
+# %% ../nbs/19_qgnet.ipynb #fdb79190
+def hyper_maps(names) -> list[str]:
+    "The names among match-map `names` that read the backbone block by block (KIND-hyper)."
+    return [n for n in names if n.endswith('-hyper')]
+
 # %% ../nbs/19_qgnet.ipynb #dd6b5dca
 @patch
 def _taps(self: FewShotBase) -> list:
     "The modules whose outputs the `hyper` maps read; none unless one of the model's `match_maps` is KIND-hyper."
-    hyper = any(n.endswith('-hyper') for n in getattr(self, 'match_maps', ()))
-    return block_outputs(self.backbone) if hyper else []
+    return block_outputs(self.backbone) if hyper_maps(getattr(self, 'match_maps', ())) else []
 
 # %% ../nbs/19_qgnet.ipynb #4751b8f1
 @patch
@@ -222,6 +226,11 @@ def _hyper_map(kind, q_taps, s_taps, masks, size):
     if not q_taps: raise ValueError(f"{kind}-hyper needs the backbone's per-block features: a model whose "
                                     "match_maps name a KIND-hyper map records them")
     return sum(_match_map(kind, 'hyper', q, s, masks, size) for q, s in zip(q_taps, s_taps)) / len(q_taps)
+
+# %% ../nbs/19_qgnet.ipynb #9c57af82
+def match_size(feats) -> torch.Size:
+    "The side the match decoder works at: the query's mid-level one, or its finest block's when `feats` carry blocks."
+    return max((t.shape[-2:] for t in (feats[0], *(feats[4] if len(feats) > 4 else ()))), key=lambda s: s.numel())
 
 # %% ../nbs/19_qgnet.ipynb #3215ec64
 def similarity_maps(backbone, names, feats, masks, size, guided=None) -> list:
@@ -353,7 +362,7 @@ def _class_weight(self: QGNet):
 def _match_forward(self: QGNet, query, masks, feats, guided, target):
     "The class-agnostic path: similarity maps only (all min-max per query) -> `MatchDecoder`."
     q_mid, q4, s_mid, s4 = feats[:4]
-    size = max((t.shape[-2:] for t in (q_mid, *(feats[4] if len(feats) > 4 else ()))), key=lambda s: s.numel())
+    size = match_size(feats)
     with self._frozen(): maps = similarity_maps(self.backbone, self.match_maps, feats, masks, size, guided)
     prior_map = None
     if self.mode == 'qgnet':

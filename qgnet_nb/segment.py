@@ -24,8 +24,8 @@ from .models import load_checked
 from .evaluate import predict
 
 # %% auto #0
-__all__ = ['find_checkpoint', 'open_model', 'as_image', 'as_mask', 'own_query', 'Segmentation', 'segment', 'SegmentConfig',
-           'query_files', 'out_names', 'segment_parser', 'segment_cli']
+__all__ = ['find_checkpoint', 'open_model', 'as_image', 'as_mask', 'own_query', 'Segmentation', 'input_side', 'segment',
+           'SegmentConfig', 'query_files', 'out_names', 'segment_parser', 'segment_cli']
 
 # %% ../nbs/21a_segment.ipynb #88e5c757
 def find_checkpoint(path, arg: str = 'ckpt_or_model', names=('best.pt', 'last.pt')) -> Path:
@@ -154,12 +154,17 @@ def _segment_each(model, supports, images, size: int, device, dtype, cache_gb: f
             yield img, Segmentation(preds[0].numpy().astype(np.uint8), logits.softmax(1)[0, 1].cpu().numpy(),
                                     at(out['guided_map']), at(out.get('prior_map')), seconds, name)
 
+# %% ../nbs/21a_segment.ipynb #153bb2e2
+def input_side(model: nn.Module, size: int | None = None) -> int:
+    "`size` when given, else the side `model` was trained at (`train_size`, set by `open_model`), else 473."
+    return int(size or getattr(model, 'train_size', None) or 473)
+
 # %% ../nbs/21a_segment.ipynb #d252caa8
 def segment(model_or_ckpt, supports, queries, class_id: int | None = None, size: int | None = None,
             device='auto', precision: str = 'auto', cache_gb: float = 2.0) -> list[Segmentation]:
     """Segment each of `queries` (paths, PIL images or arrays) for the object that the K `supports`' (image, mask)
     pairs show -> one `Segmentation` per query, at its original size."""
-    model, extra = open_model(model_or_ckpt)
+    model, _ = open_model(model_or_ckpt)
     for arg, v in (('supports', supports), ('queries', queries)):
         if not isinstance(v, (list, tuple)) or not v:
             raise UsageError(f"{arg}: expected a non-empty list, got {type(v).__name__}")
@@ -171,7 +176,7 @@ def segment(model_or_ckpt, supports, queries, class_id: int | None = None, size:
         sup.append((img, as_mask(s[1], img.shape[:2], class_id, f'supports[{i}]')))
     imgs = [(str(q) if isinstance(q, (str, os.PathLike)) else None, as_image(q, f'queries[{j}]'))
             for j, q in enumerate(queries)]
-    size = size or int((extra.get('train_config') or {}).get('size') or getattr(model, 'train_size', None) or 473)
+    size = input_side(model, size)
     device = get_device(device)
     was = model.training
     model.to(device).eval()
@@ -234,14 +239,14 @@ def segment_cli(argv: list[str]) -> int:
     a = segment_parser().parse_args(argv)
     cfg = SegmentConfig(**config_values(SegmentConfig, a, support=tuple(map(tuple, a.support))))
     out = check_out_dir(a.out, '--out')
-    model, extra = open_model(cfg.ckpt, '--ckpt')
+    model, _ = open_model(cfg.ckpt, '--ckpt')
     sup = []
     for img, mask in cfg.support:
         x = as_image(img, f'--support {img}')
         sup.append((x, as_mask(mask, x.shape[:2], cfg.class_id, f'--support {img} {mask}')))
     files = query_files(cfg.query)
     for f in files: as_image(f, f'--query {f}')                  # every file readable before any compute
-    size = cfg.size or int((extra.get('train_config') or {}).get('size', 473))
+    size = input_side(model, cfg.size)
     device = get_device(a.device)
     model.to(device).eval()
     lines, t0 = [], time.perf_counter()
