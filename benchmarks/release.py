@@ -9,9 +9,10 @@ and the table reports the median of `--rounds` rounds.
 
     python benchmarks/release.py --release ../QGNet-Few-shot-segmentation --threads 1
     python benchmarks/release.py --release PATH --precision fp32 bf16 --steps 3
+    python benchmarks/release.py --release PATH --backbone vgg16        # our VGG-16 start point, same episodes
 
 `--precision` lists our settings to time (fp32: the plain path; auto: the fast path, bf16 where the CPU has it;
-bf16: the fast path with bf16 forced; int8: the fast path with the frozen ResNets in int8, for CPUs without bf16).
+bf16: the fast path with bf16 forced; int8: the fast path with the frozen ResNets in int8, the rest as auto has it).
 """
 from __future__ import annotations
 import argparse, json, statistics, subprocess, sys, time
@@ -36,7 +37,8 @@ def _release_model(path: str, size: int):
     finally: torch.load = load
 
 
-def run_one(side: str, path: str | None, size: int, steps: int, episodes: int, threads: int, precision: str) -> dict:
+def run_one(side: str, path: str | None, size: int, steps: int, episodes: int, threads: int, precision: str,
+            backbone: str = 'resnet50') -> dict:
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -59,7 +61,7 @@ def run_one(side: str, path: str | None, size: int, steps: int, episodes: int, t
         from qgnet_nb.models import build_model
         from qgnet_nb.qgnet import fast_path
         from qgnet_nb.core import autocast
-        m = build_model('qgnet', backbone='resnet50', weights=None, prior='random')
+        m = build_model('qgnet', backbone=backbone, weights=None, prior='random')
         dtype = None if precision == 'fp32' else fast_path(m, 'cpu', precision)[1]   # fp32: the plain path
         opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
         def train_step():
@@ -94,11 +96,13 @@ def main():
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--precision', nargs='+', default=['fp32', 'auto'], help='our settings to time: fp32, auto, bf16, int8')
+    ap.add_argument('--backbone', default='resnet50', choices=('resnet50', 'vgg16'),
+                    help="our side's backbone (the release runs ResNet-50 only: its VGG flag builds no VGG)")
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
         side, prec = a.one.split(':')
-        print(json.dumps(run_one(side, a.release, a.size, a.steps, a.episodes, a.threads, prec)))
+        print(json.dumps(run_one(side, a.release, a.size, a.steps, a.episodes, a.threads, prec, a.backbone)))
         return
     if not (Path(a.release)/'model'/'PFENet_QGNet.py').is_file():
         sys.exit(f"benchmarks/release.py: error: --release {a.release}: no model/PFENet_QGNet.py in it")
@@ -107,7 +111,8 @@ def main():
     for r in range(a.rounds):
         for k in sides:                                        # alternating: every side sees the same machine load
             out = subprocess.run([sys.executable, __file__, '--one', k, '--release', a.release, '--size', str(a.size),
-                                  '--steps', str(a.steps), '--episodes', str(a.episodes), '--threads', str(a.threads)],
+                                  '--steps', str(a.steps), '--episodes', str(a.episodes), '--threads', str(a.threads),
+                                  '--backbone', a.backbone],
                                  capture_output=True, text=True)
             if out.returncode: sys.exit(f"{k} failed:\n{out.stderr[-3000:]}")
             res[k].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -118,12 +123,13 @@ def main():
     med = {k: {f: statistics.median(x[f] for x in v) for f in ('train_s', 'eval_s', 'peak_rss_train_mib')}
            for k, v in res.items()}
     base = med['release:fp32']
-    print(f"{cpu_header(a.threads)}\nResNet-50, {a.size} px, 1-shot, batch 1, median of {a.rounds} rounds\n")
+    ours = 'ResNet-50' if a.backbone == 'resnet50' else 'ours VGG-16 (its prior extractor ResNet-50), the release ResNet-50'
+    print(f"{cpu_header(a.threads)}\n{ours}, {a.size} px, 1-shot, batch 1, median of {a.rounds} rounds\n")
     print('| side | training s/episode | speed-up | evaluation s/episode | speed-up | peak RSS, training (MiB) |')
     print('|---|---|---|---|---|---|')
     for k, v in med.items():
         print(
-            f"| {k.replace(':', ' ')} | {v['train_s']:.2f} | {base['train_s'] / v['train_s']:.2f}x | "
+            f"| {k.replace(':', ' ')}{' ' + a.backbone if k.startswith('ours') else ''} | {v['train_s']:.2f} | {base['train_s'] / v['train_s']:.2f}x | "
             f"{v['eval_s']:.2f} | "
             f"{base['eval_s'] / v['eval_s']:.2f}x | {v['peak_rss_train_mib']:.0f} |"
         )

@@ -158,7 +158,7 @@ def check_config(cfg) -> None:
 class RunOptions:
     "How a command runs rather than what it computes; each command takes the flags it needs from here."
     device: Device = 'auto'                              # auto, cpu, cuda, cuda:N or mps
-    precision: Literal['auto', 'bf16', 'fp32', 'int8'] = 'auto'  # auto: bf16 on GPUs and CPUs with native bf16, else fp32; int8: frozen ResNets in int8 (CPU)
+    precision: Literal['auto', 'bf16', 'fp32', 'int8'] = 'auto'  # auto: bf16 on GPUs and CPUs with native bf16, else fp32; int8: frozen ResNets in int8 (CPU), the rest as auto
     workers: Index = 2                                   # DataLoader worker processes
     out: str | None = None                               # where the command writes (its description says what)
     overwrite: bool = False                              # start again instead of resuming from what OUT holds

@@ -68,13 +68,13 @@ def cpu_has_bf16() -> bool:
 # %% ../nbs/00_core.ipynb #ad782301
 def amp_dtype(device: torch.device | str, precision: str = 'auto') -> torch.dtype | None:
     """Autocast dtype for `device`: with `precision='auto'`, bf16 on GPUs that support it and CPUs that multiply it
-    natively; `None` means fp32 (also for `'int8'`, whose frozen networks run in int8 and the rest in fp32)."""
+    natively; `None` means fp32. `'int8'` runs the frozen networks in int8 (`fast_path`) and the rest as `'auto'`."""
     if precision not in ('auto', 'bf16', 'fp32', 'int8'):
         raise ValueError(f"precision={precision!r}: expected 'auto', 'bf16', 'fp32' or 'int8'")
     device = torch.device(device)
-    if precision in ('fp32', 'int8'): return None
+    if precision == 'fp32': return None
     gpu_bf16 = device.type == 'cuda' and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if precision == 'auto': return torch.bfloat16 if gpu_bf16 or (device.type == 'cpu' and cpu_has_bf16()) else None
+    if precision in ('auto', 'int8'): return torch.bfloat16 if gpu_bf16 or (device.type == 'cpu' and cpu_has_bf16()) else None
     if device.type in ('cpu', 'mps') or gpu_bf16: return torch.bfloat16
     raise ValueError(f"precision='bf16' was requested but {device} does not support bfloat16")
 
@@ -90,7 +90,8 @@ def precision_note(device: torch.device | str, precision: str = 'auto') -> str:
     device, dt = torch.device(device), amp_dtype(device, precision)
     if device.type == 'cpu':
         fast = cpu_has_bf16()
-        if precision == 'int8': return 'int8 frozen networks, fp32 elsewhere (asked)'
+        if precision == 'int8':
+            return f"int8 frozen networks (asked), {'bf16 autocast (native on this CPU)' if fast else 'fp32'} elsewhere"
         if dt is None: return ('fp32 (asked)' if precision == 'fp32' else
                                'fp32 (this CPU has no native bf16: bf16 would be slower; --precision int8 speeds up frozen ResNets)')
         return (

@@ -510,8 +510,8 @@ def int8_frozen(model: nn.Module) -> nn.Module:
 # %% ../nbs/19_qgnet.ipynb #83b556ed
 def fast_path(model: nn.Module, device='cpu', precision: str = 'auto', compile: bool = False):
     """Channels-last memory (not with int8), the autocast dtype `precision` resolves to on `device`, the frozen
-    ResNets in int8 with `precision='int8'` on a CPU (`int8_frozen`), and (GPU) optional `torch.compile` -> (model,
-    dtype)."""
+    ResNets in int8 with `precision='int8'` on a CPU (`int8_frozen`; the rest as `'auto'`: bf16 where native), and
+    (GPU) optional `torch.compile` -> (model, dtype)."""
     device, int8 = torch.device(device), precision == 'int8'
     if int8 and device.type != 'cpu': raise ValueError(f"precision='int8' is for CPUs (x86 int8 kernels), not {device}")
     if not int8:

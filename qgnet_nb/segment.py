@@ -4,7 +4,7 @@
 
 # %% ../nbs/21a_segment.ipynb #681bf859
 from __future__ import annotations
-import argparse, dataclasses, json, os, sys, time, torch
+import argparse, copy, dataclasses, json, os, sys, time, torch
 import numpy as np
 from fastcore.basics import patch
 from pathlib import Path
@@ -19,7 +19,7 @@ from .patches import find_images
 from .episodes import binary_mask, test_transform
 from .data import collate_episodes
 from .metrics import map_at_label
-from .qgnet import feature_cache
+from .qgnet import fast_path, feature_cache
 from .models import load_checked
 from .evaluate import predict
 
@@ -180,7 +180,8 @@ def segment(model_or_ckpt, supports, queries, class_id: int | None = None, size:
     device = get_device(device)
     was = model.training
     model.to(device).eval()
-    try: return [r for _, r in _segment_each(model, sup, imgs, size, device, amp_dtype(device, precision), cache_gb)]
+    run = fast_path(copy.deepcopy(model), device, 'int8')[0].eval() if precision == 'int8' else model   # yours: as it was
+    try: return [r for _, r in _segment_each(run, sup, imgs, size, device, amp_dtype(device, precision), cache_gb)]
     finally: model.train(was)
 
 # %% ../nbs/21a_segment.ipynb #0aa65cb4
@@ -248,10 +249,9 @@ def segment_cli(argv: list[str]) -> int:
     for f in files: as_image(f, f'--query {f}')                  # every file readable before any compute
     size = input_side(model, cfg.size)
     device = get_device(a.device)
-    model.to(device).eval()
+    model, dtype = fast_path(model.to(device).eval(), device, a.precision)     # int8 too, when asked
     lines, t0 = [], time.perf_counter()
-    each = _segment_each(model, sup, ((str(f), as_image(f, str(f))) for f in files), size, device,
-                         amp_dtype(device, a.precision), cfg.cache_gb)
+    each = _segment_each(model, sup, ((str(f), as_image(f, str(f))) for f in files), size, device, dtype, cfg.cache_gb)
     for (img, r), name, f in zip(progress_bar(each, total=len(files), display=not a.quiet), out_names(files), files):
         for suffix, pic in (('mask', r.mask * 255), ('overlay', overlay_mask(img, r.mask))):
             with atomic_open(out/f'{name}_{suffix}.png', 'wb') as fh: Image.fromarray(pic).save(fh, format='PNG')

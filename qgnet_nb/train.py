@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_train.ipynb #76c067d4
 from __future__ import annotations
-import argparse, contextlib, dataclasses, json, math, time, torch
+import argparse, contextlib, copy, dataclasses, json, math, time, torch
 from fastcore.basics import patch
 from pathlib import Path
 from torch import nn
@@ -303,17 +303,17 @@ def end_epoch(self: EpisodeLoop, epoch: int) -> str | None:
 def prediction_agreement(
     model: nn.Module, ds, precision: str = 'bf16', device='cpu', resolution: str = 'original'
 ) -> dict:
-    """Predictions of `model` on the test episodes `ds` in fp32 and on the fast path (`precision`): pixel agreement,
-    both mIoUs."""
+    """Predictions of `model` on the test episodes `ds` in fp32 and on the fast path (`precision`, `fast_path` applied
+    to a copy, so int8 too): pixel agreement, both mIoUs."""
     device = get_device(device)
     was = model.training
     model.eval()
-    fast = amp_dtype(device, precision)
+    quick, fast = fast_path(copy.deepcopy(model), device, precision)
     meters, same, total = {k: IoUMeter(ds.classes) for k in ('fp32', 'fast')}, 0, 0
     for i in range(len(ds)):
         batch = collate_episodes([ds[i]])
         p32, t, _ = predict(model, batch, resolution, device, None)
-        pf, _, _ = predict(model, batch, resolution, device, fast)
+        pf, _, _ = predict(quick, batch, resolution, device, fast)
         for a, b, tt, c in zip(p32, pf, t, batch['class_id'].tolist()):
             valid = tt != 255
             same += int((a[valid] == b[valid]).sum())
@@ -323,7 +323,7 @@ def prediction_agreement(
     model.train(was)
     m32, mf = meters['fp32'].miou(), meters['fast'].miou()
     return dict(agreement=same / max(total, 1), miou_fp32=m32, miou_fast=mf, miou_delta=100 * (mf - m32),
-                episodes=len(ds), precision=str(fast).replace('torch.', '') if fast else 'fp32')
+                episodes=len(ds), precision=('int8 + ' if precision == 'int8' else '') + ('bf16' if fast else 'fp32'))
 
 # %% ../nbs/22_train.ipynb #b052a546
 class SelfSupport(torch.utils.data.Dataset):
