@@ -17,7 +17,7 @@ bf16: the fast path with bf16 forced; int8: the fast path with the frozen ResNet
 from __future__ import annotations
 import argparse, json, statistics, subprocess, sys, time
 from pathlib import Path
-from common import cpu_header, status_mib, episode
+from common import cpu_class, cpu_flags, cpu_header, status_mib, episode
 
 
 def _release_model(path: str, size: int):
@@ -98,6 +98,8 @@ def main():
     ap.add_argument('--precision', nargs='+', default=['fp32', 'auto'], help='our settings to time: fp32, auto, bf16, int8')
     ap.add_argument('--backbone', default='resnet50', choices=('resnet50', 'vgg16'),
                     help="our side's backbone (the release runs ResNet-50 only: its VGG flag builds no VGG)")
+    ap.add_argument('--out', default=None, help='also write the measurements (every round) to this JSON file, e.g. '
+                    'experiments/results/speed-release-CLASS.json, which experiments/table.py shows')
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
@@ -134,6 +136,14 @@ def main():
             f"{base['eval_s'] / v['eval_s']:.2f}x | {v['peak_rss_train_mib']:.0f} |"
         )
 
+    if a.out:
+        import torch
+        Path(a.out).write_text(json.dumps(dict(
+            cpu=cpu_flags(), cpu_class=cpu_class(), torch=torch.__version__, threads=a.threads, size=a.size,
+            rounds=a.rounds, steps=a.steps, episodes=a.episodes, backbone=a.backbone, median=med, runs=res,
+            command='python benchmarks/release.py ' + ' '.join(
+                'PATH' if before == '--release' else x for before, x in zip([''] + sys.argv[1:], sys.argv[1:]))), indent=1) + '\n')
+        print(f'(JSON: {a.out})')
 
 if __name__ == '__main__':
     main()

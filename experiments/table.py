@@ -476,6 +476,39 @@ def cross_domain_section(src: Path) -> str:
     return section('Across domains: CamVid-FSS checkpoints on FSS-1000 images, through `qgnet_nb.segment`', command,
                    notes, body)
 
+# ---- (h) speed against the QGNet release ----
+
+def speed_table(d: dict) -> str:
+    "One row per side of `benchmarks/release.py`'s JSON: seconds an episode, speed-up against the release, memory."
+    base, bb = d['median']['release:fp32'], {'resnet50': 'ResNet-50', 'vgg16': 'VGG-16'}[d['backbone']]
+    rows = ['| side | precision | training s/episode | speed-up | evaluation s/episode | speed-up | '
+            'peak RSS, training (MiB) |', '|---|---|---|---|---|---|---|']
+    for k, v in d['median'].items():
+        side, prec = k.split(':')
+        rows.append(f"| {'the release, ResNet-50' if side == 'release' else f'ours, {bb}'} | {prec} | "
+                    f"{v['train_s']:.2f} | {base['train_s'] / v['train_s']:.2f}x | {v['eval_s']:.2f} | "
+                    f"{base['eval_s'] / v['eval_s']:.2f}x | {v['peak_rss_train_mib']:.0f} |")
+    return '\n'.join(rows)
+
+def speed_sections(src: Path) -> list[str]:
+    "`benchmarks/release.py --out`: one section per CPU class and backbone measured."
+    out = []
+    for f in sorted(src.glob('speed-release-*.json')):
+        d = read_json(f)
+        c = d['cpu']
+        flags = ', '.join(k for k in ('avx512_vnni', 'avx512_bf16', 'amx_bf16') if c.get(k)) or 'AVX2 only'
+        out.append(section(
+            f"Speed against the QGNet release: {d['backbone']}, a CPU of class {d['cpu_class']}",
+            shell(d['command'].split(' --')[:1] + ['--' + x for x in d['command'].split(' --')[1:]]),
+            [f"CPU: {c['model']} ({flags}); torch {d['torch']}; {d['threads']} thread(s)",
+             f"{d['size']} px, 1-shot, batch 1, random weights on both sides; each measurement a fresh process timing "
+             f"{d['steps']} training and {d['episodes']} evaluation episodes after one warm-up, the sides "
+             f"alternating; the median of {d['rounds']} rounds",
+             'precision: fp32, the plain path; auto, the fast path (channels-last, bf16 autocast where the CPU '
+             'multiplies bf16 natively); int8, the frozen ResNets in int8 and the rest as auto',
+             f'from `{SHOWN_DIR}/{f.name}`'], speed_table(d)))
+    return out
+
 # ---- RESULTS.md ----
 
 # ---- (f) the prior extractor against chance ----
@@ -586,7 +619,7 @@ def results(src: Path) -> str:
              camvid_section(src), recall_section(src, 'recall-demo'),
              recall_section(src, 'recall-camvid'), vgg_section(src), hyper_section(src), cross_domain_section(src),
              prior_section(src), prior_study_section(src), iir_prior_section(src),
-             iir_prior_section(src, 'iir-prior-camvid')]
+             iir_prior_section(src, 'iir-prior-camvid'), *speed_sections(src)]
     return '\n'.join([head, *filter(None, parts)])
 
 def write_atomic(path: Path, text: str):

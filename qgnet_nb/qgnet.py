@@ -509,15 +509,15 @@ def int8_frozen(model: nn.Module) -> nn.Module:
 
 # %% ../nbs/19_qgnet.ipynb #83b556ed
 def fast_path(model: nn.Module, device='cpu', precision: str = 'auto', compile: bool = False):
-    """Channels-last memory (not with int8), the autocast dtype `precision` resolves to on `device`, the frozen
-    ResNets in int8 with `precision='int8'` on a CPU (`int8_frozen`; the rest as `'auto'`: bf16 where native), and
-    (GPU) optional `torch.compile` -> (model, dtype)."""
+    """Channels-last memory (not with int8 beside fp32), the autocast dtype `precision` resolves to on `device`, the
+    frozen ResNets in int8 with `precision='int8'` on a CPU (`int8_frozen`; the rest as `'auto'`: bf16 where native),
+    and (GPU) optional `torch.compile` -> (model, dtype)."""
     device, int8 = torch.device(device), precision == 'int8'
     if int8 and device.type != 'cpu': raise ValueError(f"precision='int8' is for CPUs (x86 int8 kernels), not {device}")
-    if not int8:
+    dtype = amp_dtype(device, precision)
+    if not int8 or dtype is not None:            # int8 beside an fp32 rest trains slower channels-last (measured)
         model.to(memory_format=torch.channels_last)
         if hasattr(model, 'channels_last'): model.channels_last = True
-    dtype = amp_dtype(device, precision)
     if compile:
         if device.type != 'cuda':
             raise ValueError("compile=True is for GPUs (on a CPU the compile time outweighs the gain)")
