@@ -25,14 +25,15 @@ def _worker(rank, world, port, out):
         MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank)
     )
     torch.set_num_threads(1)
-    try: train(TrainConfig(**CFG), out, device='cpu', progress=False, on_model=no_dropout, log=lambda *a: None)
+    try: train(TrainConfig(**CFG), out, device='cpu', precision='fp32', progress=False, on_model=no_dropout,
+               log=lambda *a: None)
     finally:
         if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
 
 def test_two_process_step_equals_one_process_step(tmp_path):
-    one = train(
-        TrainConfig(**CFG), tmp_path / 'one', device='cpu', progress=False, on_model=no_dropout, log=lambda *a: None
-    )
+    # fp32 on both sides: under bf16 (a CPU with native bf16) each process's half batch rounds its own way
+    one = train(TrainConfig(**CFG), tmp_path / 'one', device='cpu', precision='fp32', progress=False,
+                on_model=no_dropout, log=lambda *a: None)
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path/'two')), nprocs=2, join=True)
     two = torch.load(tmp_path/'two'/'last.pt', map_location='cpu', weights_only=False)
     start = train(TrainConfig(**{**CFG, 'epochs': 1}), tmp_path / 'zero', device='cpu', progress=False,
