@@ -493,8 +493,11 @@ def speed_table(d: dict) -> str:
 def speed_sections(src: Path) -> list[str]:
     "`benchmarks/release.py --out`: one section per CPU class and backbone measured."
     out = []
-    for f in sorted(src.glob('speed-release-*.json')):
+    for f in sorted(src.glob('speed-release-*.json'), key=lambda f: (f.stem.endswith('vgg16'), f.name)):
         d = read_json(f)
+        other = ([] if d['backbone'] == 'resnet50' else ["the release's row is its ResNet-50: it builds no VGG (its "
+                                                          "`vgg` flag changes one feature width only); ours reads "
+                                                          "VGG-16 beside a ResNet-50 prior extractor"])
         c = d['cpu']
         flags = ', '.join(k for k in ('avx512_vnni', 'avx512_bf16', 'amx_bf16') if c.get(k)) or 'AVX2 only'
         out.append(section(
@@ -505,7 +508,7 @@ def speed_sections(src: Path) -> list[str]:
              f"{d['steps']} training and {d['episodes']} evaluation episodes after one warm-up, the sides "
              f"alternating; the median of {d['rounds']} rounds",
              'precision: fp32, the plain path; auto, the fast path (channels-last, bf16 autocast where the CPU '
-             'multiplies bf16 natively); int8, the frozen ResNets in int8 and the rest as auto',
+             'multiplies bf16 natively); int8, the frozen ResNets in int8 and the rest as auto', *other,
              f'from `{SHOWN_DIR}/{f.name}`'], speed_table(d)))
     return out
 
