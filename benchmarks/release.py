@@ -131,7 +131,8 @@ def main():
     print('|---|---|---|---|---|---|')
     for k, v in med.items():
         print(
-            f"| {k.replace(':', ' ')}{' ' + a.backbone if k.startswith('ours') else ''} | {v['train_s']:.2f} | {base['train_s'] / v['train_s']:.2f}x | "
+            f"| {k.replace(':', ' ')}{' ' + a.backbone if k.startswith('ours') else ''} | {v['train_s']:.2f} | "
+            f"{base['train_s'] / v['train_s']:.2f}x | "
             f"{v['eval_s']:.2f} | "
             f"{base['eval_s'] / v['eval_s']:.2f}x | {v['peak_rss_train_mib']:.0f} |"
         )
@@ -142,7 +143,8 @@ def main():
             cpu=cpu_flags(), cpu_class=cpu_class(), torch=torch.__version__, threads=a.threads, size=a.size,
             rounds=a.rounds, steps=a.steps, episodes=a.episodes, backbone=a.backbone, median=med, runs=res,
             command='python benchmarks/release.py ' + ' '.join(
-                'PATH' if before == '--release' else x for before, x in zip([''] + sys.argv[1:], sys.argv[1:]))), indent=1) + '\n')
+                'PATH' if before == '--release' else x for before, x in zip([''] + sys.argv[1:], sys.argv[1:]))),
+            indent=1) + '\n')
         print(f'(JSON: {a.out})')
 
 if __name__ == '__main__':

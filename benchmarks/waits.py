@@ -58,11 +58,12 @@ def test_file_times(log: str) -> dict:
 
 
 def suite_wait() -> dict:
-    "The README's test command as CI runs it: nbdev-test, then pytest; each part's slowest notebook or file."
+    "The README's test command as CI runs it: nbdev-test, then pytest; its parts, each notebook and test file."
     nb_s, nb_log = timed(['nbdev-test', '--timing'])
     py_s, py_log = timed([sys.executable, '-m', 'pytest', '-q', 'tests', '-p', 'no:cacheprovider', '--durations=0'])
-    return dict(seconds=nb_s + py_s, parts={'nbdev-test': nb_s, 'pytest': py_s},
-                notebooks=notebook_times(nb_log), test_files=test_file_times(py_log))
+    parts = {**{f'notebook {k}': v for k, v in notebook_times(nb_log).items()},
+             **{f'pytest {k}': v for k, v in test_file_times(py_log).items()}}
+    return dict(seconds=nb_s + py_s, commands={'nbdev-test': nb_s, 'pytest': py_s}, parts=parts)
 
 
 def trace_steps(trace: str, t_end: float) -> dict:
@@ -99,12 +100,10 @@ def target(name: str, minutes: float) -> str:
 def table(res: dict) -> str:
     rows = ['| wait | minutes | largest part | its share | target |', '|---|---|---|---|---|']
     for name, r in res.items():
-        parts = {**r['parts'], **{f'notebook {k}': v for k, v in r.get('notebooks', {}).items()},
-                 **{f'pytest {k}': v for k, v in r.get('test_files', {}).items()}}
-        inner = {k: v for k, v in parts.items() if k not in ('nbdev-test', 'pytest')} or parts
-        big = max(inner, key=inner.get)
-        rows.append(f"| {name} | {r['seconds'] / 60:.1f} | {big} ({inner[big] / 60:.1f} min) | "
-                    f"{100 * inner[big] / r['seconds']:.0f}% | {target(name, r['seconds'] / 60)} |")
+        parts = r['parts']
+        big = max(parts, key=parts.get)
+        rows.append(f"| {name} | {r['seconds'] / 60:.1f} | {big} ({parts[big] / 60:.1f} min) | "
+                    f"{100 * parts[big] / r['seconds']:.0f}% | {target(name, r['seconds'] / 60)} |")
     return '\n'.join(rows)
 
 

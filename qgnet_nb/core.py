@@ -74,7 +74,8 @@ def amp_dtype(device: torch.device | str, precision: str = 'auto') -> torch.dtyp
     device = torch.device(device)
     if precision == 'fp32': return None
     gpu_bf16 = device.type == 'cuda' and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if precision in ('auto', 'int8'): return torch.bfloat16 if gpu_bf16 or (device.type == 'cpu' and cpu_has_bf16()) else None
+    if precision in ('auto', 'int8'):
+        return torch.bfloat16 if gpu_bf16 or (device.type == 'cpu' and cpu_has_bf16()) else None
     if device.type in ('cpu', 'mps') or gpu_bf16: return torch.bfloat16
     raise ValueError(f"precision='bf16' was requested but {device} does not support bfloat16")
 

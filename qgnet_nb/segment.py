@@ -180,8 +180,9 @@ def segment(model_or_ckpt, supports, queries, class_id: int | None = None, size:
     device = get_device(device)
     was = model.training
     model.to(device).eval()
-    run = fast_path(copy.deepcopy(model), device, 'int8')[0].eval() if precision == 'int8' else model   # yours: as it was
-    try: return [r for _, r in _segment_each(run, sup, imgs, size, device, amp_dtype(device, precision), cache_gb)]
+    run, dtype = (fast_path(copy.deepcopy(model), device, precision) if precision == 'int8'   # yours: as it was
+                  else (model, amp_dtype(device, precision)))
+    try: return [r for _, r in _segment_each(run.eval(), sup, imgs, size, device, dtype, cache_gb)]
     finally: model.train(was)
 
 # %% ../nbs/21a_segment.ipynb #0aa65cb4
