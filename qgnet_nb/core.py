@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #5b12e717
 from __future__ import annotations
-import contextlib, errno, json, os, random, sys, tempfile, time, torch, types
+import contextlib, errno, json, os, random, signal, sys, tempfile, threading, time, torch, types
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pathlib import Path
@@ -15,8 +15,8 @@ __all__ = ['IMG_EXTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SUPPORT_COLOR', 'OBJECT
            'cpu_has_bf16', 'amp_dtype', 'autocast', 'precision_note', 'seed_everything', 'seed_worker',
            'make_generator', 'rng_state', 'set_rng_state', 'ImageReadError', 'pil_to_rgb', 'read_image', 'read_mask',
            'shared_data_dir', 'to_tensor', 'normalize', 'denormalize', 'to_image', 'overlay_mask', 'overlay_heatmap',
-           'figures_dir', 'save_figure', 'disk_full', 'atomic_open', 'atomic_save', 'cache_dir', 'save_json',
-           'UsageError', 'NonFiniteError', 'error_line', 'interactive_output', 'PlainBar', 'PlainMaster',
+           'figures_dir', 'save_figure', 'disk_full', 'deferred_sigint', 'atomic_open', 'atomic_save', 'cache_dir',
+           'save_json', 'UsageError', 'NonFiniteError', 'error_line', 'interactive_output', 'PlainBar', 'PlainMaster',
            'progress_bar', 'master_bar', 'freeze', 'count_params']
 
 # %% ../nbs/00_core.ipynb #acb43d89
@@ -318,6 +318,20 @@ def disk_full(e: BaseException | None) -> OSError | None:
     return None
 
 
+# %% ../nbs/00_core.ipynb #83e2f897
+@contextlib.contextmanager
+def deferred_sigint():
+    "Hold Ctrl-C (SIGINT) until the block ends, then pass it to the handler that was in place."
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None: yield; return  # can't hold it
+    held = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try: yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and callable(previous): previous(signal.SIGINT, held[0])
+        elif held and previous == signal.SIG_DFL: signal.default_int_handler(signal.SIGINT, held[0])
+
 # %% ../nbs/00_core.ipynb #5aa8f000
 def _file_mode(path: Path) -> int:
     "The permission bits for a file written to `path`: those of the file it replaces, else 0666 minus the umask."
@@ -333,19 +347,20 @@ def atomic_open(path, mode: str = 'wb'):
     if mode not in ('w', 'wb'): raise ValueError(f"mode={mode!r}: atomic_open writes only ('w' or 'wb')")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))             # mkstemp makes 0600; keep the old file's mode, or the umask's
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        full = disk_full(e)
-        if full is not None and full.filename is None: raise OSError(full.errno, full.strerror, str(path)) from e
-        raise
+    with deferred_sigint():                         # Ctrl-C waits until the new file is in place
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+        try:
+            with os.fdopen(fd, mode) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, _file_mode(path))         # mkstemp makes 0600; keep the old file's mode, or the umask's
+            os.replace(tmp, path)
+        except BaseException as e:
+            with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+            full = disk_full(e)
+            if full is not None and full.filename is None: raise OSError(full.errno, full.strerror, str(path)) from e
+            raise
 
 # %% ../nbs/00_core.ipynb #5aa8f001
 def atomic_save(obj, path) -> Path:

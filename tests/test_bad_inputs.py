@@ -398,9 +398,10 @@ def test_resume_trims_metrics_written_after_the_checkpoint(tmp_path):
 
 
 def test_ctrl_c_exits_130_with_the_resume_hint(tmp_path):
-    p = subprocess.Popen(
+    p = subprocess.Popen(       # Ctrl-C reaches it as a terminal would send it, even if our shell ignores SIGINT
         ['qgnet', 'train', *TINY, '--epochs', '50', '--train-episodes', '40', '--out', str(tmp_path / 'r')],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     )
     t0 = time.time()
     while not (tmp_path/'r'/'.qgnet.lock').exists() and time.time() - t0 < 120: time.sleep(0.05)
