@@ -8,16 +8,17 @@ the target set for it.
                       --camvid ROOT; about an hour): traced (`set -x`), each step timed from its start to the next's
 
 Each wait runs as the user would start it (all cores, the default precision unless --precision), one after the
-other, so they do not share the CPU. The table goes to stdout; the JSON (parts included) to --out.
+other, so they do not share the CPU. The table goes to stdout; the JSON (parts included, and the CPU that measured
+them) to --out: named experiments/results/waits-CLASS.json, it becomes a section of experiments/RESULTS.md.
 
     python benchmarks/waits.py                                  # demo and test suite
     python benchmarks/waits.py --only demo --precision int8
-    python benchmarks/waits.py --camvid CAMVID_ROOT --out runs/waits.json
+    python benchmarks/waits.py --camvid CAMVID_ROOT --out experiments/results/waits-avx512-bf16.json
 """
 from __future__ import annotations
 import argparse, json, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
-from common import cpu_header
+from common import cpu_class, cpu_flags, cpu_header
 
 ROOT = Path(__file__).resolve().parents[1]
 # minutes on a 2-core CPU, set from the first measurements (the docstring of `target` says how)
@@ -91,8 +92,9 @@ def target(name: str, minutes: float) -> str:
     """The target of a wait and whether it is met. Set from the first measurements: the demo took 3.8 min on a
     2-core AMD EPYC with native bf16 and 6.8 min on one with AVX2 only, whose largest part (base-class pretraining)
     trains and so gains nothing from int8: 5 min. The suite took 11.7 min on the first and about 18 in CI, where
-    one file of subprocess-per-case bad inputs is its largest part: 15 min. The recipe was last timed at about
-    68 min, by hand, before this script: an hour, to be checked by its first run here."""
+    one file of subprocess-per-case bad inputs is its largest part: 15 min. The recipe was timed at about 68 min by
+    hand before this script, and at 40 min by its first run here (the bf16 CPU; base-class pretraining, which trains
+    a ResNet and so gains least from the fast path, is half of it): an hour, which leaves a CPU without bf16 room."""
     t = TARGETS[name]
     return f"{t:.0f} min ({'met' if minutes <= t else f'{minutes / t:.2f}x over'})"
 
@@ -124,7 +126,23 @@ def main():
     if 'suite' in want: res['test suite'] = suite_wait()
     if 'recipe' in want: res['CamVid fold recipe'] = recipe_wait(a.camvid, a.precision)
     print(f"{cpu_header(os.cpu_count())}\nprecision {a.precision} (demo, recipe)\n\n{table(res)}")
-    if a.out: Path(a.out).write_text(json.dumps(dict(precision=a.precision, waits=res), indent=1))
+    for name, r in res.items(): r['target_min'] = TARGETS[name]
+    if a.out: Path(a.out).write_text(json.dumps(machine(a) | dict(waits=res), indent=1) + '\n')
+
+
+def shown(path: str) -> str:
+    "`path` as a command line in RESULTS.md shows it: relative to the repository, or OUT.json outside it."
+    rel = os.path.relpath(Path(path).resolve(), ROOT)
+    return 'OUT.json' if rel.startswith('..') else rel
+
+
+def machine(a) -> dict:
+    "What produced the measurements: the command, the CPU (its class and flags), cores, torch, precision."
+    import torch
+    cmd = ['python benchmarks/waits.py'] + (['--camvid CAMVID_ROOT'] if a.camvid else []) + (
+        ['--only ' + ' '.join(a.only)] if a.only else []) + [f'--precision {a.precision}', f'--out {shown(a.out)}']
+    return dict(command=' '.join(cmd), cpu=cpu_flags(), cpu_class=cpu_class(), cores=os.cpu_count(),
+                torch=torch.__version__, precision=a.precision)
 
 
 if __name__ == '__main__':

@@ -512,6 +512,34 @@ def speed_sections(src: Path) -> list[str]:
              f'from `{SHOWN_DIR}/{f.name}`'], speed_table(d)))
     return out
 
+# ---- (i) the user's waits ----
+
+def waits_table(d: dict) -> str:
+    "One row per wait of `benchmarks/waits.py`'s JSON: minutes, its largest part and share, the target."
+    rows = ['| wait | minutes | largest part | its share | target |', '|---|---|---|---|---|']
+    for name, r in d['waits'].items():
+        parts, mins, target = r['parts'], r['seconds'] / 60, r['target_min']
+        big = max(parts, key=parts.get)
+        rows.append(f"| {name} | {mins:.1f} | {big} ({parts[big] / 60:.1f} min) | "
+                    f"{100 * parts[big] / r['seconds']:.0f}% | {target:.0f} min, "
+                    f"{'met' if mins <= target else f'{mins / target:.2f}x over'} |")
+    return '\n'.join(rows)
+
+def waits_sections(src: Path) -> list[str]:
+    "`benchmarks/waits.py --out`: one section per CPU class measured."
+    out = []
+    for f in sorted(src.glob('waits-*.json')):
+        d, c = read_json(f), read_json(f)['cpu']
+        flags = ', '.join(k for k in ('avx512_vnni', 'avx512_bf16', 'amx_bf16') if c.get(k)) or 'AVX2 only'
+        out.append(section(
+            f"The user's waits, a CPU of class {d['cpu_class']}", d['command'],
+            [f"CPU: {c['model']} ({flags}); {d['cores']} cores, all used; torch {d['torch']}",
+             f"each wait started as the user starts it, one after the other; precision {d['precision']} for the demo "
+             "and the recipe (the suite sets its own); largest part: the demo's stage from its results.json, the "
+             "suite's slowest notebook or test file, the recipe's slowest step (a step run per model adds up)",
+             f'from `{SHOWN_DIR}/{f.name}`'], waits_table(d)))
+    return out
+
 # ---- RESULTS.md ----
 
 # ---- (f) the prior extractor against chance ----
@@ -622,7 +650,7 @@ def results(src: Path) -> str:
              camvid_section(src), recall_section(src, 'recall-demo'),
              recall_section(src, 'recall-camvid'), vgg_section(src), hyper_section(src), cross_domain_section(src),
              prior_section(src), prior_study_section(src), iir_prior_section(src),
-             iir_prior_section(src, 'iir-prior-camvid'), *speed_sections(src)]
+             iir_prior_section(src, 'iir-prior-camvid'), *speed_sections(src), *waits_sections(src)]
     return '\n'.join([head, *filter(None, parts)])
 
 def write_atomic(path: Path, text: str):

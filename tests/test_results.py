@@ -20,11 +20,15 @@ def test_generated_from_the_result_files(tmp_path):
     f = src/'camvid'/'qgnet-f0-1shot.json'
     d = json.loads(f.read_text()); d['miou'] = 0.987654
     f.write_text(json.dumps(d, indent=2))
+    w = src/'waits-avx512-bf16.json'
+    d = json.loads(w.read_text()); d['waits']['CamVid fold recipe']['seconds'] = 4321.0
+    w.write_text(json.dumps(d, indent=1))
     out = tmp_path/'RESULTS.md'
     r = run_table('--results', '--from', src, '--to', out)
     assert r.returncode == 0, r.stderr
     text = out.read_text()
     assert '| qgnet | 1 | 98.8 / 52.1 | 98.8 |' in text, 'the changed mIoU is not in the generated table'
+    assert '| CamVid fold recipe | 72.0 |' in text and '60 min, 1.20x over |' in text, 'the changed wait is not shown'
     assert '/work/' not in text and str(tmp_path) not in text, 'a machine path is printed'
     assert run_table('--check', '--from', src, '--to', ROOT/'experiments'/'RESULTS.md').returncode == 1
 
