@@ -5,7 +5,7 @@ the target set for it.
   test suite          the README's second command as CI runs it (`nbdev-test`, then `pytest -q tests`); its largest
                       part is the slowest notebook or test file (`--timing`, `--durations=0`)
   CamVid fold recipe  `experiments/camvid.sh` on fold 0 with QGNet and the baseline, 1- and 5-shot (only with
-                      --camvid ROOT; about an hour): traced (`set -x`), each step timed from its start to the next's
+                      --camvid ROOT; 40 min to an hour): traced (`set -x`), each step timed from its start to the next's
 
 Each wait runs as the user would start it (all cores, the default precision unless --precision), one after the
 other, so they do not share the CPU. The table goes to stdout; the JSON (parts included, and the CPU that measured
@@ -112,7 +112,7 @@ def table(res: dict) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--only', nargs='+', choices=('demo', 'suite', 'recipe'), default=None)
-    ap.add_argument('--camvid', default=None, help='a CamVid-FSS folder: also time the fold recipe (about an hour)')
+    ap.add_argument('--camvid', default=None, help='a CamVid-FSS folder: also time the fold recipe (40 min to an hour)')
     ap.add_argument('--precision', default='auto', choices=('auto', 'fp32', 'bf16', 'int8'),
                     help='for the demo and the recipe (the suite sets its own)')
     ap.add_argument('--out', default=None, help='JSON file of the measurements')

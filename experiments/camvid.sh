@@ -12,14 +12,15 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 PRECISION=${PRECISION:-auto}
 MODELS=${MODELS:-"qgnet baseline"}; FOLDS=${FOLDS:-"0 1"}; SHOTS=${SHOTS:-"1 5"}; EPISODES=${EPISODES:-1000}
 
-# 1. QGNet's prior extractor: global + local contrastive pretraining on train/ images, no labels (about 10 min).
+# 1. QGNet's prior extractor: global + local contrastive pretraining on train/ images, no labels (2.3 min on a 2-core
+#    CPU with native bf16, as benchmarks/waits.py --camvid times each step; the whole fold takes 40 min there).
 [ -f $OUT/pretrain/checkpoint.pth.tar ] || qgnet pretrain $ROOT/train/images --out $OUT/pretrain --arch resnet18 \
     --size 128 --epochs 3 --batch-size 32 --queue 1024 --local-queue 4096 --bn-group-size 16 --quiet
 CK=$OUT/pretrain/checkpoint.pth.tar
 
 for f in $FOLDS; do
   # 2. the backbone's start point: supervised pretraining on the fold's base classes only (novel pixels ignored),
-  #    400 steps of 8 crops at 241 px (about 15 min), then the feature probe on 100 val episodes.
+  #    400 steps of 8 crops at 241 px (21 min there), then the feature probe on 100 val episodes.
   [ -f $OUT/base-f$f/backbone.pt ] || qgnet base-pretrain --data camvid --root $ROOT --fold $f --size 241 --steps 400 \
       --batch-size 8 --out $OUT/base-f$f
   # 3. episodic training with the CPU preset: frozen backbone from step 2, the class-agnostic match decoder,
