@@ -478,6 +478,10 @@ def cross_domain_section(src: Path) -> str:
 
 # ---- (h) speed against the QGNet release ----
 
+def cpu_flags(c: dict) -> str:
+    "The bf16/VNNI/AMX flags a benchmark's JSON records for its CPU, as its section names them."
+    return ', '.join(k for k in ('avx512_vnni', 'avx512_bf16', 'amx_bf16') if c.get(k)) or 'AVX2 only'
+
 def speed_table(d: dict) -> str:
     "One row per side of `benchmarks/release.py`'s JSON: seconds an episode, speed-up against the release, memory."
     base, bb = d['median']['release:fp32'], {'resnet50': 'ResNet-50', 'vgg16': 'VGG-16'}[d['backbone']]
@@ -495,11 +499,10 @@ def speed_sections(src: Path) -> list[str]:
     out = []
     for f in sorted(src.glob('speed-release-*.json'), key=lambda f: (f.stem.endswith('vgg16'), f.name)):
         d = read_json(f)
+        c, flags = d['cpu'], cpu_flags(d['cpu'])
         other = ([] if d['backbone'] == 'resnet50' else ["the release's row is its ResNet-50: it builds no VGG (its "
                                                           "`vgg` flag changes one feature width only); ours reads "
                                                           "VGG-16 beside a ResNet-50 prior extractor"])
-        c = d['cpu']
-        flags = ', '.join(k for k in ('avx512_vnni', 'avx512_bf16', 'amx_bf16') if c.get(k)) or 'AVX2 only'
         out.append(section(
             f"Speed against the QGNet release: {d['backbone']}, a CPU of class {d['cpu_class']}",
             shell(d['command'].split(' --')[:1] + ['--' + x for x in d['command'].split(' --')[1:]]),
@@ -529,8 +532,8 @@ def waits_sections(src: Path) -> list[str]:
     "`benchmarks/waits.py --out`: one section per CPU class measured."
     out = []
     for f in sorted(src.glob('waits-*.json')):
-        d, c = read_json(f), read_json(f)['cpu']
-        flags = ', '.join(k for k in ('avx512_vnni', 'avx512_bf16', 'amx_bf16') if c.get(k)) or 'AVX2 only'
+        d = read_json(f)
+        c, flags = d['cpu'], cpu_flags(d['cpu'])
         out.append(section(
             f"The user's waits, a CPU of class {d['cpu_class']}", d['command'],
             [f"CPU: {c['model']} ({flags}); {d['cores']} cores, all used; torch {d['torch']}",
