@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse, json, statistics, subprocess, sys, time
 from pathlib import Path
 from common import cpu_class, cpu_flags, cpu_header, status_mib, episode
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'experiments'))
+from table import speed_table                             # the table RESULTS.md shows, printed the same here
 
 
 def _release_model(path: str, size: int):
@@ -124,19 +126,8 @@ def main():
             )
     med = {k: {f: statistics.median(x[f] for x in v) for f in ('train_s', 'eval_s', 'peak_rss_train_mib')}
            for k, v in res.items()}
-    base = med['release:fp32']
-    ours = 'ResNet-50' if a.backbone == 'resnet50' else 'ours VGG-16 (its prior extractor ResNet-50), the release ResNet-50'
-    print(f"{cpu_header(a.threads)}\n{ours}, {a.size} px, 1-shot, batch 1, median of {a.rounds} rounds\n")
-    print('| side | training s/episode | speed-up | evaluation s/episode | speed-up | peak RSS, training (MiB) |')
-    print('|---|---|---|---|---|---|')
-    for k, v in med.items():
-        print(
-            f"| {k.replace(':', ' ')}{' ' + a.backbone if k.startswith('ours') else ''} | {v['train_s']:.2f} | "
-            f"{base['train_s'] / v['train_s']:.2f}x | "
-            f"{v['eval_s']:.2f} | "
-            f"{base['eval_s'] / v['eval_s']:.2f}x | {v['peak_rss_train_mib']:.0f} |"
-        )
-
+    print(f"{cpu_header(a.threads)}\n{a.size} px, 1-shot, batch 1, median of {a.rounds} rounds\n")    # backbones: per row
+    print(speed_table(dict(backbone=a.backbone, median=med)))
     if a.out:
         import torch
         Path(a.out).write_text(json.dumps(dict(

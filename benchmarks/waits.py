@@ -21,7 +21,15 @@ from pathlib import Path
 from common import cpu_class, cpu_flags, cpu_header
 
 ROOT = Path(__file__).resolve().parents[1]
-# minutes on a 2-core CPU, set from the first measurements (the docstring of `target` says how)
+sys.path.insert(0, str(ROOT/'experiments'))
+from table import waits_table                             # the table RESULTS.md shows, printed the same here
+
+# Minutes on a 2-core CPU, set from the first measurements. The demo took 3.8 min on a 2-core AMD EPYC with native
+# bf16 and 6.8 min on one with AVX2 only, whose largest part (base-class pretraining) trains and so gains nothing
+# from int8: 5 min. The suite took 11.7 min on the first and about 18 in CI, where one file of subprocess-per-case
+# bad inputs is its largest part: 15 min. The recipe was timed at about 68 min by hand before this script, and at
+# 40 min by its first run here (the bf16 CPU; base-class pretraining, which trains a ResNet and so gains least from
+# the fast path, is half of it): an hour, which leaves a CPU without bf16 room.
 TARGETS = {'qgnet demo': 5.0, 'test suite': 15.0, 'CamVid fold recipe': 60.0}
 # a script run traced, each line with its start time (bash takes no PS4 from the environment when run as root)
 TRACE = 'PS4="+ \\${EPOCHREALTIME} "; set -x; source "$0" "$@"'
@@ -88,27 +96,6 @@ def recipe_wait(root: str, precision: str) -> dict:
     return dict(seconds=secs, parts=trace_steps(log, time.time()))
 
 
-def target(name: str, minutes: float) -> str:
-    """The target of a wait and whether it is met. Set from the first measurements: the demo took 3.8 min on a
-    2-core AMD EPYC with native bf16 and 6.8 min on one with AVX2 only, whose largest part (base-class pretraining)
-    trains and so gains nothing from int8: 5 min. The suite took 11.7 min on the first and about 18 in CI, where
-    one file of subprocess-per-case bad inputs is its largest part: 15 min. The recipe was timed at about 68 min by
-    hand before this script, and at 40 min by its first run here (the bf16 CPU; base-class pretraining, which trains
-    a ResNet and so gains least from the fast path, is half of it): an hour, which leaves a CPU without bf16 room."""
-    t = TARGETS[name]
-    return f"{t:.0f} min ({'met' if minutes <= t else f'{minutes / t:.2f}x over'})"
-
-
-def table(res: dict) -> str:
-    rows = ['| wait | minutes | largest part | its share | target |', '|---|---|---|---|---|']
-    for name, r in res.items():
-        parts = r['parts']
-        big = max(parts, key=parts.get)
-        rows.append(f"| {name} | {r['seconds'] / 60:.1f} | {big} ({parts[big] / 60:.1f} min) | "
-                    f"{100 * parts[big] / r['seconds']:.0f}% | {target(name, r['seconds'] / 60)} |")
-    return '\n'.join(rows)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--only', nargs='+', choices=('demo', 'suite', 'recipe'), default=None)
@@ -125,8 +112,8 @@ def main():
     if 'demo' in want: res['qgnet demo'] = demo_wait(a.precision)
     if 'suite' in want: res['test suite'] = suite_wait()
     if 'recipe' in want: res['CamVid fold recipe'] = recipe_wait(a.camvid, a.precision)
-    print(f"{cpu_header(os.cpu_count())}\nprecision {a.precision} (demo, recipe)\n\n{table(res)}")
     for name, r in res.items(): r['target_min'] = TARGETS[name]
+    print(f"{cpu_header(os.cpu_count())}\nprecision {a.precision} (demo, recipe)\n\n{waits_table(dict(waits=res))}")
     if a.out: Path(a.out).write_text(json.dumps(machine(a) | dict(waits=res), indent=1) + '\n')
 
 
